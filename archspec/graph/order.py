@@ -1,0 +1,42 @@
+"""Keras's ``model.layers`` order, computed from the graph without importing Keras.
+
+Keras 3 (``keras/src/ops/function.py``) walks the graph depth-first from the output, numbering
+operations in pre-order and visiting inputs in merge order; it then sorts layers by depth from the
+output (deepest first) and breaks ties by that number. By-order weight loading pairs layers in this
+order, which is why ``Add([shortcut, x])`` and ``Add([x, shortcut])`` load different weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def keras_layer_order(graph: Any) -> list[int]:
+    """Node ids in the order Keras lists the layers of the emitted functional model."""
+    nodes = graph.nodes
+    root = graph.graph["output"]
+    index: dict[int, int] = {root: 0}
+    finished: set[int] = set()
+    post: list[int] = []  # inputs before their consumers
+    stack: list[tuple[int, int]] = [(root, 0)]
+    while stack:  # iterative DFS: graphs can be far deeper than Python's recursion limit
+        nid, k = stack[-1]
+        inputs = nodes[nid]["inputs"]
+        if k < len(inputs):
+            stack[-1] = (nid, k + 1)
+            child = inputs[k]
+            if child not in finished:
+                index.setdefault(child, len(index))
+                stack.append((child, 0))
+        else:
+            stack.pop()
+            if nid not in finished:
+                finished.add(nid)
+                post.append(nid)
+    depth: dict[int, int] = {}
+    for nid in reversed(post):
+        d = depth.setdefault(nid, 0)
+        for parent in nodes[nid]["inputs"]:
+            if depth.get(parent, 0) < d + 1:
+                depth[parent] = d + 1
+    return sorted(post, key=lambda n: (-depth[n], index[n]))

@@ -1,0 +1,260 @@
+"""Safe arithmetic for spec values and name templates.
+
+Expressions are parsed with :mod:`ast` and evaluated by walking a whitelist of node types; nothing is
+ever passed to ``eval``. Names resolve only against the scope the builder provides (template
+parameters, the repeat index, the inferred input shape, spec ``vars``).
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+from functools import lru_cache
+from typing import Any, Callable, Mapping
+
+from archspec.errors import did_you_mean
+from archspec.limits import DEFAULT_LIMITS, Limits
+
+
+class ExpressionError(ValueError):
+    """A problem in one expression; the builder attaches the spec location."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.hint = hint
+
+
+_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_CMPOPS: dict[type, Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+
+
+def _int(x: Any) -> int:
+    return int(x)
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "min": min,
+    "max": max,
+    "int": _int,
+    "round": round,
+    "abs": abs,
+    "floor": math.floor,
+    "ceil": math.ceil,
+}
+_SYNTAX = "numbers, names, + - * / // % **, comparisons, and/or/not, 'a if c else b', min/max/int/round/abs/floor/ceil"
+
+
+@lru_cache(maxsize=4096)
+def parse(source: str, max_chars: int = DEFAULT_LIMITS.expression_chars) -> ast.Expression:
+    """Parse and whitelist-check an expression once; results are cached per string."""
+    if len(source) > max_chars:
+        raise ExpressionError(f"expression longer than {max_chars} characters (limit 'expression_chars')")
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"invalid expression {source!r}: {exc.msg}") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ExpressionError(f"invalid expression {source!r}") from None
+    for node in ast.walk(tree):
+        _check_node(node)
+    return tree
+
+
+def _check_node(node: ast.AST) -> None:
+    allowed = (
+        ast.Expression, ast.Constant, ast.Name, ast.Load, ast.BinOp, ast.UnaryOp, ast.BoolOp,
+        ast.Compare, ast.IfExp, ast.Call, ast.USub, ast.UAdd, ast.Not, ast.And, ast.Or,
+        *_BINOPS, *_CMPOPS,
+    )
+    if not isinstance(node, allowed):
+        raise ExpressionError(f"'{type(node).__name__}' is not allowed in expressions", f"allowed: {_SYNTAX}")
+    if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, str, bool, type(None))):
+        raise ExpressionError(f"constant {node.value!r} is not allowed in expressions")
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            fname = node.func.id if isinstance(node.func, ast.Name) else type(node.func).__name__
+            raise ExpressionError(f"unknown function '{fname}'", did_you_mean(fname, FUNCTIONS))
+        if node.keywords:
+            raise ExpressionError("keyword arguments are not allowed in expressions")
+
+
+def names_in(source: str, limits: Limits = DEFAULT_LIMITS) -> set[str]:
+    """Free names an expression refers to (function names excluded)."""
+    tree = parse(source, limits.expression_chars)
+    funcs = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in funcs}
+
+
+def is_bare_name(source: str) -> bool:
+    return source.isidentifier()
+
+
+def evaluate(source: str, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS) -> Any:
+    """Evaluate ``source`` against ``scope``; raises :class:`ExpressionError` on any problem."""
+    tree = parse(source, limits.expression_chars)
+    return _Evaluator(scope, limits).visit(tree.body)
+
+
+class _Evaluator:
+    def __init__(self, scope: Mapping[str, Any], limits: Limits):
+        self.scope = scope
+        self.limits = limits
+
+    def visit(self, node: ast.AST) -> Any:
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id not in self.scope:
+                raise ExpressionError(f"unknown name '{node.id}'", did_you_mean(node.id, self.scope))
+            return self.scope[node.id]
+        if isinstance(node, ast.BinOp):
+            return self._binop(node)
+        if isinstance(node, ast.UnaryOp):
+            value = self.visit(node.operand)
+            if isinstance(node.op, ast.Not):
+                return not value
+            self._numeric(value, "unary minus")
+            return -value if isinstance(node.op, ast.USub) else +value
+        if isinstance(node, ast.BoolOp):
+            result = None
+            for value_node in node.values:
+                result = self.visit(value_node)
+                if isinstance(node.op, ast.And) and not result:
+                    return result
+                if isinstance(node.op, ast.Or) and result:
+                    return result
+            return result
+        if isinstance(node, ast.Compare):
+            left = self.visit(node.left)
+            for op, right_node in zip(node.ops, node.comparators):
+                right = self.visit(right_node)
+                try:
+                    ok = _CMPOPS[type(op)](left, right)
+                except TypeError:
+                    raise ExpressionError(f"cannot compare {left!r} and {right!r}") from None
+                if not ok:
+                    return False
+                left = right
+            return True
+        if isinstance(node, ast.IfExp):
+            return self.visit(node.body) if self.visit(node.test) else self.visit(node.orelse)
+        if isinstance(node, ast.Call):
+            args = [self.visit(a) for a in node.args]
+            try:
+                return self._bounded(FUNCTIONS[node.func.id](*args))
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise ExpressionError(f"{node.func.id}(): {exc}") from None
+        raise ExpressionError(f"'{type(node).__name__}' is not allowed in expressions")  # pragma: no cover
+
+    def _numeric(self, value: Any, what: str) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ExpressionError(f"{what} needs numbers, got {value!r}")
+
+    def _binop(self, node: ast.BinOp) -> Any:
+        left, right = self.visit(node.left), self.visit(node.right)
+        if isinstance(node.op, ast.Add) and isinstance(left, str) and isinstance(right, str):
+            return left + right
+        sym = type(node.op).__name__.lower()
+        self._numeric(left, sym)
+        self._numeric(right, sym)
+        if isinstance(node.op, ast.Pow) and abs(right) > self.limits.exponent:
+            raise ExpressionError(f"exponent {right} is larger than {self.limits.exponent} (limit 'exponent')")
+        try:
+            return self._bounded(_BINOPS[type(node.op)](left, right))
+        except ZeroDivisionError:
+            raise ExpressionError("division by zero") from None
+        except OverflowError:
+            raise ExpressionError("number too large") from None
+
+    def _bounded(self, value: Any) -> Any:
+        if isinstance(value, complex):
+            raise ExpressionError("result is not a real number")
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > self.limits.int_bits:
+            raise ExpressionError(f"integer result too large (more than {self.limits.int_bits} bits)")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ExpressionError("result is not a finite number")
+        return value
+
+
+def format_template(template: str, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS) -> str | None:
+    """Fill ``{expr}`` fields of a name template; ``{{``/``}}`` escape braces.
+
+    Returns ``None`` when any field evaluates to ``None``: an unnamed parameter makes the layer
+    auto-named, which is how optional names (``name: "{prefix}_bn"``) are written.
+    """
+    out: list[str] = []
+    i, n = 0, len(template)
+    while i < n:
+        ch = template[i]
+        if ch == "{":
+            if template.startswith("{{", i):
+                out.append("{")
+                i += 2
+                continue
+            end = template.find("}", i)
+            if end < 0:
+                raise ExpressionError(f"unclosed '{{' in name template {template!r}")
+            value = evaluate(template[i + 1 : end], scope, limits)
+            if value is None:
+                return None
+            out.append(str(value))
+            i = end + 1
+        elif ch == "}":
+            if template.startswith("}}", i):
+                out.append("}")
+                i += 2
+                continue
+            raise ExpressionError(f"single '}}' in name template {template!r} (write '}}}}')")
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def resolve(value: Any, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS, numeric: bool = False) -> Any:
+    """Resolve a spec value: the one rule for strings everywhere in the language.
+
+    * a bare word that names something in scope is that value (``stride``, ``in_channels``);
+    * a bare word that does not is a literal string (``relu``, ``same``) -- unless ``numeric``;
+    * any other string that parses as an expression is evaluated (``4 * filters``);
+    * anything else is a name template (``"{block}_conv"``);
+    * lists are resolved element-wise; numbers, booleans and null are themselves.
+    """
+    if isinstance(value, list):
+        return [resolve(v, scope, limits, numeric) for v in value]
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if is_bare_name(text):
+        if text in scope:
+            return scope[text]
+        if text in ("True", "False", "None"):
+            return {"True": True, "False": False, "None": None}[text]
+        if numeric:
+            raise ExpressionError(f"unknown name '{text}'", did_you_mean(text, scope))
+        return value
+    if "{" not in text:
+        try:
+            parse(text, limits.expression_chars)
+        except ExpressionError:
+            if numeric:
+                raise
+        else:
+            return evaluate(text, scope, limits)
+    return format_template(value, scope, limits)

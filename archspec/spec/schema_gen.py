@@ -1,0 +1,181 @@
+"""Generate the shipped JSON Schema from the op registry, so an op is defined in one place.
+
+Run ``python -m archspec.spec.schema_gen > archspec/spec/schema.json`` after changing ``graph/ops.py``;
+a test fails when the shipped file is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from archspec.graph.ops import OPS, Attr
+
+SCHEMA_ID = "https://archspec.dev/schema/v1.json"
+IDENT = "^[A-Za-z_][A-Za-z0-9_]*$"
+EXPR = {"type": "string", "description": "an expression, e.g. '4 * filters' or 'in_channels'"}
+
+STEP_META: dict[str, Any] = {
+    "name": {"type": ["string", "null"], "description": "layer name template, e.g. '{block}_1_conv'; null or "
+             "a null field gives a deterministic auto-name"},
+    "in": {"description": "input(s) by symbolic name: 'input' (the block input), 'prev' (previous step) or an "
+           "'as' name; a list for merges, in merge order",
+           "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
+    "as": {"type": "string", "pattern": IDENT, "description": "bind this step's output to a symbolic name"},
+    "if": {"type": ["boolean", "string"], "description": "condition; when false the step passes its input through"},
+    "branches": {"type": "array", "description": "parallel branches from this step's input, merged by this op "
+                 "in order; an empty branch is the input itself",
+                 "items": {"$ref": "#/$defs/steps"}},
+    "doc": {"type": "string", "description": "free text"},
+}
+
+
+def attr_schema(attr: Attr) -> dict[str, Any]:
+    """Schema for one attribute value; strings are always allowed (expressions, parameter names)."""
+    base: dict[str, Any]
+    if attr.kind == "int":
+        base = {"anyOf": [{"type": "integer"}, EXPR]}
+    elif attr.kind == "float":
+        base = {"anyOf": [{"type": "number"}, EXPR]}
+    elif attr.kind == "bool":
+        base = {"anyOf": [{"type": "boolean"}, EXPR]}
+    elif attr.kind == "size2":
+        base = {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": ["integer", "string"]},
+                                                 "minItems": 2, "maxItems": 2}, EXPR]}
+    elif attr.kind == "padding2d":
+        base = {"anyOf": [{"type": "integer"}, {"type": "array", "minItems": 2, "maxItems": 2}, EXPR]}
+    elif attr.kind == "choice":
+        base = {"anyOf": [{"enum": list(attr.choices)}, {"type": "string"}]}
+    elif attr.kind == "activation":
+        from archspec.graph.ops import ACTIVATIONS
+
+        base = {"anyOf": [{"enum": list(ACTIVATIONS)}, {"type": "string"}]}
+    else:
+        base = {"type": "string"}
+    if attr.nullable:
+        base = {"anyOf": [{"type": "null"}, *base.get("anyOf", [base])]}
+    desc = attr.doc + ("" if attr.default is None and attr.required else f" (default: {json.dumps(attr.default)})")
+    return {**base, "description": desc}
+
+
+def op_attrs_schema(op_name: str) -> dict[str, Any]:
+    return {name: attr_schema(a) for name, a in OPS[op_name].attrs.items()}
+
+
+def build_schema() -> dict[str, Any]:
+    op_names = sorted(OPS)
+    op_checks = []
+    for name in op_names:
+        props = {"op": {"const": name}, **STEP_META, **op_attrs_schema(name)}
+        op_checks.append({
+            "if": {"properties": {"op": {"const": name}}, "required": ["op"]},
+            "then": {"properties": props, "additionalProperties": False},
+        })
+    step = {
+        "type": "object",
+        "description": "one op ({op: conv2d, ...}) or one template call ({use: bottleneck, ...})",
+        "properties": {
+            "op": {"enum": op_names, "description": "op type: " + ", ".join(op_names)},
+            "use": {"type": "string", "pattern": IDENT, "description": "name of a template to call"},
+            **STEP_META,
+        },
+        "if": {"required": ["use"]},
+        "then": {"not": {"required": ["op"]}},
+        "else": {"required": ["op"], "allOf": op_checks},
+    }
+    stage = {
+        "type": "object",
+        "description": "a stage: a template ('block') or an inline 'body', repeated; other keys are the "
+                       "template's parameters",
+        "properties": {
+            "block": {"type": "string", "pattern": IDENT, "description": "template repeated by this stage"},
+            "body": {"$ref": "#/$defs/steps", "description": "inline steps (instead of 'block')"},
+            "repeat": {"anyOf": [{"type": "integer", "minimum": 1}, EXPR], "description": "repeat count (default 1)"},
+            "block_name": {"type": "string", "description": "name of each repeat, default '{stage}_block{i}'"},
+            "at": {
+                "type": "object",
+                "description": "per-repeat parameter overrides keyed by 'first', 'last' or a 1-based index "
+                               "(negative counts from the end)",
+                "propertyNames": {"pattern": "^(first|last|-?[1-9][0-9]*)$"},
+                "additionalProperties": {"type": "object"},
+            },
+            "doc": {"type": "string"},
+        },
+    }
+    defaults = {
+        "type": "object",
+        "description": "default attributes per op for the whole network, e.g. {batch_norm: {epsilon: 1.001e-5}}",
+        "additionalProperties": False,
+        "properties": {
+            name: {"type": "object", "additionalProperties": False, "properties": op_attrs_schema(name)}
+            for name in op_names
+        },
+    }
+    template = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["body"],
+        "properties": {
+            "doc": {"type": "string"},
+            "required": {"type": "array", "items": {"type": "string", "pattern": IDENT},
+                         "description": "parameters without a default"},
+            "params": {"type": "object", "propertyNames": {"pattern": IDENT},
+                       "description": "parameters and their defaults"},
+            "body": {"$ref": "#/$defs/steps"},
+        },
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "archspec spec v1",
+        "description": "A convolutional network (or a library of block templates) as data. "
+                       "See docs/spec-language.md.",
+        "type": "object",
+        "required": ["archspec"],
+        "additionalProperties": False,
+        "properties": {
+            "archspec": {"const": 1, "description": "format version"},
+            "kind": {"enum": ["network", "library"], "description": "'library' files only hold templates"},
+            "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_.-]*$", "description": "model name"},
+            "description": {"type": "string"},
+            "extends": {"type": "string", "description": "spec this one overrides (path relative to this file)"},
+            "imports": {"type": "array", "items": {"type": "string"},
+                        "description": "template libraries (paths relative to this file)"},
+            "input": {"type": "array", "minItems": 3, "maxItems": 3,
+                      "items": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]},
+                      "description": "input shape [height, width, channels]; null leaves a size open"},
+            "preprocessing": {"enum": ["caffe", "tf", "torch", "none"],
+                              "description": "input preprocessing the weights expect (Keras preprocess_input mode)"},
+            "vars": {"type": "object", "propertyNames": {"pattern": IDENT},
+                     "additionalProperties": {"type": ["number", "string", "boolean", "null"]},
+                     "description": "network-wide values usable in expressions (e.g. classes, growth_rate)"},
+            "defaults": defaults,
+            "templates": {"type": "object", "propertyNames": {"pattern": IDENT},
+                          "additionalProperties": {"$ref": "#/$defs/template"}},
+            "stages": {"type": "object", "propertyNames": {"pattern": "^[A-Za-z0-9_]+$"},
+                       "additionalProperties": {"$ref": "#/$defs/stage"},
+                       "description": "the body, in order; keys name the stages"},
+            "head": {
+                "type": "object",
+                "additionalProperties": False,
+                "description": "classifier: 'top' when include_top, else 'avg'/'max' for pooling",
+                "properties": {k: {"$ref": "#/$defs/steps"} for k in ("top", "avg", "max")},
+            },
+        },
+        "$defs": {
+            "steps": {"type": "array", "items": {"$ref": "#/$defs/step"}},
+            "step": step,
+            "stage": stage,
+            "template": template,
+        },
+    }
+
+
+def main() -> None:
+    json.dump(build_schema(), sys.stdout, indent=1)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""Safe YAML loading that remembers where every value came from.
+
+PyYAML's composer gives a node tree with marks; we convert it to plain data ourselves so that we can
+(1) keep file/line/column per JSON path, (2) refuse non-plain tags such as ``!!python/object``,
+(3) reject duplicate keys, and (4) cap the expanded size so alias bombs stop early.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from archspec.errors import Diagnostic, Location, SpecError
+from archspec.limits import DEFAULT_LIMITS, Limits
+
+Path_ = tuple  # a JSON path: tuple of str keys / int indices
+
+_PLAIN_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+
+
+@dataclass
+class Document:
+    """Plain data plus the location of each value (and of each mapping key) by JSON path."""
+
+    file: str
+    data: Any
+    locs: dict[Path_, Location] = field(default_factory=dict)
+    key_locs: dict[Path_, Location] = field(default_factory=dict)
+
+    def where(self, path: Path_, key: bool = False) -> Location:
+        """Location of the value at ``path`` (or its key), falling back to the nearest ancestor."""
+        path = tuple(path)
+        if key and path in self.key_locs:
+            return self.key_locs[path]
+        while path:
+            if path in self.locs:
+                return self.locs[path]
+            path = path[:-1]
+        return self.locs.get((), Location(self.file, 1, 1))
+
+
+def json_pointer(path: Path_) -> str:
+    """RFC 6901 pointer for a JSON path, used in diagnostics."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def read_spec_text(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
+    """Read a spec file as UTF-8 text, refusing huge, binary, empty and mis-encoded files."""
+    file = str(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(limits.file_bytes + 1)
+    except FileNotFoundError:
+        raise SpecError(Diagnostic("no such file", Location(file))) from None
+    except IsADirectoryError:
+        raise SpecError(Diagnostic("is a directory, not a spec file", Location(file))) from None
+    except OSError as exc:
+        raise SpecError(Diagnostic(f"cannot read file: {exc.strerror}", Location(file))) from None
+    if len(raw) > limits.file_bytes:
+        raise SpecError(
+            Diagnostic(f"file is larger than {limits.file_bytes} bytes (limit 'file_bytes')", Location(file))
+        )
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise SpecError(Diagnostic("binary file (contains NUL bytes), not a YAML spec", Location(file, line, 1)))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecError(
+            Diagnostic(f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})", Location(file, line, col))
+        ) from None
+    return text.lstrip("\ufeff")
+
+
+def parse_yaml(text: str, file: str, limits: Limits = DEFAULT_LIMITS) -> Document:
+    """Parse one YAML document into a located :class:`Document`."""
+    if not text.strip() or all(
+        not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
+    ):
+        raise SpecError(Diagnostic("empty file: expected a mapping with 'archspec: 1'", Location(file, 1, 1)))
+    doc = parse_value(text, file, limits)
+    if not isinstance(doc.data, dict):
+        kind = type(doc.data).__name__ if doc.data is not None else "null"
+        raise SpecError(Diagnostic(f"top level must be a mapping (got {kind})", doc.where(())))
+    return doc
+
+
+def parse_value(text: str, file: str, limits: Limits = DEFAULT_LIMITS) -> Document:
+    """Parse one YAML document of any type (used for files and ``--set`` values)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        msg = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        raise SpecError(Diagnostic(f"YAML syntax error: {msg}", _loc(file, mark))) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(Diagnostic(f"YAML error: {exc}", Location(file, 1, 1))) from None
+    except RecursionError:
+        raise SpecError(Diagnostic("YAML nesting is too deep", Location(file, 1, 1))) from None
+    finally:
+        loader.dispose()
+    doc = Document(file=file, data=None)
+    if node is not None:
+        doc.data = _Converter(doc, limits).convert(node, (), 0)
+    return doc
+
+
+def load_document(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Document:
+    """Read and parse a spec file."""
+    return parse_yaml(read_spec_text(Path(path), limits), str(path), limits)
+
+
+def _loc(file: str, mark: Any) -> Location:
+    if mark is None:
+        return Location(file, 1, 1)
+    return Location(file, mark.line + 1, mark.column + 1)
+
+
+class _Converter:
+    """Node tree -> plain data, with a node budget so aliases cannot expand without bound."""
+
+    def __init__(self, doc: Document, limits: Limits):
+        self.doc = doc
+        self.limits = limits
+        self.count = 0
+        self.constructor = yaml.SafeLoader("")  # only its scalar constructors are used
+
+    def convert(self, node: yaml.Node, path: Path_, depth: int) -> Any:
+        file = self.doc.file
+        self.count += 1
+        if self.count > self.limits.yaml_nodes:
+            raise SpecError(
+                Diagnostic(
+                    f"document expands to more than {self.limits.yaml_nodes} YAML nodes "
+                    "(alias bomb?); limit 'yaml_nodes'",
+                    _loc(file, node.start_mark),
+                )
+            )
+        if depth > self.limits.yaml_depth:
+            raise SpecError(
+                Diagnostic(f"nesting deeper than {self.limits.yaml_depth} levels", _loc(file, node.start_mark))
+            )
+        self.doc.locs[path] = _loc(file, node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != _MAP_TAG:
+                raise self._bad_tag(node)
+            out: dict[str, Any] = {}
+            first_seen: dict[str, yaml.Node] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise SpecError(Diagnostic("mapping keys must be plain scalars", _loc(file, key_node.start_mark)))
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise SpecError(
+                        Diagnostic("YAML merge keys ('<<') are not supported; use 'extends' or templates",
+                                   _loc(file, key_node.start_mark))
+                    )
+                if key_node.tag not in _PLAIN_TAGS:
+                    raise self._bad_tag(key_node)
+                key = key_node.value
+                if key in first_seen:
+                    first = first_seen[key].start_mark
+                    raise SpecError(
+                        Diagnostic(
+                            f"duplicate key '{key}' (first defined at line {first.line + 1})",
+                            _loc(file, key_node.start_mark),
+                        )
+                    )
+                first_seen[key] = key_node
+                child = path + (key,)
+                self.doc.key_locs[child] = _loc(file, key_node.start_mark)
+                out[key] = self.convert(value_node, child, depth + 1)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _SEQ_TAG:
+                raise self._bad_tag(node)
+            return [self.convert(v, path + (i,), depth + 1) for i, v in enumerate(node.value)]
+        if node.tag not in _PLAIN_TAGS:
+            raise self._bad_tag(node)
+        return self.constructor.construct_object(node)
+
+    def _bad_tag(self, node: yaml.Node) -> SpecError:
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        return SpecError(
+            Diagnostic(
+                f"YAML tag '{tag}' is not allowed: specs hold only plain scalars, lists and mappings",
+                _loc(self.doc.file, node.start_mark),
+            )
+        )

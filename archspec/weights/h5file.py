@@ -1,0 +1,63 @@
+"""Read the layer/weight layout of a Keras HDF5 file with h5py only (no TensorFlow).
+
+Two layouts exist: the legacy *weights* file the published ImageNet weights use (root attribute
+``layer_names``, each layer group with ``weight_names``), and full-model ``.h5`` files that hold the
+same structure under a ``model_weights`` group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from archspec.errors import Diagnostic, Location, SpecError
+
+
+@dataclass(frozen=True)
+class FileLayer:
+    name: str
+    weights: tuple[tuple[str, tuple], ...]  # (weight name, shape) in stored order
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    path: str
+    layout: str  # "weights" | "model"
+    layers: tuple[FileLayer, ...]  # every layer listed, in file order
+
+    @property
+    def weighted(self) -> list[FileLayer]:
+        return [layer for layer in self.layers if layer.weights]
+
+
+def _text(value: object) -> str:
+    return value.decode("utf8") if isinstance(value, bytes) else str(value)
+
+
+def read_weight_file(path: str | Path) -> WeightFile:
+    """Parse the file's layer list; unreadable or non-Keras files raise a located :class:`SpecError`."""
+    import h5py
+
+    where = Location(str(path))
+    if not Path(path).is_file():
+        raise SpecError(Diagnostic("weight file not found", where))
+    try:
+        with h5py.File(path, "r") as f:
+            layout, group = "weights", f
+            if "layer_names" not in f.attrs and "model_weights" in f:
+                layout, group = "model", f["model_weights"]
+            if "layer_names" not in group.attrs:
+                raise SpecError(Diagnostic(
+                    "not a Keras HDF5 weights file (no 'layer_names' attribute at the root or in 'model_weights')",
+                    where))
+            layers = []
+            for raw in group.attrs["layer_names"]:
+                name = _text(raw)
+                g = group[name]
+                names = [_text(w) for w in g.attrs.get("weight_names", [])]
+                layers.append(FileLayer(name, tuple((w, tuple(g[w].shape)) for w in names)))
+    except SpecError:
+        raise
+    except (OSError, KeyError, ValueError) as exc:
+        raise SpecError(Diagnostic(f"cannot read HDF5 weight file: {exc}", where)) from None
+    return WeightFile(str(path), layout, tuple(layers))
