@@ -245,24 +245,34 @@ def write_legacy_h5(model: keras.Model, path: str | os.PathLike[str]) -> None:
                 group.create_dataset(name, data=value)
 
 
-def load_by_order(model: keras.Model, path: str | os.PathLike[str]) -> None:
+def load_by_order(
+    model: keras.Model, path: str | os.PathLike[str], skip_mismatch: bool = False
+) -> None:
     """Load a legacy ``.h5`` file positionally (names are ignored).
 
     Why: ``keras.applications`` loads its ImageNet files this way, so this is
     the check that archspec's weighted-layer order matches the reference.
+    ``skip_mismatch`` skips single weights of the wrong shape (with a
+    warning); layer-count and weight-count mismatches still raise.
     """
-    model.load_weights(_check_legacy_path(path))
+    model.load_weights(_check_legacy_path(path), skip_mismatch=skip_mismatch)
 
 
-def load_by_name(model: keras.Model, path: str | os.PathLike[str]) -> None:
+def load_by_name(
+    model: keras.Model, path: str | os.PathLike[str], skip_mismatch: bool = False
+) -> None:
     """Load a legacy ``.h5`` file by layer name.
 
     Why: checks that archspec's layer names match the reference.  Caution:
     Keras silently skips model layers absent from the file (and file layers
     absent from the model), so a successful load does not prove every layer
-    matched; compare outputs, or compare names separately.
+    matched; compare outputs, or compare names separately.  With
+    ``skip_mismatch`` layers with a different weight count and weights with
+    a different shape are skipped with a warning instead of raising.
     """
-    model.load_weights(_check_legacy_path(path), by_name=True)
+    model.load_weights(
+        _check_legacy_path(path), skip_mismatch=skip_mismatch, by_name=True
+    )
 
 
 # --------------------------------------------------------------------------
@@ -375,8 +385,10 @@ def final_softmax_as_linear(*models: keras.Model) -> Iterator[None]:
     comparing logits keeps the test sensitive.  Every model must end in a
     layer whose ``activation`` is softmax (``Dense(..., activation=
     "softmax")`` or ``Activation("softmax")``), otherwise ``ValueError``,
-    so a missing softmax is still caught.  Only for eager calls inside the
-    ``with`` block; the layers are restored on exit.
+    so a missing softmax is still caught.  Only affects eager calls such as
+    ``model(x)`` inside the ``with`` block (``model.predict`` may reuse a
+    function traced earlier that still applies softmax); the layers are
+    restored on exit.
     """
     softmax = keras.activations.get("softmax")
     last_layers = []

@@ -1,0 +1,79 @@
+"""The Python API. Everything up to ``build`` is pure Python; ``build`` imports Keras on first use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+import networkx as nx
+
+from archspec.errors import Diagnostic, SpecError
+from archspec.graph.builder import BuildOptions, expand as _expand
+from archspec.limits import DEFAULT_LIMITS, Limits
+from archspec.spec.compose import Spec, SpecCache, load_spec as _load_spec
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+Source = str | Path | Spec
+Overrides = Mapping[str, Any] | Iterable[str] | None
+
+
+def load_spec(source: Source, overrides: Overrides = None, limits: Limits = DEFAULT_LIMITS,
+              cache: SpecCache | None = None) -> Spec:
+    """Load a spec from a path or bundled name (``"resnet50"``), resolving extends/imports/overrides."""
+    if isinstance(source, Spec):
+        return source
+    return _load_spec(source, overrides, limits, cache)
+
+
+def expand(spec: Source, overrides: Overrides = None, limits: Limits = DEFAULT_LIMITS,
+           **options: Any) -> nx.DiGraph:
+    """The layer graph of a spec; ``options`` are ``include_top``, ``pooling``, ``classes``, ..."""
+    return _expand(load_spec(spec, overrides, limits), BuildOptions(**_options(options)), limits)
+
+
+def validate(source: Source, overrides: Overrides = None, limits: Limits = DEFAULT_LIMITS,
+             cache: SpecCache | None = None) -> list[Diagnostic]:
+    """All problems found short of building Keras layers; an empty list means the spec builds."""
+    try:
+        _expand(load_spec(source, overrides, limits, cache), BuildOptions(), limits)
+    except SpecError as exc:
+        return exc.diagnostics
+    return []
+
+
+def validate_file(path: str | Path, limits: Limits = DEFAULT_LIMITS, cache: SpecCache | None = None) -> list[Diagnostic]:
+    """Validate one file: a network is expanded; a template library (``kind: library``) is schema-checked."""
+    try:
+        spec = load_spec(Path(path), None, limits, cache)
+        if spec.data.get("kind", "network") == "network":
+            _expand(spec, BuildOptions(), limits)
+    except SpecError as exc:
+        return exc.diagnostics
+    return []
+
+
+def build(source: Source, *, weights: str | Path | None = None, by_name: bool = False,
+          allow_partial: bool = False, overrides: Overrides = None, limits: Limits = DEFAULT_LIMITS,
+          **options: Any) -> "keras.Model":
+    """Compile a spec to a ``keras.Model``, optionally loading a Keras HDF5 weight file.
+
+    The weight file is checked against the graph first, so a mismatch names the layer, both shapes and
+    the spec line that made the layer, instead of a Keras traceback.
+    """
+    graph = expand(source, overrides, limits, **options)
+    from archspec.backend.keras_emitters import emit_model
+
+    model = emit_model(graph)
+    if weights is not None:
+        from archspec.backend.load import load_weights
+
+        load_weights(model, graph, weights, by_name=by_name, allow_partial=allow_partial)
+    return model
+
+
+def _options(options: dict[str, Any]) -> dict[str, Any]:
+    if "input_shape" in options and options["input_shape"] is not None:
+        options = {**options, "input_shape": tuple(options["input_shape"])}
+    return options

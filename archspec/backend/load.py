@@ -1,0 +1,24 @@
+"""Load a Keras HDF5 weight file into an emitted model after checking it against the graph."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from archspec.errors import SpecError
+from archspec.weights.h5file import read_weight_file
+from archspec.weights.match import diagnostics, match
+
+
+def load_weights(model: Any, graph: Any, path: str | Path, by_name: bool = False,
+                 allow_partial: bool = False) -> None:
+    """Check ``path`` against the graph's weight manifest, then let Keras load it."""
+    wfile = read_weight_file(path)
+    report = match(graph, wfile, by_name=by_name)
+    problems = diagnostics(report, graph, wfile, allow_partial=allow_partial)
+    if problems:
+        raise SpecError(problems)
+    if by_name:
+        model.load_weights(str(path), by_name=True, skip_mismatch=allow_partial)
+    else:
+        model.load_weights(str(path))

@@ -1,0 +1,60 @@
+"""``archspec`` command line: one module per subcommand, each with ``add_parser`` and ``run``.
+
+User mistakes print ``file:line:col: error: message`` and exit 1; usage errors exit 2; no traceback
+reaches the user (set ``ARCHSPEC_DEBUG=1`` to see one for internal errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import Sequence
+
+from archspec.errors import SpecError
+
+
+
+def _command_modules() -> list[str]:
+    """Every ``cmd_*.py`` beside this file is a subcommand (so adding one is adding a file)."""
+    import pkgutil
+
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name.startswith("cmd_"))
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="archspec", description="Convolutional networks as data: YAML spec -> "
+                                     "checked layer graph -> Keras model.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in _command_modules():
+        importlib.import_module(f"archspec.cli.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except SpecError as exc:
+        for diag in exc.diagnostics:
+            print(diag.format(), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # an archspec bug, not a user mistake: keep the message, hide the traceback
+        if os.environ.get("ARCHSPEC_DEBUG"):
+            raise
+        print(f"archspec: internal error: {type(exc).__name__}: {exc} (set ARCHSPEC_DEBUG=1 for a traceback)",
+              file=sys.stderr)
+        return 3
+
+
+def _version() -> str:
+    from archspec import __version__
+
+    return __version__

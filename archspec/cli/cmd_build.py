@@ -1,0 +1,36 @@
+"""``archspec build SPEC``: compile to a Keras model, optionally load weights and save it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from archspec.cli.common import add_build_options, add_limits, add_set, build_options, limits_from
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("build", help="build the Keras model of a spec")
+    p.add_argument("spec", help="spec file or bundled name (e.g. resnet50)")
+    p.add_argument("-o", "--output", help="write the model (.keras)")
+    p.add_argument("--weights", help="Keras HDF5 weight file to load (published layout)")
+    p.add_argument("--by-name", action="store_true", help="load weights by layer name instead of by order")
+    p.add_argument("--allow-partial", action="store_true", help="with --by-name, load what matches")
+    add_set(p)
+    add_build_options(p)
+    add_limits(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from archspec.api import build
+
+    model = build(args.spec, weights=args.weights, by_name=args.by_name, allow_partial=args.allow_partial,
+                  overrides=args.overrides, limits=limits_from(args), **build_options(args))
+    weighted = sum(1 for layer in model.layers if layer.weights)
+    print(f"{model.name}: {len(model.layers)} layers, {weighted} with weights, {model.count_params():,} params, "
+          f"output {tuple(model.output.shape)}")
+    if args.output:
+        model.save(args.output)
+        print(f"wrote {args.output}")
+    return 0
