@@ -1,0 +1,66 @@
+"""``archspec graph SPEC``: the layer graph as DOT, JSON (node-link), GraphML, SVG or PNG, without TensorFlow."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+
+from archspec.cli.common import add_build_options, add_limits, add_set, build_options, limits_from
+
+FORMATS = ("dot", "json", "graphml", "svg", "png")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("graph", help="export the layer graph (dot, json, graphml, svg, png)")
+    p.add_argument("spec", help="spec file or bundled name (e.g. resnet50)")
+    p.add_argument("--format", choices=FORMATS, help="output format (default: from -o's suffix, else dot)")
+    p.add_argument("-o", "--output", help="write to this file instead of stdout")
+    p.add_argument("--level", choices=("layer", "block", "stage"), default="layer",
+                   help="dot/svg/png: one node per layer, per block or per stage")
+    p.add_argument("--rankdir", choices=("TB", "LR", "BT", "RL"), default="TB", help="dot/svg/png: layout direction")
+    add_set(p)
+    add_build_options(p)
+    add_limits(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from archspec.api import expand
+
+    fmt = args.format or _from_suffix(args.output)
+    graph = expand(args.spec, args.overrides, limits_from(args), **build_options(args))
+    if fmt == "json":
+        from archspec.export.nodes import node_link
+
+        data: bytes = (json.dumps(node_link(graph), indent=1) + "\n").encode("utf8")
+    elif fmt == "graphml":
+        import networkx as nx
+
+        from archspec.export.nodes import graphml_graph
+
+        buf = io.BytesIO()
+        nx.write_graphml(graphml_graph(graph), buf)
+        data = buf.getvalue()
+    else:
+        from archspec.export.dot import render, to_dot
+
+        text = to_dot(graph, args.level, args.rankdir).to_string()
+        data = text.encode("utf8") if fmt == "dot" else render(text, fmt)
+    if args.output:
+        with open(args.output, "wb") as f:
+            f.write(data)
+        print(f"wrote {args.output} ({fmt}, {graph.number_of_nodes()} layers)", file=sys.stderr)
+    elif fmt == "png":
+        print("archspec: error: png is binary; write it with -o FILE.png", file=sys.stderr)
+        return 2
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
+def _from_suffix(path: str | None) -> str:
+    suffix = (path or "").rsplit(".", 1)[-1].lower() if path and "." in path else ""
+    return {"gv": "dot", "xml": "graphml"}.get(suffix, suffix if suffix in FORMATS else "dot")

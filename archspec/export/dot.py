@@ -1,0 +1,149 @@
+"""Graphviz DOT of an expanded graph at layer, block or stage level, built with pydot.
+
+Ids come from :func:`archspec.export.nodes.safe_id` (stable per layer name, legal without quoting);
+every label and attribute value is quoted by pydot. Rendering (svg/png) shells out to Graphviz's
+``dot`` and fails with an install hint when it is missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from typing import Any
+
+import networkx as nx
+
+from archspec.errors import Diagnostic, SpecError
+from archspec.export.nodes import fmt_count, groups, key_attrs, safe_id, shape_text
+
+LEVELS = ("layer", "block", "stage")
+RENDER_FORMATS = ("svg", "png", "pdf")
+
+_FILL = {
+    "input": "#ffe599", "conv2d": "#cfe2f3", "dense": "#d9d2e9", "batch_norm": "#eeeeee",
+    "activation": "#fff2cc", "zero_pad": "#ffffff", "max_pool": "#d9ead3", "avg_pool": "#d9ead3",
+    "global_avg_pool": "#d9ead3", "global_max_pool": "#d9ead3", "dropout": "#eeeeee",
+    "add": "#f4cccc", "concat": "#fce5cd", "scaled_add": "#f4cccc",
+}
+_GROUP_FILL = "#cfe2f3"
+
+
+def _label(*lines: str) -> str:
+    """Join label lines with DOT's ``\\n``; backslashes in names are doubled so DOT shows them as written."""
+    return "\\n".join(line.replace("\\", "\\\\") for line in lines if line)
+
+
+def to_dot(graph: nx.DiGraph, level: str = "layer", rankdir: str = "TB") -> Any:
+    """A ``pydot.Dot``: one node per layer (or per block/stage), clusters for stages and blocks."""
+    import pydot
+
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+    dot = pydot.Dot(safe_id(str(graph.graph.get("name") or "network"), "g_"), graph_type="digraph")
+    dot.set_graph_defaults(rankdir=rankdir, fontname="Helvetica", fontsize="11", nodesep="0.15",
+                           ranksep="0.25", label=_label(_title(graph)), labelloc="t")
+    dot.set_node_defaults(shape="box", style="rounded,filled", fontname="Helvetica", fontsize="9",
+                          height="0.3", margin="0.06,0.03")
+    dot.set_edge_defaults(fontname="Helvetica", fontsize="8", arrowsize="0.6")
+    if level == "layer":
+        _layers(dot, graph)
+    else:
+        _groups(dot, graph, level)
+    return dot
+
+
+def _title(graph: nx.DiGraph) -> str:
+    nodes = graph.nodes.values()
+    return (f"{graph.graph.get('name')}: {len(nodes)} layers, {fmt_count(sum(n['params'] for n in nodes))} params, "
+            f"{fmt_count(sum(n['macs'] for n in nodes))} MACs, input {shape_text(graph.graph['input_shape'])}")
+
+
+def _clusters(dot: Any, graph: nx.DiGraph, nested: bool) -> dict[str, Any]:
+    """Stage clusters, and inside them block clusters when a stage has more than one block (``nested``).
+
+    Returns the container (graph or subgraph) for each block name; the input stays outside.
+    """
+    import pydot
+
+    blocks_of: dict[str, list[str]] = {}
+    for data in graph.nodes.values():
+        blocks = blocks_of.setdefault(data["stage"], [])
+        if data["block"] not in blocks:
+            blocks.append(data["block"])
+    where: dict[str, Any] = {}
+    for stage, blocks in blocks_of.items():
+        if stage == "input":
+            where.update({b: dot for b in blocks})
+            continue
+        cluster = pydot.Subgraph(safe_id(stage, "cluster_s_"), label=_label(stage), style="rounded,dashed",
+                                 color="#7f7f7f", fontsize="11")
+        dot.add_subgraph(cluster)
+        for block in blocks:
+            if nested and len(blocks) > 1:
+                sub = pydot.Subgraph(safe_id(block, "cluster_b_"), label=_label(block), style="rounded",
+                                     color="#b7b7b7", fontsize="9")
+                cluster.add_subgraph(sub)
+                where[block] = sub
+            else:
+                where[block] = cluster
+    return where
+
+
+def _layers(dot: Any, graph: nx.DiGraph) -> None:
+    import pydot
+
+    where = _clusters(dot, graph, nested=True)
+    nodes = graph.nodes
+    for nid, data in nodes.items():
+        name = data["name"]
+        label = _label(name, f"{data['op']} {key_attrs(data['op'], data['attrs'])}".strip(), shape_text(data["shape"]))
+        where[data["block"]].add_node(pydot.Node(safe_id(name), label=label, fillcolor=_FILL.get(data["op"], "#ffffff"),
+                                                 tooltip=_label(f"{name}: {data['params']:,} params")))
+    for nid, data in nodes.items():
+        merge = len(data["inputs"]) > 1
+        for port, src in enumerate(data["inputs"]):
+            attrs = {"headlabel": str(port)} if merge else {}
+            dot.add_edge(pydot.Edge(safe_id(nodes[src]["name"]), safe_id(data["name"]), **attrs))
+
+
+def _groups(dot: Any, graph: nx.DiGraph, level: str) -> None:
+    import pydot
+
+    found = groups(graph, level)
+    nodes = graph.nodes
+    member = {nid: key for key, grp in found.items() for nid in grp.nodes}
+    prefix = "s_" if level == "stage" else "b_"
+    where = _clusters(dot, graph, nested=False) if level == "block" else {}
+    for key, grp in found.items():
+        out = nodes[grp.output]
+        if grp.layers == 1:
+            detail = f"{out['op']} {key_attrs(out['op'], out['attrs'])}".strip()
+        else:
+            detail = f"{grp.layers} layers, {fmt_count(grp.params)} params, {fmt_count(grp.macs)} MACs"
+        node = pydot.Node(safe_id(key, prefix), label=_label(key, detail, shape_text(out["shape"])),
+                          fillcolor=_FILL["input"] if grp.stage == "input" else _GROUP_FILL)
+        where.get(key, dot).add_node(node)
+    edges: dict[tuple[str, str], list[str]] = {}
+    for u, v in graph.edges():
+        gu, gv = member[u], member[v]
+        if gu != gv:
+            shapes = edges.setdefault((gu, gv), [])
+            text = shape_text(nodes[u]["shape"])
+            if text not in shapes:
+                shapes.append(text)
+    for (gu, gv), shapes in edges.items():
+        dot.add_edge(pydot.Edge(safe_id(gu, prefix), safe_id(gv, prefix), label=_label(", ".join(shapes))))
+
+
+def render(dot_text: str, fmt: str) -> bytes:
+    """Run Graphviz ``dot -T<fmt>``; a missing Graphviz is a user-facing error with the fix."""
+    exe = shutil.which("dot")
+    if exe is None:
+        raise SpecError(Diagnostic(
+            f"rendering {fmt} needs Graphviz's 'dot' program, which was not found on PATH",
+            hint="install Graphviz (apt-get install graphviz, brew install graphviz or conda install graphviz), "
+                 "or write the DOT text with --format dot"))
+    proc = subprocess.run([exe, f"-T{fmt}"], input=dot_text.encode("utf8"), capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise SpecError(Diagnostic(f"Graphviz 'dot' failed: {proc.stderr.decode('utf8', 'replace').strip()}"))
+    return proc.stdout

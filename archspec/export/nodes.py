@@ -1,0 +1,195 @@
+"""Plain-data views of an expanded graph, shared by every exporter.
+
+Node ids in exports are layer names, not the builder's integer creation ids: names are what people
+and weight files use, and they survive inserting a layer elsewhere, so exports diff cleanly between
+commits. Everything here is pure Python (no TensorFlow).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from archspec.graph.ops import fmt_shape, pair
+
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_]+")
+
+
+def safe_id(name: str, prefix: str = "n_") -> str:
+    """A DOT identifier that needs no quoting, stable for a given name.
+
+    pydot does not quote DOT keywords (``node``), ports (``a:b``) or embedded quotes in ids, so ids are
+    built from ``[A-Za-z0-9_]`` only; names that had to be changed get a short hash of the original so
+    ``a/b`` and ``a_b`` stay distinct.
+    """
+    if _PLAIN_ID.fullmatch(name):
+        return prefix + name
+    cleaned = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    return f"{prefix}{cleaned}_{hashlib.sha1(name.encode('utf8')).hexdigest()[:6]}"
+
+
+def shape_text(shape: tuple) -> str:
+    """``(56, 56, 256)`` -> ``56x56x256`` (``?`` for an open size)."""
+    return "x".join("?" if d is None else str(d) for d in shape)
+
+
+def key_attrs(op: str, attrs: dict) -> str:
+    """The few attributes worth a glance in a picture: filters, kernel, stride, units, ..."""
+    parts = []
+    if "filters" in attrs:
+        parts.append(str(attrs["filters"]))
+    if "units" in attrs:
+        parts.append(str(attrs["units"]))
+    for key in ("kernel_size", "pool_size"):
+        if key in attrs:
+            kh, kw = pair(attrs[key])
+            parts.append(f"{kh}x{kw}")
+    strides = attrs.get("strides")
+    if strides is not None and pair(strides) != (1, 1):
+        sh, sw = pair(strides)
+        parts.append(f"/{sh}" if sh == sw else f"/{sh}x{sw}")
+    if op == "zero_pad":
+        parts.append(f"pad {attrs['padding']}")
+    if attrs.get("activation"):
+        parts.append(str(attrs["activation"]))
+    if "rate" in attrs:
+        parts.append(f"rate {attrs['rate']:g}")
+    if "scale" in attrs and op == "scaled_add":
+        parts.append(f"scale {attrs['scale']:g}")
+    return " ".join(parts)
+
+
+def jsonable(value: Any) -> Any:
+    """Tuples to lists, Location to ``file:line:col``, Weight to a dict; recursively."""
+    from archspec.errors import Location
+    from archspec.graph.ops import Weight
+
+    if isinstance(value, Location):
+        return str(value)
+    if isinstance(value, Weight):
+        return {"name": value.name, "shape": list(value.shape), "trainable": value.trainable}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def named_graph(graph: nx.DiGraph) -> nx.DiGraph:
+    """A copy keyed by layer name with JSON-ready attributes (``inputs`` as names, ``index`` = creation id,
+    ``keras_index`` = position in Keras ``model.layers``)."""
+    from archspec.graph.order import keras_layer_order
+
+    nodes = graph.nodes
+    keras_pos = {nid: k for k, nid in enumerate(keras_layer_order(graph))}
+    out = nx.DiGraph()
+    out.graph.update(jsonable({k: v for k, v in graph.graph.items() if k not in ("input", "output")}))
+    out.graph["input"] = nodes[graph.graph["input"]]["name"]
+    out.graph["output"] = nodes[graph.graph["output"]]["name"]
+    for nid, data in nodes.items():
+        attrs = jsonable(data)
+        attrs["inputs"] = [nodes[i]["name"] for i in data["inputs"]]
+        attrs.setdefault("auto_named", False)
+        attrs.update(index=nid, keras_index=keras_pos[nid])
+        out.add_node(data["name"], **attrs)
+    for u, v, data in graph.edges(data=True):
+        out.add_edge(nodes[u]["name"], nodes[v]["name"], port=data["port"], shape=list(nodes[u]["shape"]))
+    return out
+
+
+def node_link(graph: nx.DiGraph) -> dict:
+    """networkx node-link data (``nodes``/``edges``) of :func:`named_graph`."""
+    return nx.node_link_data(named_graph(graph), edges="edges")
+
+
+def graphml_graph(graph: nx.DiGraph) -> nx.DiGraph:
+    """:func:`named_graph` with only scalar attributes: GraphML has no lists, maps or nulls.
+
+    Lists and mappings become JSON text (``shape: "[56, 56, 256]"``); the layer attributes are also
+    flattened to ``attr_<key>`` so tools can filter on them; nulls are dropped.
+    """
+    import json
+
+    def flat(data: dict) -> dict:
+        out = {}
+        for key, value in data.items():
+            if value is None:
+                continue
+            out[key] = json.dumps(value) if isinstance(value, (list, dict)) else value
+        for key, value in (data.get("attrs") or {}).items():
+            if value is not None:
+                out[f"attr_{key}"] = json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+        return out
+
+    named = named_graph(graph)
+    g = nx.DiGraph()
+    g.graph.update({k: v for k, v in flat(named.graph).items() if k != "attrs"})
+    for n, data in named.nodes(data=True):
+        g.add_node(n, **flat(data))
+    for u, v, data in named.edges(data=True):
+        g.add_edge(u, v, **flat(data))
+    return g
+
+
+# ------------------------------------------------------------------------------------------ groups
+
+@dataclass
+class Group:
+    """A stage or a block: its layers (creation order) and totals, for collapsed views and summaries."""
+
+    key: str
+    stage: str
+    nodes: list[int] = field(default_factory=list)
+    output: int | None = None
+    params: int = 0
+    trainable: int = 0
+    macs: int = 0
+    weighted: int = 0
+
+    @property
+    def layers(self) -> int:
+        return len(self.nodes)
+
+
+def groups(graph: nx.DiGraph, level: str) -> dict[str, Group]:
+    """Layers grouped by ``stage`` or ``block`` in first-seen order, each with its output layer.
+
+    A group's output is its last-created layer that feeds another group (or is the network output).
+    """
+    if level not in ("stage", "block"):
+        raise ValueError(f"level must be 'stage' or 'block', got {level!r}")
+    out: dict[str, Group] = {}
+    nodes = graph.nodes
+    for nid, data in nodes.items():
+        key = data[level]
+        grp = out.get(key)
+        if grp is None:
+            grp = out[key] = Group(key, data["stage"])
+        grp.nodes.append(nid)
+        grp.params += data["params"]
+        grp.trainable += data["trainable"]
+        grp.macs += data["macs"]
+        grp.weighted += bool(data["weights"])
+        leaves = nid == graph.graph["output"] or any(nodes[s][level] != key for s in graph.successors(nid))
+        if leaves:
+            grp.output = nid
+    for grp in out.values():
+        if grp.output is None:  # cannot happen for a graph that passed the dead-layer check
+            grp.output = grp.nodes[-1]
+    return out
+
+
+def fmt_count(n: int) -> str:
+    """Human-size counts: 3857973248 -> ``3.86G``."""
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.3g}{unit}"
+    return str(n)
+
+
+__all__ = ["Group", "fmt_count", "fmt_shape", "graphml_graph", "groups", "jsonable", "key_attrs", "named_graph",
+           "node_link", "safe_id", "shape_text"]

@@ -1,0 +1,66 @@
+"""Per-stage parameter and MAC counts from the graph alone (no TensorFlow).
+
+``params`` counts every weight the way Keras ``count_params()`` does (trainable + non-trainable, so
+BatchNormalization's moving statistics are included); MACs are multiply-accumulates of convolutions
+and dense layers (what the ResNet paper's "FLOPs" column counts).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+
+from archspec.export.nodes import fmt_count, groups, shape_text
+
+
+def summarize(graph: nx.DiGraph) -> dict[str, Any]:
+    """Totals and one row per stage (the input is a stage of its own, the head is ``head``)."""
+    nodes = graph.nodes
+    stages = []
+    for key, grp in groups(graph, "stage").items():
+        stages.append({
+            "stage": key,
+            "output_shape": list(nodes[grp.output]["shape"]),
+            "layers": grp.layers,
+            "weighted_layers": grp.weighted,
+            "params": grp.params,
+            "trainable_params": grp.trainable,
+            "macs": grp.macs,
+        })
+    params = sum(s["params"] for s in stages)
+    trainable = sum(s["trainable_params"] for s in stages)
+    return {
+        "name": graph.graph.get("name"),
+        "input_shape": list(graph.graph["input_shape"]),
+        "output_shape": list(nodes[graph.graph["output"]]["shape"]),
+        "params": params,
+        "trainable_params": trainable,
+        "non_trainable_params": params - trainable,
+        "macs": sum(s["macs"] for s in stages),
+        "layers": sum(s["layers"] for s in stages),
+        "weighted_layers": sum(s["weighted_layers"] for s in stages),
+        "stages": stages,
+    }
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    """A fixed-width table, stages top to bottom, totals last."""
+    rows = [("stage", "output", "layers", "weighted", "params", "MACs")]
+    for s in summary["stages"]:
+        rows.append((s["stage"], shape_text(s["output_shape"]), str(s["layers"]), str(s["weighted_layers"]),
+                     f"{s['params']:,}", f"{s['macs']:,}"))
+    rows.append(("total", shape_text(summary["output_shape"]), str(summary["layers"]),
+                 str(summary["weighted_layers"]), f"{summary['params']:,}", f"{summary['macs']:,}"))
+    widths = [max(len(r[k]) for r in rows) for k in range(6)]
+
+    def line(r: tuple) -> str:
+        return "  ".join(c.ljust(w) if k < 2 else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths)))
+
+    rule = "-" * len(line(rows[0]))
+    out = [f"{summary['name']} (input {shape_text(summary['input_shape'])})", line(rows[0]), rule,
+           *map(line, rows[1:-1]), rule, line(rows[-1]),
+           f"params: {summary['params']:,} ({fmt_count(summary['params'])}; trainable {summary['trainable_params']:,}, "
+           f"non-trainable {summary['non_trainable_params']:,})",
+           f"MACs: {summary['macs']:,} ({fmt_count(summary['macs'])})"]
+    return "\n".join(out)
