@@ -10,6 +10,7 @@ import networkx as nx
 from archspec.errors import Diagnostic, SpecError
 from archspec.graph.builder import BuildOptions, expand as _expand
 from archspec.limits import DEFAULT_LIMITS, Limits
+from archspec.spec.checks import validate_file as _validate_file, validate_spec
 from archspec.spec.compose import Spec, SpecCache, load_spec as _load_spec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,21 +38,15 @@ def validate(source: Source, overrides: Overrides = None, limits: Limits = DEFAU
              cache: SpecCache | None = None) -> list[Diagnostic]:
     """All problems found short of building Keras layers; an empty list means the spec builds."""
     try:
-        _expand(load_spec(source, overrides, limits, cache), BuildOptions(), limits)
+        spec = load_spec(source, overrides, limits, cache)
     except SpecError as exc:
         return exc.diagnostics
-    return []
+    return validate_spec(spec, limits)
 
 
 def validate_file(path: str | Path, limits: Limits = DEFAULT_LIMITS, cache: SpecCache | None = None) -> list[Diagnostic]:
-    """Validate one file: a network is expanded; a template library (``kind: library``) is schema-checked."""
-    try:
-        spec = load_spec(Path(path), None, limits, cache)
-        if spec.data.get("kind", "network") == "network":
-            _expand(spec, BuildOptions(), limits)
-    except SpecError as exc:
-        return exc.diagnostics
-    return []
+    """Every problem in one file (see :mod:`archspec.spec.checks`); a ``kind: library`` file is not expanded."""
+    return _validate_file(path, limits, cache)
 
 
 def build(source: Source, *, weights: str | Path | None = None, by_name: bool = False,

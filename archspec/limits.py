@@ -13,12 +13,14 @@ class Limits:
     yaml_nodes: int = 100_000
     yaml_depth: int = 64
     layers: int = 100_000
+    steps: int = 500_000
     repeat: int = 10_000
     extends_depth: int = 8
     template_depth: int = 16
     expression_chars: int = 256
     exponent: int = 64
     int_bits: int = 63
+    string_chars: int = 4096
 
     def with_overrides(self, items: dict[str, int]) -> "Limits":
         known = {f.name for f in fields(self)}

@@ -1,56 +1,94 @@
-"""``archspec validate PATH...``: check specs without importing TensorFlow (for CI and pre-commit)."""
+"""``archspec validate PATH...``: check specs without importing TensorFlow (for CI and pre-commit).
+
+Every file is checked and every problem reported in one run (schema, static checks, then expansion with
+shape inference). Exit status: 0 all valid, 1 some spec invalid, 2 usage error (bad option, a path that
+does not exist, nothing to check), 3 internal error (an archspec bug; the other files are still checked).
+"""
 
 from __future__ import annotations
 
 import argparse
 import glob
+import os
 import sys
 from pathlib import Path
 
-from archspec.cli.common import add_limits, limits_from
+from archspec.cli.common import add_limits
+from archspec.cli.output import FORMATS, Reporter, default_format
+from archspec.errors import Diagnostic, Location
+from archspec.limits import DEFAULT_LIMITS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("validate", help="check spec files (files, directories, globs)")
+    p = sub.add_parser("validate", help="check spec files (files, directories, globs) without TensorFlow",
+                       description="Check spec files: files, directories (every *.yaml/*.yml below them) and "
+                                   "glob patterns. Exit status 0 all valid, 1 some invalid, 2 usage error.")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("-q", "--quiet", action="store_true", help="print only failures")
+    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="text (default), json (one object per file) or github (workflow annotations; the "
+                        "default when GITHUB_ACTIONS=true)")
     add_limits(p)
     p.set_defaults(run=run)
 
 
-def collect(paths: list[str]) -> list[Path]:
-    """Files named, ``*.yaml``/``*.yml`` under directories (recursively), and glob matches, once each."""
+def collect(paths: list[str]) -> tuple[list[Path], list[str]]:
+    """Files named, ``*.yaml``/``*.yml`` under directories (recursively), and glob matches, once each.
+
+    Returns the files and the arguments that matched nothing (a usage error).
+    """
     out: dict[Path, None] = {}
+    missing: list[str] = []
     for raw in paths:
-        matches = [Path(m) for m in sorted(glob.glob(raw, recursive=True))] if glob.has_magic(raw) else [Path(raw)]
+        if glob.has_magic(raw):
+            matches = [Path(m) for m in sorted(glob.glob(raw, recursive=True))]
+        else:
+            matches = [Path(raw)] if os.path.lexists(raw) else []
+        if not matches:
+            missing.append(raw)
         for path in matches:
             if path.is_dir():
                 for found in sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")]):
                     out.setdefault(found, None)
             else:
                 out.setdefault(path, None)
-    return list(out)
+    return list(out), missing
 
 
 def run(args: argparse.Namespace) -> int:
-    from archspec.api import validate_file
+    from archspec.spec.checks import validate_file
     from archspec.spec.compose import SpecCache
 
-    limits = limits_from(args)
-    files = collect(args.paths)
-    if not files:
-        print("archspec: error: no spec files found", file=sys.stderr)
+    try:
+        limits = DEFAULT_LIMITS.with_overrides(dict(args.limit))
+    except ValueError as exc:
+        print(f"archspec validate: error: {exc}", file=sys.stderr)
         return 2
-    cache = SpecCache()
-    failed = 0
+    files, missing = collect(args.paths)
+    for raw in missing:
+        kind = "pattern matches no file" if glob.has_magic(raw) else "no such file or directory"
+        print(f"archspec validate: error: {kind}: {raw}", file=sys.stderr)
+    if missing:
+        return 2
+    if not files:
+        print("archspec validate: error: no *.yaml or *.yml files found", file=sys.stderr)
+        return 2
+    reporter = Reporter(args.format or default_format(), sys.stdout, args.quiet)
+    cache = SpecCache(collect=True)
+    failed = internal = 0
     for path in files:
-        diags = validate_file(path, limits, cache)
-        if diags:
+        try:
+            diags = validate_file(path, limits, cache)
+        except Exception as exc:  # an archspec bug: say so, keep checking the other files
+            if os.environ.get("ARCHSPEC_DEBUG"):
+                raise
+            internal += 1
+            diags = [Diagnostic(f"internal error: {type(exc).__name__}: {exc} (please report; set "
+                                "ARCHSPEC_DEBUG=1 for a traceback)", Location(str(path)))]
+        if any(d.severity == "error" for d in diags):
             failed += 1
-            for d in diags:
-                print(d.format())
-        elif not args.quiet:
-            print(f"{path}: ok")
-    if not args.quiet or failed:
+        reporter.file(str(path), diags)
+    reporter.finish()
+    if reporter.fmt != "json" and (failed or not args.quiet):
         print(f"{len(files) - failed} of {len(files)} spec(s) valid", file=sys.stderr)
-    return 1 if failed else 0
+    return 3 if internal else 1 if failed else 0

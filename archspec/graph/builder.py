@@ -75,6 +75,7 @@ class _Builder:
         self.defaults: dict[str, dict] = spec.data.get("defaults", {})
         self.explicit: dict[str, int] = {}
         self.auto: list[int] = []
+        self.work = 0  # steps and repeats expanded, bounded by limits.steps (empty templates make no layers)
 
     # ------------------------------------------------------------------------------------ errors
     def error(self, message: str, path: tuple, hint: str | None = None, key: bool = False) -> SpecError:
@@ -150,6 +151,7 @@ class _Builder:
                 raise self.error(f"'at' index {which} is outside 1..{repeat}", path + ("at", which), key=True)
         block_name = stage.get("block_name", "{stage}_block{i}")
         for i in range(1, repeat + 1):
+            self._count_work(path)
             scope = {**stage_scope, "i": i, "repeat": repeat, "first": i == 1, "last": i == repeat,
                      "letter": _letter(i), **self._shape_vars(prev)}
             try:
@@ -218,6 +220,7 @@ class _Builder:
             self._step(step, path + (k,), frame)
 
     def _step(self, step: dict, path: tuple, frame: _Frame) -> None:
+        self._count_work(path)
         inputs = self._inputs(step, path, frame)
         scope = {**frame.scope, **self._shape_vars(inputs[0])}
         if "if" in step:
@@ -342,6 +345,11 @@ class _Builder:
             except ValueError as exc:
                 raise self.error(f"{path[-1]} {exc}", path) from None
         return value
+
+    def _count_work(self, path: tuple) -> None:
+        self.work += 1
+        if self.work > self.limits.steps:
+            raise self.error(f"expansion takes more than {self.limits.steps} steps (limit 'steps')", path)
 
     # ------------------------------------------------------------------------------------ nodes
     def _shape_vars(self, node: int) -> dict[str, Any]:

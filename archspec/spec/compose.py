@@ -32,20 +32,32 @@ class Spec(Document):
 
 
 class SpecCache:
-    """Parsed, schema-checked files for one run, so shared bases are read once."""
+    """Parsed, schema-checked files for one run, so shared bases are read once.
 
-    def __init__(self) -> None:
+    With ``collect=True`` (``archspec validate``) a file with schema problems is still returned, its
+    problems kept in ``problems``, so later checks can report more than the first file's schema errors;
+    only problems in ``imports``/``extends`` themselves stop the load, since they decide what to merge.
+    """
+
+    def __init__(self, collect: bool = False) -> None:
         self.docs: dict[Path, Document] = {}
+        self.collect = collect
+        self.problems: dict[Path, list[Diagnostic]] = {}
 
     def load(self, path: Path, limits: Limits) -> Document:
         key = path.resolve()
         if key not in self.docs:
             doc = load_document(path, limits)
             problems = schema.check(doc)
-            if problems:
+            if problems and not (self.collect and all(_mergeable(d.pointer) for d in problems)):
                 raise SpecError(problems)
+            self.problems[key] = problems
             self.docs[key] = doc
         return self.docs[key]
+
+
+def _mergeable(pointer: str | None) -> bool:
+    return not (pointer or "").startswith(("/imports", "/extends"))
 
 
 def load_spec(

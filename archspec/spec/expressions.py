@@ -87,9 +87,12 @@ def _check_node(node: ast.AST) -> None:
     if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, str, bool, type(None))):
         raise ExpressionError(f"constant {node.value!r} is not allowed in expressions")
     if isinstance(node, ast.Call):
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            fname = node.func.id if isinstance(node.func, ast.Name) else type(node.func).__name__
-            raise ExpressionError(f"unknown function '{fname}'", did_you_mean(fname, FUNCTIONS))
+        if not isinstance(node.func, ast.Name):
+            raise ExpressionError(f"calling a '{type(node.func).__name__}' is not allowed in expressions",
+                                  f"allowed functions: {', '.join(FUNCTIONS)}")
+        if node.func.id not in FUNCTIONS:
+            raise ExpressionError(f"unknown function '{node.func.id}'",
+                                  did_you_mean(node.func.id, FUNCTIONS) or f"allowed: {', '.join(FUNCTIONS)}")
         if node.keywords:
             raise ExpressionError("keyword arguments are not allowed in expressions")
 
@@ -118,7 +121,7 @@ class _Evaluator:
 
     def visit(self, node: ast.AST) -> Any:
         if isinstance(node, ast.Constant):
-            return node.value
+            return self._bounded(node.value)
         if isinstance(node, ast.Name):
             if node.id not in self.scope:
                 raise ExpressionError(f"unknown name '{node.id}'", did_you_mean(node.id, self.scope))
@@ -169,6 +172,9 @@ class _Evaluator:
     def _binop(self, node: ast.BinOp) -> Any:
         left, right = self.visit(node.left), self.visit(node.right)
         if isinstance(node.op, ast.Add) and isinstance(left, str) and isinstance(right, str):
+            if len(left) + len(right) > self.limits.string_chars:
+                raise ExpressionError(f"string longer than {self.limits.string_chars} characters "
+                                      "(limit 'string_chars')")
             return left + right
         sym = type(node.op).__name__.lower()
         self._numeric(left, sym)
@@ -214,6 +220,8 @@ def format_template(template: str, scope: Mapping[str, Any], limits: Limits = DE
             if value is None:
                 return None
             out.append(str(value))
+            if sum(map(len, out)) > limits.string_chars:
+                raise ExpressionError(f"name longer than {limits.string_chars} characters (limit 'string_chars')")
             i = end + 1
         elif ch == "}":
             if template.startswith("}}", i):
