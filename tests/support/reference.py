@@ -34,6 +34,10 @@ Facts about Keras 3.15 legacy ``.h5`` loading that these helpers rely on
 * Within a layer, loading is positional over
   ``layer.trainable_weights + layer.non_trainable_weights``; the weight
   names stored in the file are only used to find the datasets.
+* ``model.layers`` (hence by-order pairing) is ordered by graph depth
+  from the inputs, ties broken by the order of a merge layer's inputs, not
+  by creation order; Keras 2 did the same when the published files were
+  written.
 * The path must end in ``.h5``/``.hdf5`` but not ``.weights.h5``, which
   Keras 3 routes to its new format (and ``by_name`` is rejected there).
 """
@@ -79,6 +83,11 @@ _SENSITIVITY_FACTOR = 100.0
 # --------------------------------------------------------------------------
 # Random weights
 # --------------------------------------------------------------------------
+
+
+def _to_numpy(x: Any) -> np.ndarray:
+    """Variable, backend tensor or array as numpy, without Keras' copy warnings."""
+    return np.asarray(x.numpy() if hasattr(x, "numpy") else x)
 
 
 def _legacy_weights(layer: keras.layers.Layer) -> list[keras.Variable]:
@@ -234,14 +243,15 @@ def write_legacy_h5(model: keras.Model, path: str | os.PathLike[str]) -> None:
         _write_string_list(
             f, "layer_names", [layer.name.encode("utf8") for layer in model.layers]
         )
-        f.attrs["backend"] = keras.backend.backend().encode("utf8")
-        f.attrs["keras_version"] = str(keras.__version__).encode("utf8")
+        # Fixed-length byte strings, as h5py 2 wrote them for Keras 2.
+        f.attrs["backend"] = np.bytes_(keras.backend.backend().encode("utf8"))
+        f.attrs["keras_version"] = np.bytes_(str(keras.__version__).encode("utf8"))
         for layer in model.layers:
             group = f.create_group(layer.name)
             names = _weight_names(layer)
             _write_string_list(group, "weight_names", [n.encode("utf8") for n in names])
             for name, variable in zip(names, _legacy_weights(layer)):
-                value = np.asarray(keras.ops.convert_to_numpy(variable))
+                value = _to_numpy(variable)
                 group.create_dataset(name, data=value)
 
 
@@ -286,7 +296,7 @@ def _as_array_list(x: Any) -> list[np.ndarray]:
         x = [x[k] for k in sorted(x)]
     if not isinstance(x, (list, tuple)):
         x = [x]
-    return [np.asarray(keras.ops.convert_to_numpy(v), dtype=np.float64) for v in x]
+    return [np.asarray(_to_numpy(v), dtype=np.float64) for v in x]
 
 
 def max_rel_error(a: Any, b: Any) -> float:
@@ -433,10 +443,15 @@ def legacy_submodules() -> dict[str, Any]:
     """The ``backend/layers/models/utils`` kwargs keras_applications accepts.
 
     Why: keras_applications 1.0.8 takes its Keras modules as keyword
-    arguments.  Keras 3's ``keras.backend`` lacks Keras 2 functions some of
-    its models call while building (``int_shape`` in DenseNet,
-    InceptionResNetV2, MobileNetV2 padding; ``name_scope`` in NASNet), so
-    ``backend`` is a namespace adding those on top of ``keras.backend``.
+    arguments.  ResNet50 builds with plain ``keras.backend``, but other
+    models call Keras 2 functions Keras 3's ``keras.backend`` lacks
+    (``int_shape`` in MobileNetV2, InceptionResNetV2, ResNeXt ...;
+    ``name_scope`` in NASNet), so ``backend`` adds those on top of
+    ``keras.backend``.  Checked under Keras 3.15: VGG16/19, ResNet50,
+    InceptionV3, InceptionResNetV2, Xception, MobileNet, MobileNetV2,
+    ResNet50/V2, ResNeXt50 build; DenseNet does not (its layer names contain
+    ``/``, which Keras 3 rejects) nor NASNet (``SeparableConv2D`` no longer
+    accepts ``kernel_initializer``).
     """
     return {
         "backend": _LegacyBackend(),
@@ -449,11 +464,14 @@ def legacy_submodules() -> dict[str, Any]:
 def legacy_resnet50(**kwargs: Any) -> keras.Model:
     """keras_applications 1.0.8 ``ResNet50`` built with Keras 3.
 
-    Why: this is the architecture (names ``conv1``, ``bn_conv1``,
-    ``res2a_branch2a`` ... ``fc1000``; shortcut convolution after the main
-    branch; BatchNormalization epsilon 1e-3) of the original
-    fchollet/deep-learning-models ResNet50 file, which differs in names,
-    order and epsilon from today's ``keras.applications.ResNet50``.
+    Why: this is the architecture of the original
+    fchollet/deep-learning-models ResNet50 file: names ``conv1``,
+    ``bn_conv1``, ``res2a_branch2a`` ... ``fc1000``; BatchNormalization
+    epsilon 1e-3; ``add([x, shortcut])``, so ``model.layers`` has
+    ``res2a_branch2c, res2a_branch1, bn2a_branch2c, bn2a_branch1`` where
+    today's ``keras.applications.ResNet50`` (``Add()([shortcut, x])``,
+    epsilon 1.001e-5) has ``conv2_block1_0_conv, conv2_block1_3_conv,
+    conv2_block1_0_bn, conv2_block1_3_bn``.
     ``weights`` defaults to ``None``; other arguments pass through.  With the
     top it has 177 layers, 107 of them weighted, and 25,636,712 parameters.
     """
