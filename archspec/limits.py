@@ -18,6 +18,7 @@ class Limits:
     extends_depth: int = 8
     template_depth: int = 16
     expression_chars: int = 256
+    expression_depth: int = 32
     exponent: int = 64
     int_bits: int = 63
     string_chars: int = 4096

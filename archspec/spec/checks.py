@@ -323,7 +323,8 @@ class _Checker:
                 continue
             covered = _covered_repeats(at, name, repeat)
             if covered is not True:
-                where = f" in repeat {covered}" if isinstance(covered, int) and repeat and repeat > 1 else ""
+                partly = any(isinstance(v, dict) and name in v for v in at.values())
+                where = f" in repeat {covered}" if partly and isinstance(covered, int) else ""
                 self.error(f"missing parameter '{name}' for template '{tname}'{where}", path)
 
     def _head(self) -> None:
@@ -464,7 +465,7 @@ class _Checker:
             return DYNAMIC if numeric else value
         if "{" not in text:
             try:
-                parse(text, self.limits.expression_chars)
+                parse(text, self.limits.expression_chars, self.limits.expression_depth)
             except ExpressionError as exc:
                 if numeric:
                     self.error(str(exc), path, exc.hint)
@@ -561,7 +562,7 @@ def _flat(value: Any) -> list:
 
 def _divides_by_zero(text: str, limits: Limits) -> bool:
     """``x / 0``, ``x // 0`` or ``x % 0`` with a literal zero, whatever ``x`` is."""
-    tree = parse(text, limits.expression_chars)
+    tree = parse(text, limits.expression_chars, limits.expression_depth)
     return any(isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Div, ast.FloorDiv, ast.Mod))
                and isinstance(n.right, ast.Constant) and n.right.value == 0 and not isinstance(n.right.value, bool)
                for n in ast.walk(tree))

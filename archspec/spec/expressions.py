@@ -61,7 +61,8 @@ _SYNTAX = "numbers, names, + - * / // % **, comparisons, and/or/not, 'a if c els
 
 
 @lru_cache(maxsize=4096)
-def parse(source: str, max_chars: int = DEFAULT_LIMITS.expression_chars) -> ast.Expression:
+def parse(source: str, max_chars: int = DEFAULT_LIMITS.expression_chars,
+          max_depth: int = DEFAULT_LIMITS.expression_depth) -> ast.Expression:
     """Parse and whitelist-check an expression once; results are cached per string."""
     if len(source) > max_chars:
         raise ExpressionError(f"expression longer than {max_chars} characters (limit 'expression_chars')")
@@ -73,7 +74,15 @@ def parse(source: str, max_chars: int = DEFAULT_LIMITS.expression_chars) -> ast.
         raise ExpressionError(f"invalid expression {source!r}") from None
     for node in ast.walk(tree):
         _check_node(node)
+    if _depth(tree.body) > max_depth:
+        raise ExpressionError(f"expression nested deeper than {max_depth} levels (limit 'expression_depth')")
     return tree
+
+
+def _depth(node: ast.AST) -> int:
+    """Nesting depth of operators and calls (contexts such as ``Load`` do not count)."""
+    children = [c for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr)]
+    return 1 + max(map(_depth, children), default=0)
 
 
 def _check_node(node: ast.AST) -> None:
@@ -88,7 +97,7 @@ def _check_node(node: ast.AST) -> None:
         raise ExpressionError(f"constant {node.value!r} is not allowed in expressions")
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):
-            raise ExpressionError(f"calling a '{type(node.func).__name__}' is not allowed in expressions",
+            raise ExpressionError(f"calling '{ast.unparse(node.func)}' is not allowed in expressions",
                                   f"allowed functions: {', '.join(FUNCTIONS)}")
         if node.func.id not in FUNCTIONS:
             raise ExpressionError(f"unknown function '{node.func.id}'",
@@ -99,7 +108,7 @@ def _check_node(node: ast.AST) -> None:
 
 def names_in(source: str, limits: Limits = DEFAULT_LIMITS) -> set[str]:
     """Free names an expression refers to (function names excluded)."""
-    tree = parse(source, limits.expression_chars)
+    tree = parse(source, limits.expression_chars, limits.expression_depth)
     funcs = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in funcs}
 
@@ -110,7 +119,7 @@ def is_bare_name(source: str) -> bool:
 
 def evaluate(source: str, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS) -> Any:
     """Evaluate ``source`` against ``scope``; raises :class:`ExpressionError` on any problem."""
-    tree = parse(source, limits.expression_chars)
+    tree = parse(source, limits.expression_chars, limits.expression_depth)
     return _Evaluator(scope, limits).visit(tree.body)
 
 
@@ -259,7 +268,7 @@ def resolve(value: Any, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMIT
         return value
     if "{" not in text:
         try:
-            parse(text, limits.expression_chars)
+            parse(text, limits.expression_chars, limits.expression_depth)
         except ExpressionError:
             if numeric:
                 raise

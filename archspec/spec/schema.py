@@ -100,8 +100,13 @@ def _to_diagnostic(doc: Document, err: jsonschema.ValidationError) -> Diagnostic
     elif err.validator == "required":
         missing = err.message.split("'")[1] if "'" in err.message else err.message
         message = f"missing required key '{missing}'{_describe(path, err.instance)}"
-    elif err.validator == "propertyNames":
-        message = f"invalid key {err.instance!r}: keys here must match {err.validator_value.get('pattern')}"
+    elif err.validator == "pattern" and "propertyNames" in err.schema_path:
+        loc = doc.where(path + (err.instance,), key=True)
+        pointer = json_pointer(path + (err.instance,))
+        where = f" in '{path[-1]}'" if path and isinstance(path[-1], str) else ""
+        message = f"invalid key {err.instance!r}{where}: keys here must match {err.validator_value}"
+        if path and path[-1] == "at":
+            hint = "use 'first', 'last' or a 1-based index (negative counts from the end)"
     elif err.validator == "enum" and path and path[-1] == "op":
         message = f"unknown op {err.instance!r}"
         hint = did_you_mean(str(err.instance), map(str, err.validator_value)) or (
@@ -113,7 +118,8 @@ def _to_diagnostic(doc: Document, err: jsonschema.ValidationError) -> Diagnostic
         what = f"'{path[-1]}'" if path and isinstance(path[-1], str) else "value"
         message = f"{what}: {err.message}"
     elif err.validator == "const":
-        message = f"{err.instance!r} must be {err.validator_value!r}"
+        what = f"'{path[-1]}' " if path and isinstance(path[-1], str) else ""
+        message = f"{what}must be {err.validator_value!r}, got {err.instance!r}"
     elif err.validator == "not" and "op" in json.dumps(err.validator_value):
         message = "a step has either 'op' or 'use', not both"
     elif err.validator == "type":

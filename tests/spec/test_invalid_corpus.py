@@ -1,0 +1,45 @@
+"""Every invalid spec in tests/spec/invalid/ yields exactly the errors its header declares, each once."""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+
+import pytest
+
+from archspec.spec.checks import validate_file
+from archspec.spec.compose import SpecCache
+from tests.spec.corpus import INVALID, cases, header
+
+CASES = cases()
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(CASES) >= 40
+    assert all(header(p)[0] for p in CASES), "every case declares its expected errors"
+
+
+@pytest.mark.parametrize("path", CASES, ids=[str(p.relative_to(INVALID)) for p in CASES])
+def test_invalid_spec(path) -> None:
+    expects, limits = header(path)
+    diags = validate_file(path, limits, SpecCache(collect=True))
+    errors = [d for d in diags if d.severity == "error"]
+    shown = "\n".join(d.format() for d in diags)
+    for expect in expects:
+        assert any(expect.matches(d, path) for d in errors), f"missing {expect}; got:\n{shown}"
+    extra = [d for d in errors if not any(e.matches(d, path) for e in expects)]
+    assert not extra, f"unexpected errors:\n{shown}"
+    assert len(errors) == len(expects), f"duplicate reports:\n{shown}"
+
+
+def test_alias_bomb_is_rejected_fast_with_bounded_memory() -> None:
+    path = INVALID / "alias_bomb.yaml"
+    tracemalloc.start()
+    start = time.perf_counter()
+    diags = validate_file(path)
+    elapsed = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert "alias bomb" in diags[0].message
+    assert elapsed < 0.5, f"took {elapsed:.2f}s"
+    assert peak < 5_000_000, f"peak {peak} bytes"
