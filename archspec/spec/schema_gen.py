@@ -100,7 +100,7 @@ def build_schema() -> dict[str, Any]:
                 "propertyNames": {"pattern": "^(first|last|-?[1-9][0-9]*)$"},
                 "additionalProperties": {"type": "object"},
             },
-            "doc": {"type": "string"},
+            "doc": {"type": "string", "description": "free text"},
         },
     }
     defaults = {
@@ -108,7 +108,8 @@ def build_schema() -> dict[str, Any]:
         "description": "default attributes per op for the whole network, e.g. {batch_norm: {epsilon: 1.001e-5}}",
         "additionalProperties": False,
         "properties": {
-            name: {"type": "object", "additionalProperties": False, "properties": op_attrs_schema(name)}
+            name: {"type": "object", "additionalProperties": False, "properties": op_attrs_schema(name),
+                   "description": f"default attributes of every '{name}' step"}
             for name in op_names
         },
     }
@@ -117,7 +118,7 @@ def build_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "required": ["body"],
         "properties": {
-            "doc": {"type": "string"},
+            "doc": {"type": "string", "description": "free text: what the block is, where it comes from"},
             "required": {"type": "array", "items": {"type": "string", "pattern": IDENT},
                          "description": "parameters without a default"},
             "params": {"type": "object", "propertyNames": {"pattern": IDENT},
@@ -138,7 +139,7 @@ def build_schema() -> dict[str, Any]:
             "archspec": {"const": 1, "description": "format version"},
             "kind": {"enum": ["network", "library"], "description": "'library' files only hold templates"},
             "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_.-]*$", "description": "model name"},
-            "description": {"type": "string"},
+            "description": {"type": "string", "description": "free text: what this network or library is"},
             "extends": {"type": "string", "description": "spec this one overrides (path relative to this file)"},
             "imports": {"type": "array", "items": {"type": "string"},
                         "description": "template libraries (paths relative to this file)"},
@@ -152,7 +153,8 @@ def build_schema() -> dict[str, Any]:
                      "description": "network-wide values usable in expressions (e.g. classes, growth_rate)"},
             "defaults": defaults,
             "templates": {"type": "object", "propertyNames": {"pattern": IDENT},
-                          "additionalProperties": {"$ref": "#/$defs/template"}},
+                          "additionalProperties": {"$ref": "#/$defs/template"},
+                          "description": "reusable blocks by name, used by a stage's 'block' or a step's 'use'"},
             "stages": {"type": "object", "propertyNames": {"pattern": "^[A-Za-z0-9_]+$"},
                        "additionalProperties": {"$ref": "#/$defs/stage"},
                        "description": "the body, in order; keys name the stages"},
