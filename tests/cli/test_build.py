@@ -1,0 +1,61 @@
+"""`archspec build/list/schema` from the command line, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def archspec(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "archspec", *args], capture_output=True, text=True, env=ENV,
+                          cwd=cwd, timeout=600)
+
+
+def test_build_prints_summary_and_writes_keras_file(tmp_path):
+    out = tmp_path / "r101.keras"
+    proc = archspec("build", "resnet50", "--set", "stages.conv4.repeat=23", "--no-top", "--pooling", "avg",
+                    "--input-shape", "64,64,3", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    # ResNet101 without its classifier: 44,707,176 - (2048 * 1000 + 1000)
+    assert "208 with weights, 42,658,176 params, output (None, 2048)" in proc.stdout
+    assert out.is_file()
+
+
+def test_user_error_is_one_located_line_and_exit_1(tmp_path):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("archspec: 1\nname: bad\ninput: [32, 32, 3]\nstages:\n  s: {block: botleneck}\n")
+    proc = archspec("build", str(spec))
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"{spec}:5:") and "unknown template 'botleneck'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_override_names_the_override():
+    proc = archspec("build", "resnet50", "--set", "stages.conv9.repeat=2")
+    assert proc.returncode == 1
+    assert "--set stages.conv9.repeat=2" in proc.stderr and "did you mean 'conv" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_weight_file_is_a_clear_error(tmp_path):
+    proc = archspec("build", "resnet50", "--weights", str(tmp_path / "nope.h5"))
+    assert proc.returncode == 1 and "weight file not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_list_and_schema():
+    proc = archspec("list", "--format", "json")
+    rows = {r["name"]: r for r in json.loads(proc.stdout)}
+    assert rows["resnet50"]["params"] == 25_636_712 and rows["resnet50"]["weighted_layers"] == 107
+    assert rows["resnet50"]["input"] == [224, 224, 3]
+    schema = json.loads(archspec("schema").stdout)
+    assert schema["properties"]["archspec"]["const"] == 1
+
+
+def test_unknown_bundled_name_suggests_the_closest():
+    proc = archspec("build", "resnet5")
+    assert proc.returncode == 1 and "did you mean 'resnet50'?" in proc.stderr
