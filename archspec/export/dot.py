@@ -117,7 +117,7 @@ def _groups(dot: Any, graph: nx.DiGraph, level: str) -> None:
     for key, grp in found.items():
         out = nodes[grp.output]
         if grp.layers == 1:
-            detail = f"{out['op']} {key_attrs(out['op'], out['attrs'])}".strip()
+            detail = f"{out['name']}: {out['op']} {key_attrs(out['op'], out['attrs'])}".strip()
         else:
             detail = f"{grp.layers} layers, {fmt_count(grp.params)} params, {fmt_count(grp.macs)} MACs"
         node = pydot.Node(safe_id(key, prefix), label=_label(key, detail, shape_text(out["shape"])),
