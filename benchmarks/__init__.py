@@ -1,0 +1,1 @@
+"""archspec benchmarks (see benchmarks/README.md); run with ``python benchmarks/run.py``."""

@@ -1,0 +1,88 @@
+"""The performance fast paths must not change results: each is compared with the slow path it skips."""
+
+from __future__ import annotations
+
+import pytest
+
+from archspec.errors import SpecError
+from archspec.spec import yaml_loader
+from archspec.spec.sources import bundled_dir
+
+SNIPPETS = [
+    "a: 1\nb: [1, 2, {c: d}]\n",
+    "name: \"caf\u00e9 \u2603\"\nx: {k: v, \u00e9: [1, 2]}\ny: 3\n",
+    "a: &x [1, 2]\nb: *x\n",
+    "a: &x 1\nb: &x 2\nc: *x\n",
+    "a: *missing\n",
+    "a: &r [*r]\n",
+    "a: [1, 2\n",
+    "a: {b: 1\n",
+    "a:\n\t- 1\n",
+    "a: 1\na: 2\n",
+    "a: !!python/object:os.system x\n",
+    "? [1, 2]\n: x\n",
+    "- - - 1\n",
+    "a: 'unterminated\n",
+    "a: 1\n---\nb: 2\n",
+    "%YAML 1.2\n---\na: 1\n",
+    "%YAML 2.0\n---\na: 1\n",
+    "a: b: c\n",
+    "a: @x\n",
+    "a: `x\n",
+    "a: 0x1F\nb: 1e3\nc: .inf\nd: ~\ne: 2001-12-14\n",
+    "a: \x01\n",
+    "\ufeffa: 1\n",
+    "a: |\n  text\n   more\nb: >-\n  folded\n",
+    "[" * 6000 + "]" * 6000,
+]
+
+
+def _parse(text: str) -> tuple:
+    try:
+        doc = yaml_loader.parse_value(text, "t.yaml")
+    except SpecError as exc:
+        return ("error", [d.format() for d in exc.diagnostics])
+    except Exception as exc:  # whatever the pure-Python path raises, the fast path must raise too
+        return ("raised", type(exc).__name__, str(exc))
+    return ("ok", doc.data, doc.locs, doc.key_locs)
+
+
+@pytest.mark.parametrize("text", SNIPPETS + [p.read_text(encoding="utf-8") for p in sorted(bundled_dir().rglob("*.yaml"))])
+def test_libyaml_composes_like_pure_python(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = _parse(text)
+    monkeypatch.setattr(yaml_loader, "_LIBYAML", None)
+    assert fast == _parse(text)
+
+
+BROKEN_STEPS = [
+    "{op: conv2d, filters: 8, kernel_size: 3, bogus: 1}",
+    "{op: conv2d, filters: [1], kernel_size: 3}",
+    "{op: conv2dd, filters: 8}",
+    "{op: 7}",
+    "{op: true}",
+    "{use: t, op: add}",
+    "{name: x}",
+    "[1, 2]",
+    "5",
+    "{op: batch_norm, epsilon: abc, momentum: [1]}",
+    "{op: add, branches: [[{op: conv2d, filters: x}], 3]}",
+    "{use: t, filters: 1, if: [1]}",
+]
+
+
+@pytest.mark.parametrize("step", BROKEN_STEPS)
+def test_fast_schema_if_reports_like_jsonschema(step: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import jsonschema
+
+    from archspec.spec import schema
+
+    text = ("archspec: 1\nname: n\ninput: [8, 8, 3]\ntemplates:\n  t:\n    body:\n"
+            f"      - {step}\nstages:\n  s:\n    body:\n      - {step}\n      - {{op: dense, units: 2}}\n")
+    doc = yaml_loader.parse_value(text, "t.yaml")
+    fast = [d.format() for d in schema.check(doc)]
+    assert fast, "each step above breaks the schema"
+    plain = jsonschema.validators.validator_for(json.loads(schema.schema_text()))(json.loads(schema.schema_text()))
+    monkeypatch.setattr(schema, "validator", lambda: plain)
+    assert fast == [d.format() for d in schema.check(doc)]
