@@ -17,7 +17,7 @@ import pytest
 
 import archspec
 from archspec.graph.order import keras_layer_order
-from tests.support.reference import load_by_name, load_by_order, max_rel_error, randomize_weights, write_legacy_h5
+from support.reference import load_by_name, load_by_order, max_rel_error, randomize_weights, write_legacy_h5
 
 SHAPE = (64, 64, 3)
 REFERENCES = {
