@@ -1,0 +1,52 @@
+"""Params and MACs from the graph alone: the ResNet paper's table, Keras's published counts, consistency."""
+
+from __future__ import annotations
+
+import pytest
+
+from archspec.api import expand
+from archspec.export.summary import format_table, summarize
+from archspec.spec.sources import bundled_names
+
+# He et al. 2015, Table 1, "FLOPs" row (multiply-adds): conv and fc layers at 224x224.
+PAPER_MACS = {"resnet18": 1.8e9, "resnet34": 3.6e9, "resnet50": 3.8e9, "resnet101": 7.6e9, "resnet152": 11.3e9}
+
+
+@pytest.mark.parametrize("spec", sorted(PAPER_MACS))
+def test_macs_match_the_resnet_paper(spec: str) -> None:
+    """Fails (not skips) when a spec is missing: the table is part of what the zoo promises."""
+    macs = summarize(expand(spec))["macs"]
+    assert macs == pytest.approx(PAPER_MACS[spec], rel=0.05), f"{spec}: {macs / 1e9:.3f} G vs paper"
+
+
+def test_resnet50_counts_are_keras_published_numbers() -> None:
+    s = summarize(expand("resnet50"))
+    assert (s["params"], s["trainable_params"], s["non_trainable_params"]) == (25_636_712, 25_583_592, 53_120)
+    assert (s["layers"], s["weighted_layers"]) == (177, 107)
+    assert [st["stage"] for st in s["stages"]] == ["input", "conv1", "conv2", "conv3", "conv4", "conv5", "head"]
+    assert [st["output_shape"] for st in s["stages"]] == [
+        [224, 224, 3], [56, 56, 64], [56, 56, 256], [28, 28, 512], [14, 14, 1024], [7, 7, 2048], [1000]]
+    # conv1: 7x7x3x64 conv at 112x112
+    assert s["stages"][1]["macs"] == 7 * 7 * 3 * 64 * 112 * 112
+
+
+@pytest.mark.parametrize("spec", bundled_names())
+def test_stage_rows_add_up_to_the_totals(spec: str) -> None:
+    graph = expand(spec)
+    s = summarize(graph)
+    for key in ("params", "trainable_params", "macs", "layers", "weighted_layers"):
+        assert sum(st[key] for st in s["stages"]) == s[key]
+    assert s["layers"] == graph.number_of_nodes()
+    assert s["params"] == sum(d["params"] for d in graph.nodes.values())
+    assert s["params"] > s["trainable_params"] > 0
+    table = format_table(s)
+    assert f"{s['params']:,}" in table.splitlines()[-3] and table.splitlines()[-3].startswith("total")
+
+
+def test_options_change_the_head() -> None:
+    top = summarize(expand("resnet50"))
+    pooled = summarize(expand("resnet50", include_top=False, pooling="avg"))
+    assert top["params"] - pooled["params"] == 2048 * 1000 + 1000
+    assert pooled["output_shape"] == [2048]
+    small = summarize(expand("resnet50", input_shape=(112, 112, 3)))
+    assert small["params"] == top["params"] and small["macs"] < top["macs"] / 3
