@@ -20,8 +20,8 @@ from archspec.spec.compose import Spec
 from archspec.spec.expressions import ExpressionError, format_template, resolve
 from archspec.spec.yaml_loader import json_pointer
 
-STEP_META = ("op", "use", "name", "in", "as", "if", "branches", "doc")
-CALL_META = ("use", "in", "as", "if", "doc")
+STEP_META = ("op", "use", "name", "in", "as", "if", "else", "branches", "doc")
+CALL_META = ("use", "in", "as", "if", "else", "doc")
 STAGE_META = ("block", "body", "repeat", "block_name", "at", "doc")
 RESERVED = ("input", "prev")
 INHERITED = ("i", "repeat", "stage", "block", "letter", "first", "last")  # visible inside nested templates
@@ -223,10 +223,13 @@ class _Builder:
         self._count_work(path)
         inputs = self._inputs(step, path, frame)
         scope = {**frame.scope, **self._shape_vars(inputs[0])}
+        if "else" in step and "if" not in step:
+            raise self.error("'else' needs an 'if'", path + ("else",), key=True)
         if "if" in step:
             cond = self._value(step["if"], scope, path + ("if",), "cond")
-            if not cond:
-                self._bind(step, path, frame, inputs[0])
+            if not cond:  # a skipped step yields its input, or the value named by 'else'
+                otherwise = self._inputs(step, path, frame, "else")[0] if "else" in step else inputs[0]
+                self._bind(step, path, frame, otherwise)
                 return
         if "use" in step:
             out = self._call(step, path, frame, inputs[0], scope)
@@ -242,8 +245,8 @@ class _Builder:
                 raise self.error(f"'{name}' is reserved and cannot be bound with 'as'", path + ("as",))
             frame.values[name] = node
 
-    def _inputs(self, step: dict, path: tuple, frame: _Frame) -> list[int]:
-        refs = step.get("in", "prev")
+    def _inputs(self, step: dict, path: tuple, frame: _Frame, key: str = "in") -> list[int]:
+        refs = step.get(key, "prev")
         many = isinstance(refs, list)
         out = []
         for j, ref in enumerate(refs if many else [refs]):
@@ -253,7 +256,7 @@ class _Builder:
                 out.append(frame.values[ref])
             else:
                 known = [*RESERVED, *frame.values]
-                raise self.error(f"unknown value '{ref}' in 'in'", path + (("in", j) if many else ("in",)),
+                raise self.error(f"unknown value '{ref}' in '{key}'", path + ((key, j) if many else (key,)),
                                  did_you_mean(ref, known) or f"known here: {', '.join(known)}")
         return out
 

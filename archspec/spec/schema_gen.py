@@ -24,6 +24,8 @@ STEP_META: dict[str, Any] = {
            "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
     "as": {"type": "string", "pattern": IDENT, "description": "bind this step's output to a symbolic name"},
     "if": {"type": ["boolean", "string"], "description": "condition; when false the step passes its input through"},
+    "else": {"type": "string", "description": "with 'if': the value a skipped step yields instead of its input "
+             "('input', 'prev' or an 'as' name), e.g. an identity shortcut when a projection is skipped"},
     "branches": {"type": "array", "description": "parallel branches from this step's input, merged by this op "
                  "in order; an empty branch is the input itself",
                  "items": {"$ref": "#/$defs/steps"}},
