@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from archspec.errors import SpecError
+from archspec.errors import Diagnostic, Location, SpecError
 from archspec.weights.h5file import read_weight_file
 from archspec.weights.match import diagnostics, match
 
@@ -13,6 +13,11 @@ from archspec.weights.match import diagnostics, match
 def load_weights(model: Any, graph: Any, path: str | Path, by_name: bool = False,
                  allow_partial: bool = False) -> None:
     """Check ``path`` against the graph's weight manifest, then let Keras load it."""
+    name = str(path)
+    if not name.endswith((".h5", ".hdf5")) or name.endswith(".weights.h5"):
+        # Keras picks the reader by suffix; any other name would fail inside Keras with a traceback
+        raise SpecError(Diagnostic("weight files must be legacy Keras HDF5 files named *.h5 or *.hdf5 "
+                                   "(not *.weights.h5)", Location(name)))
     wfile = read_weight_file(path)
     report = match(graph, wfile, by_name=by_name)
     problems = diagnostics(report, graph, wfile, allow_partial=allow_partial)

@@ -95,9 +95,11 @@ def diagnostics(report: MatchReport, graph: Any, wfile: WeightFile, allow_partia
     if report.mismatched:
         m = report.mismatched[0]
         more = f" ({len(report.mismatched) - 1} more)" if len(report.mismatched) > 1 else ""
+        node = graph.nodes[m.node]
+        made_by = f"made in block '{node['block']}' of stage '{node['stage']}'; " if node.get("block") else ""
         out.append(Diagnostic(
             f"layer '{m.layer}' expects weights {_fmt(m.expected)} but file layer '{m.file_layer}' has "
-            f"{_fmt(m.found)}{more}", m.loc, hint=f"weight file {wfile.path}"))
+            f"{_fmt(m.found)}{more}", m.loc, hint=f"{made_by}weight file {wfile.path}"))
     if report.count_error:
         out.append(Diagnostic(report.count_error + "; loading by order needs equal counts", where,
                               hint="try --by-name" if report.mode == "order" else None))
