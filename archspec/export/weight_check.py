@@ -95,4 +95,4 @@ def format_text(result: WeightCheck, graph: nx.DiGraph, limit: int = 10) -> str:
 
 
 def _shapes(shapes: list[tuple]) -> str:
-    return "[" + ", ".join("(" + ", ".join(map(str, s)) + ")" for s in shapes) + "]"
+    return "[" + ", ".join(str(tuple(s)) for s in shapes) + "]"
