@@ -214,34 +214,56 @@ def format_template(template: str, scope: Mapping[str, Any], limits: Limits = DE
     auto-named, which is how optional names (``name: "{prefix}_bn"``) are written.
     """
     out: list[str] = []
+    length = 0
+    for field, text in _template_parts(template):
+        if field is None:
+            raise ExpressionError(text)
+        if field:
+            value = evaluate(text, scope, limits)
+            if value is None:
+                return None
+            text = str(value)
+        out.append(text)
+        length += len(text)
+        if field and length > limits.string_chars:
+            raise ExpressionError(f"name longer than {limits.string_chars} characters (limit 'string_chars')")
+    return "".join(out)
+
+
+@lru_cache(maxsize=4096)
+def _template_parts(template: str) -> tuple[tuple[bool | None, str], ...]:
+    """``template`` scanned once into ``(is_field, text)`` parts; the same name template is filled for
+    every repeat of a block. A syntax error becomes a last ``(None, message)`` part, so it is raised
+    only after the fields before it were evaluated, as a left-to-right scan would.
+    """
+    parts: list[tuple[bool | None, str]] = []
+    literal: list[str] = []
     i, n = 0, len(template)
     while i < n:
         ch = template[i]
-        if ch == "{":
-            if template.startswith("{{", i):
-                out.append("{")
-                i += 2
-                continue
-            end = template.find("}", i)
-            if end < 0:
-                raise ExpressionError(f"unclosed '{{' in name template {template!r}")
-            value = evaluate(template[i + 1 : end], scope, limits)
-            if value is None:
-                return None
-            out.append(str(value))
-            if sum(map(len, out)) > limits.string_chars:
-                raise ExpressionError(f"name longer than {limits.string_chars} characters (limit 'string_chars')")
-            i = end + 1
-        elif ch == "}":
-            if template.startswith("}}", i):
-                out.append("}")
-                i += 2
-                continue
-            raise ExpressionError(f"single '}}' in name template {template!r} (write '}}}}')")
-        else:
-            out.append(ch)
+        if ch in "{}" and template.startswith(ch * 2, i):
+            literal.append(ch)
+            i += 2
+            continue
+        if ch not in "{}":
+            literal.append(ch)
             i += 1
-    return "".join(out)
+            continue
+        if literal:
+            parts.append((False, "".join(literal)))
+            literal = []
+        end = template.find("}", i)
+        if ch == "}":
+            parts.append((None, f"single '}}' in name template {template!r} (write '}}}}')"))
+            return tuple(parts)
+        if end < 0:
+            parts.append((None, f"unclosed '{{' in name template {template!r}"))
+            return tuple(parts)
+        parts.append((True, template[i + 1 : end]))
+        i = end + 1
+    if literal:
+        parts.append((False, "".join(literal)))
+    return tuple(parts)
 
 
 def resolve(value: Any, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS, numeric: bool = False) -> Any:

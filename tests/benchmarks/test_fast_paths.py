@@ -86,3 +86,61 @@ def test_fast_schema_if_reports_like_jsonschema(step: str, monkeypatch: pytest.M
     plain = jsonschema.validators.validator_for(json.loads(schema.schema_text()))(json.loads(schema.schema_text()))
     monkeypatch.setattr(schema, "validator", lambda: plain)
     assert fast == [d.format() for d in schema.check(doc)]
+
+
+def _reference_format_template(template, scope, limits):
+    """The character-by-character scan that ``format_template`` replaced with cached parts."""
+    from archspec.spec.expressions import ExpressionError, evaluate
+
+    out, i, n = [], 0, len(template)
+    while i < n:
+        ch = template[i]
+        if ch == "{":
+            if template.startswith("{{", i):
+                out.append("{")
+                i += 2
+                continue
+            end = template.find("}", i)
+            if end < 0:
+                raise ExpressionError(f"unclosed '{{' in name template {template!r}")
+            value = evaluate(template[i + 1 : end], scope, limits)
+            if value is None:
+                return None
+            out.append(str(value))
+            if sum(map(len, out)) > limits.string_chars:
+                raise ExpressionError(f"name longer than {limits.string_chars} characters (limit 'string_chars')")
+            i = end + 1
+        elif ch == "}":
+            if template.startswith("}}", i):
+                out.append("}")
+                i += 2
+                continue
+            raise ExpressionError(f"single '}}' in name template {template!r} (write '}}}}')")
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def _outcome(fn, *args):
+    try:
+        return ("ok", fn(*args))
+    except Exception as exc:
+        return (type(exc).__name__, str(exc))
+
+
+def test_cached_name_templates_fill_like_the_scan() -> None:
+    from hypothesis import given, settings, strategies as st
+
+    from archspec.limits import Limits
+    from archspec.spec.expressions import format_template
+
+    scope = {"a": "xy", "b": 2, "n": None}
+
+    @settings(max_examples=3000, deadline=None)
+    @given(st.text(alphabet="{}ab n+1_*", max_size=14), st.sampled_from([Limits(), Limits(string_chars=5)]))
+    def check(template: str, limits: Limits) -> None:
+        assert _outcome(format_template, template, scope, limits) == \
+            _outcome(_reference_format_template, template, scope, limits)
+
+    check()
