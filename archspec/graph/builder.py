@@ -212,14 +212,14 @@ class _Builder:
         return bound
 
     def _head(self, prev: int, global_scope: dict) -> int:
-        head = self.spec.data.get("head", {})
+        head = self.spec.data.get("head")
         opts = self.options
         which = "top" if opts.include_top else opts.pooling
-        if which is None:
+        if which is None or head is None:  # a spec without a head is a feature extractor
             return prev
         if which not in head:
             raise self.error(f"this spec has no head for {'include_top' if which == 'top' else 'pooling=' + which}",
-                             ("head",) if "head" in self.spec.data else ())
+                             ("head",))
         scope = {**global_scope, "stage": "head", "block": "head", "i": 1, "repeat": 1, "first": True,
                  "last": True, "letter": "a"}
         frame = _Frame(scope=scope, values={"input": prev}, prev=prev, stage="head", block="head")
@@ -267,7 +267,7 @@ class _Builder:
             elif ref in frame.values:
                 out.append(frame.values[ref])
             else:
-                known = [*RESERVED, *frame.values]
+                known = [*RESERVED, *(v for v in frame.values if v not in RESERVED)]
                 raise self.error(f"unknown value '{ref}' in '{key}'", path + ((key, j) if many else (key,)),
                                  did_you_mean(ref, known) or f"known here: {', '.join(known)}")
         return out
