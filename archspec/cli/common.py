@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from archspec.limits import DEFAULT_LIMITS, Limits
 
@@ -19,11 +20,13 @@ def add_limits(parser: argparse.ArgumentParser) -> None:
                         help="raise or lower a resource limit, e.g. layers=200000 (see docs/spec-language.md)")
 
 
-def limits_from(args: argparse.Namespace, parser_error: "callable | None" = None) -> Limits:
+def limits_from(args: argparse.Namespace) -> Limits:
+    """The run's limits; an unknown limit name is a usage error (exit 2), like any bad option."""
     try:
         return DEFAULT_LIMITS.with_overrides(dict(args.limit))
     except ValueError as exc:
-        raise SystemExit(f"archspec: error: {exc}") from None
+        print(f"archspec: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def add_set(parser: argparse.ArgumentParser) -> None:

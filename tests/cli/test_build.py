@@ -59,3 +59,14 @@ def test_list_and_schema():
 def test_unknown_bundled_name_suggests_the_closest():
     proc = archspec("build", "resnet5")
     assert proc.returncode == 1 and "did you mean 'resnet50'?" in proc.stderr
+
+
+def test_unknown_limit_is_a_usage_error():
+    proc = archspec("build", "resnet50", "--limit", "layerz=10")
+    assert proc.returncode == 2 and "unknown limit 'layerz'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_layer_limit_stops_expansion_with_a_located_error():
+    proc = archspec("build", "resnet50", "--limit", "layers=50")
+    assert proc.returncode == 1 and "more than 50 layers (limit 'layers')" in proc.stderr
+    assert "resnet.yaml:" in proc.stderr
