@@ -10,6 +10,7 @@ import sys
 from archspec.cli.common import add_build_options, add_limits, add_set, build_options, limits_from
 
 FORMATS = ("dot", "json", "graphml", "svg", "png")
+LARGE = 300  # layers; beyond this a layer-level png exceeds what Graphviz rasterises at full size
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -48,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
 
         text = to_dot(graph, args.level, args.rankdir).to_string()
         data = text.encode("utf8") if fmt == "dot" else render(text, fmt)
+        if fmt == "png" and args.level == "layer" and graph.number_of_nodes() > LARGE:
+            print(f"archspec: note: {graph.number_of_nodes()} layers may be scaled down in a png; "
+                  "svg or --level block stays readable", file=sys.stderr)
     if args.output:
         with open(args.output, "wb") as f:
             f.write(data)

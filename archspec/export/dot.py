@@ -17,7 +17,6 @@ from archspec.errors import Diagnostic, SpecError
 from archspec.export.nodes import fmt_count, groups, key_attrs, safe_id, shape_text
 
 LEVELS = ("layer", "block", "stage")
-RENDER_FORMATS = ("svg", "png", "pdf")
 
 _FILL = {
     "input": "#ffe599", "conv2d": "#cfe2f3", "dense": "#d9d2e9", "batch_norm": "#eeeeee",

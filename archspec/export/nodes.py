@@ -14,7 +14,7 @@ from typing import Any
 
 import networkx as nx
 
-from archspec.graph.ops import fmt_shape, pair
+from archspec.graph.ops import pair
 
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_]+")
 
@@ -191,5 +191,5 @@ def fmt_count(n: int) -> str:
     return str(n)
 
 
-__all__ = ["Group", "fmt_count", "fmt_shape", "graphml_graph", "groups", "jsonable", "key_attrs", "named_graph",
+__all__ = ["Group", "fmt_count", "graphml_graph", "groups", "jsonable", "key_attrs", "named_graph",
            "node_link", "safe_id", "shape_text"]
