@@ -8,9 +8,11 @@ Nodes are integers in creation order (the order Keras layers are created in); ea
 
 from __future__ import annotations
 
+import copy
 import gc
-from dataclasses import dataclass, field
-from typing import Any
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterator
 
 import networkx as nx
 
@@ -76,6 +78,52 @@ def expand(spec: Spec, options: BuildOptions | None = None, limits: Limits = DEF
             gc.enable()
 
 
+def expand_heads(spec: Spec, options: list[BuildOptions], limits: Limits = DEFAULT_LIMITS) -> Iterator[nx.DiGraph]:
+    """``expand(spec, o)`` for each ``o`` in turn, expanding the stages only once when that cannot change
+    the result: the options differ only in ``include_top``/``pooling`` and nothing outside ``head`` names
+    either. Validation checks every head a spec declares, so this saves two expansions of three.
+    """
+    if len(options) < 2 or not _body_shared(spec, options):
+        for opts in options:
+            yield expand(spec, opts, limits)
+        return
+    enabled = gc.isenabled()
+    gc.disable()  # see expand()
+    try:
+        base = _Builder(spec, options[0], limits)
+        prev = base._body()
+    finally:
+        if enabled:
+            gc.enable()
+    for opts in options:
+        gc.disable()
+        try:
+            graph = base._fork(opts)._finish(prev)
+        finally:
+            if enabled:
+                gc.enable()
+        yield graph
+
+
+_HEAD_OPTIONS = re.compile(r"\b(include_top|pooling)\b")
+
+
+def _body_shared(spec: Spec, options: list[BuildOptions]) -> bool:
+    first = options[0]
+    if any(replace(o, include_top=first.include_top, pooling=first.pooling) != first for o in options):
+        return False
+    stack = [spec.data.get(k) for k in ("input", "vars", "defaults", "templates", "stages")]
+    while stack:  # every key and value that expressions or names could come from ('doc' is prose)
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(x for k, v in value.items() if k != "doc" for x in (k, v))
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str) and _HEAD_OPTIONS.search(value):
+            return False
+    return True
+
+
 class _Builder:
     def __init__(self, spec: Spec, options: BuildOptions, limits: Limits):
         self.spec = spec
@@ -95,6 +143,9 @@ class _Builder:
 
     # ------------------------------------------------------------------------------------ driver
     def run(self) -> nx.DiGraph:
+        return self._finish(self._body())
+
+    def _body(self) -> int:
         data = self.spec.data
         shape = tuple(self.options.input_shape or data["input"])
         global_scope = self.global_scope = self._global_scope()
@@ -104,7 +155,19 @@ class _Builder:
         prev = inp
         for key, stage in data["stages"].items():
             prev = self._stage(key, stage, ("stages", key), prev, global_scope)
-        prev = self._head(prev, global_scope)
+        return prev
+
+    def _fork(self, options: BuildOptions) -> "_Builder":
+        """This builder after the stages, as if built with ``options`` (see :func:`expand_heads`)."""
+        other = copy.copy(self)
+        other.options = options
+        other.g = self.g.copy()  # node attribute dicts are copied: auto-naming must not leak between heads
+        other.explicit, other.auto = dict(self.explicit), list(self.auto)
+        other.global_scope = other._global_scope()
+        return other
+
+    def _finish(self, prev: int) -> nx.DiGraph:
+        prev = self._head(prev, self.global_scope)
         self.g.graph["output"] = prev
         self._assign_auto_names()
         self._check_all_used(prev)

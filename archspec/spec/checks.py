@@ -22,7 +22,7 @@ from typing import Any, Iterable
 
 from archspec.errors import Diagnostic, SpecError, did_you_mean
 from archspec.graph.builder import CALL_META, INHERITED, NUMERIC_KINDS, RESERVED, STAGE_META, STEP_META, \
-    BuildOptions, expand
+    BuildOptions, expand_heads
 from archspec.graph.ops import ACTIVATIONS, OPS, Attr, OpDef, coerce
 from archspec.limits import DEFAULT_LIMITS, Limits
 from archspec.spec.compose import Spec, SpecCache, load_spec
@@ -88,9 +88,10 @@ def validate_spec(spec: Spec, limits: Limits = DEFAULT_LIMITS, options: BuildOpt
     runs = [options or BuildOptions()]
     if options is None and isinstance(spec.data.get("head"), dict):
         runs += [BuildOptions(include_top=False, pooling=p) for p in ("avg", "max") if p in spec.data["head"]]
-    for opts in runs:
+    graphs = expand_heads(spec, runs, limits)
+    for _ in runs:
         try:
-            graph = expand(spec, opts, limits)
+            graph = next(graphs)
         except SpecError as exc:
             found += [d for d in exc.diagnostics if not _covered(d, found)]
             break

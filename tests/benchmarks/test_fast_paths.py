@@ -144,3 +144,37 @@ def test_cached_name_templates_fill_like_the_scan() -> None:
             _outcome(_reference_format_template, template, scope, limits)
 
     check()
+
+
+def _graph_state(graph) -> tuple:
+    return (dict(graph.graph), list(graph.nodes(data=True)), list(graph.edges(data=True)))
+
+
+@pytest.mark.parametrize("name", __import__("archspec.spec.sources", fromlist=["x"]).bundled_names())
+def test_heads_sharing_the_stages_match_separate_expansions(name: str) -> None:
+    from archspec.api import load_spec
+    from archspec.graph.builder import BuildOptions, _body_shared, expand, expand_heads
+
+    spec = load_spec(name)
+    runs = [BuildOptions()] + [BuildOptions(include_top=False, pooling=p)
+                               for p in ("avg", "max") if p in spec.data.get("head", {})]
+    assert len(runs) == 1 or _body_shared(spec, runs), "the zoo should take the shared path"
+    shared = [_graph_state(g) for g in expand_heads(spec, runs)]
+    assert shared == [_graph_state(expand(spec, o)) for o in runs]
+
+
+def test_heads_do_not_share_stages_that_name_a_head_option(tmp_path) -> None:
+    from archspec.api import load_spec
+    from archspec.graph.builder import BuildOptions, _body_shared, expand, expand_heads
+
+    path = tmp_path / "n.yaml"
+    path.write_text("archspec: 1\nname: n\ninput: [8, 8, 3]\nstages:\n  s:\n    body:\n"
+                    "      - {op: conv2d, filters: 4, kernel_size: 1, name: 'c_{pooling}'}\n"
+                    "head:\n  top: [{op: global_avg_pool}, {op: dense, units: classes}]\n"
+                    "  avg: [{op: global_avg_pool}]\n  max: [{op: global_max_pool}]\n", encoding="utf-8")
+    spec = load_spec(path)
+    runs = [BuildOptions(), BuildOptions(include_top=False, pooling="avg"), BuildOptions(include_top=False, pooling="max")]
+    assert not _body_shared(spec, runs)
+    graphs = list(expand_heads(spec, runs))
+    assert [g.nodes[1]["name"] for g in graphs] == ["conv2d", "c_avg", "c_max"]
+    assert [_graph_state(g) for g in graphs] == [_graph_state(expand(spec, o)) for o in runs]
