@@ -479,3 +479,36 @@ def legacy_resnet50(**kwargs: Any) -> keras.Model:
 
     kwargs.setdefault("weights", None)
     return resnet50.ResNet50(**kwargs, **legacy_submodules())
+
+
+class ReferenceCase:
+    """A randomised reference model and its legacy weight file, and the checks an archspec build must pass.
+
+    The Keras session is cleared first so the reference's auto-names (zero_padding2d, max_pooling2d, ...)
+    are those of a fresh process, which archspec's per-build auto-names reproduce.
+    """
+
+    def __init__(self, constructor: Any, name: str, input_shape: tuple, tmp_path: Any, **options: Any):
+        import archspec
+
+        keras.backend.clear_session()
+        self._build = archspec.build
+        self.name, self.input_shape, self.options = name, input_shape, options
+        self.ref = constructor(weights=None, input_shape=input_shape, **options)
+        randomize_weights(self.ref, seed=0)
+        self.path = tmp_path / f"{name}.h5"
+        write_legacy_h5(self.ref, self.path)
+
+    def build(self, by_name: bool) -> keras.Model:
+        return self._build(self.name, weights=self.path, by_name=by_name, input_shape=self.input_shape,
+                           **self.options)
+
+    def check(self, model: keras.Model) -> None:
+        """Same layer names in the same order, same params, same outputs (logits when there is a softmax)."""
+        assert [layer.name for layer in model.layers] == [layer.name for layer in self.ref.layers]
+        assert model.count_params() == self.ref.count_params()
+        if self.options.get("include_top", True):
+            with final_softmax_as_linear(model, self.ref):  # random logits saturate the softmax
+                assert_same_outputs(model, self.ref, seed=1)
+        else:
+            assert_same_outputs(model, self.ref, seed=1)

@@ -12,12 +12,7 @@ import pytest
 import archspec
 from archspec.errors import SpecError
 from archspec.graph.order import keras_layer_order
-from support.reference import (
-    assert_same_outputs,
-    final_softmax_as_linear,
-    randomize_weights,
-    write_legacy_h5,
-)
+from support.reference import ReferenceCase
 
 SMALL = (64, 64, 3)   # 2x2 after the /32 downsampling
 TINY = (32, 32, 3)    # keras.applications' minimum input: 1x1 after conv4
@@ -63,29 +58,8 @@ def test_shortcuts_project_first_and_pool_last(name):
                      for k, (s, n) in enumerate(last.items())]
 
 
-class _Case:
-    """A randomised reference, its legacy weight file, and its layer names (auto-names included)."""
-
-    def __init__(self, name: str, input_shape: tuple, tmp_path, **options):
-        keras.backend.clear_session()  # Keras's auto-names (max_pooling2d, ...) count per session
-        self.name, self.input_shape, self.options = name, input_shape, options
-        self.ref = REFERENCES[name](weights=None, input_shape=input_shape, **options)
-        randomize_weights(self.ref, seed=0)
-        self.path = tmp_path / f"{name}.h5"
-        write_legacy_h5(self.ref, self.path)
-
-    def build(self, by_name: bool) -> keras.Model:
-        return archspec.build(self.name, weights=self.path, by_name=by_name, input_shape=self.input_shape,
-                              **self.options)
-
-    def check(self, model: keras.Model) -> None:
-        assert [layer.name for layer in model.layers] == [layer.name for layer in self.ref.layers]
-        assert model.count_params() == self.ref.count_params()
-        if self.options.get("include_top", True):
-            with final_softmax_as_linear(model, self.ref):  # random logits saturate the softmax
-                assert_same_outputs(model, self.ref, seed=1)
-        else:
-            assert_same_outputs(model, self.ref, seed=1)
+def _Case(name: str, input_shape: tuple, tmp_path, **options) -> ReferenceCase:
+    return ReferenceCase(REFERENCES[name], name, input_shape, tmp_path, **options)
 
 
 @pytest.fixture(scope="module")
