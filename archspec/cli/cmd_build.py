@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from archspec.cli.common import add_build_options, add_limits, add_set, build_options, limits_from
+from archspec.cli.common import add_spec_arguments, build_options, limits_from
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -15,9 +15,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", help="Keras HDF5 weight file to load (published layout)")
     p.add_argument("--by-name", action="store_true", help="load weights by layer name instead of by order")
     p.add_argument("--allow-partial", action="store_true", help="with --by-name, load what matches")
-    add_set(p)
-    add_build_options(p)
-    add_limits(p)
+    add_spec_arguments(p)
     p.set_defaults(run=run)
 
 

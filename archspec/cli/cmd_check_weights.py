@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from archspec.cli.common import add_build_options, add_limits, add_set, build_options, limits_from
+from archspec.cli.common import add_spec_arguments, expand_from
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -15,18 +15,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=("auto", "order", "name"), default="auto",
                    help="pairing: by order, by name, or auto (order, then name)")
     p.add_argument("--format", choices=("text", "json"), default="text")
-    add_set(p)
-    add_build_options(p)
-    add_limits(p)
+    add_spec_arguments(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 when the file loads fully in some mode tried, 1 otherwise."""
-    from archspec.api import expand
     from archspec.export.weight_check import check_weights, format_text, to_json
 
-    graph = expand(args.spec, args.overrides, limits_from(args), **build_options(args))
+    graph = expand_from(args, args.spec)
     result = check_weights(graph, args.file, args.mode)
     print(json.dumps(to_json(result, graph), indent=1) if args.format == "json" else format_text(result, graph))
     return 0 if result.loads else 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from archspec.cli.common import add_build_options, add_limits, add_set, build_options, limits_from
+from archspec.cli.common import add_spec_arguments, expand_from
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -13,20 +13,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("a", metavar="A", help="spec file or bundled name")
     p.add_argument("b", metavar="B", help="spec file or bundled name")
     p.add_argument("--format", choices=("text", "json"), default="text")
-    add_set(p)
-    add_build_options(p)
-    add_limits(p)
+    add_spec_arguments(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 whether or not the specs differ (like a report, not like diff(1)); --set applies to both."""
-    from archspec.api import expand
     from archspec.export.diff import diff, format_text
 
-    limits, options = limits_from(args), build_options(args)
-    a = expand(args.a, args.overrides, limits, **options)
-    b = expand(args.b, args.overrides, limits, **options)
+    a, b = expand_from(args, args.a), expand_from(args, args.b)
     result = diff(a, b)
     print(json.dumps(result, indent=1) if args.format == "json" else format_text(result, a, b))
     return 0

@@ -7,7 +7,7 @@ import io
 import json
 import sys
 
-from archspec.cli.common import add_build_options, add_limits, add_set, build_options, limits_from
+from archspec.cli.common import add_spec_arguments, expand_from
 
 FORMATS = ("dot", "json", "graphml", "svg", "png")
 LARGE = 300  # layers; beyond this a layer-level png exceeds what Graphviz rasterises at full size
@@ -21,17 +21,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--level", choices=("layer", "block", "stage"), default="layer",
                    help="dot/svg/png: one node per layer, per block or per stage")
     p.add_argument("--rankdir", choices=("TB", "LR", "BT", "RL"), default="TB", help="dot/svg/png: layout direction")
-    add_set(p)
-    add_build_options(p)
-    add_limits(p)
+    add_spec_arguments(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from archspec.api import expand
 
     fmt = args.format or _from_suffix(args.output)
-    graph = expand(args.spec, args.overrides, limits_from(args), **build_options(args))
+    graph = expand_from(args, args.spec)
     if fmt == "json":
         from archspec.export.nodes import node_link
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from archspec.limits import DEFAULT_LIMITS, Limits
 
@@ -55,3 +56,17 @@ def _shape(text: str) -> tuple:
 def build_options(args: argparse.Namespace) -> dict:
     return {"include_top": args.include_top, "pooling": args.pooling, "classes": args.classes,
             "input_shape": args.input_shape}
+
+
+def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--set``, the build options and ``--limit``: what every command that expands a spec accepts."""
+    add_set(parser)
+    add_build_options(parser)
+    add_limits(parser)
+
+
+def expand_from(args: argparse.Namespace, source: str) -> Any:
+    """Expand ``source`` with the command line's overrides, options and limits (pure Python)."""
+    from archspec.api import expand
+
+    return expand(source, args.overrides, limits_from(args), **build_options(args))
