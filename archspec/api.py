@@ -58,14 +58,13 @@ def build(source: Source, *, weights: str | Path | None = None, by_name: bool = 
     the spec line that made the layer, instead of a Keras traceback.
     """
     graph = expand(source, overrides, limits, **options)
+    if weights is not None:
+        from archspec.backend.load import build_with_weights
+
+        return build_with_weights(graph, weights, by_name=by_name, allow_partial=allow_partial)
     from archspec.backend.keras_emitters import emit_model
 
-    model = emit_model(graph)
-    if weights is not None:
-        from archspec.backend.load import load_weights
-
-        load_weights(model, graph, weights, by_name=by_name, allow_partial=allow_partial)
-    return model
+    return emit_model(graph)
 
 
 def _options(options: dict[str, Any]) -> dict[str, Any]:

@@ -204,8 +204,8 @@ class Bench:
         self.raw["build"] = {}
         for spec, ctor in self._pairs():
             ours, ref = archspec.build(spec), ctor(weights=None)
-            same = ([layer.name for layer in ours.layers] == [layer.name for layer in ref.layers]
-                    and ours.count_params() == ref.count_params())
+            weighted = [[layer.name for layer in m.layers if layer.weights] for m in (ours, ref)]
+            same = weighted[0] == weighted[1] and ours.count_params() == ref.count_params()
             del ours, ref
             s = interleave({"archspec": lambda: archspec.build(spec), "keras": lambda: ctor(weights=None)},
                            self.n(7, 2), before=keras.backend.clear_session)
@@ -213,7 +213,7 @@ class Bench:
             a, k = median(s["archspec"]), median(s["keras"])
             self.rows.append(Row("build", f"`archspec.build('{spec}')`", a, k,
                                  f"`keras.applications.{ctor.__name__}()`", "<= 1.05x", a / k <= 1.05,
-                                 note="" if same else "(layers/params DIFFER)"))
+                                 note="" if same else "(weighted layers/params DIFFER)"))
         self._note_missing("build")
 
     def inference(self) -> None:
@@ -224,11 +224,11 @@ class Bench:
         import archspec
 
         batch = 8
-        x = np.random.default_rng(0).uniform(0, 255, (batch, 224, 224, 3)).astype("float32")
         self.raw["inference"] = {}
         for spec, ctor in self._pairs():
             keras.backend.clear_session()
             ref, ours = ctor(weights=None), archspec.build(spec)
+            x = np.random.default_rng(0).uniform(0, 255, (batch, *ref.input_shape[1:])).astype("float32")
             for layer in ref.layers:
                 if layer.weights:
                     ours.get_layer(layer.name).set_weights(layer.get_weights())
@@ -253,12 +253,14 @@ class Bench:
         import archspec
 
         self.raw["weights"] = {}
-        x = np.random.default_rng(0).uniform(0, 255, (2, 224, 224, 3)).astype("float32")
         with tempfile.TemporaryDirectory() as tmp:
             for spec, ctor in self._pairs()[:1 if self.quick else None]:
                 path = str(Path(tmp) / f"{spec}.h5")
+                ref = ctor(weights=None)
                 with h5py.File(path, "w") as fh:
-                    save_weights_to_hdf5_group(fh, ctor(weights=None))
+                    save_weights_to_hdf5_group(fh, ref)
+                x = np.random.default_rng(0).uniform(0, 255, (2, *ref.input_shape[1:])).astype("float32")
+                del ref
                 keras.backend.clear_session()
                 diff = float(np.max(np.abs(archspec.build(spec, weights=path).predict_on_batch(x)
                                            - ctor(weights=path).predict_on_batch(x))))

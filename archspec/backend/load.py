@@ -10,9 +10,26 @@ from archspec.weights.h5file import read_weight_file
 from archspec.weights.match import diagnostics, match
 
 
+def build_with_weights(graph: Any, path: str | Path, by_name: bool = False, allow_partial: bool = False) -> Any:
+    """Check ``path``, emit the model, load it; random initialisation is skipped when the check shows
+    that the file sets every weight (so ``build(weights=f)`` is faster than build-then-load)."""
+    from archspec.backend.keras_emitters import emit_model
+
+    report = check_weights(graph, path, by_name, allow_partial)
+    model = emit_model(graph, initialize=not report.complete)
+    _keras_load(model, path, by_name, allow_partial)
+    return model
+
+
 def load_weights(model: Any, graph: Any, path: str | Path, by_name: bool = False,
                  allow_partial: bool = False) -> None:
     """Check ``path`` against the graph's weight manifest, then let Keras load it."""
+    check_weights(graph, path, by_name, allow_partial)
+    _keras_load(model, path, by_name, allow_partial)
+
+
+def check_weights(graph: Any, path: str | Path, by_name: bool = False, allow_partial: bool = False) -> Any:
+    """The match of ``path`` against the graph; raises :class:`SpecError` on anything that stops a load."""
     name = str(path)
     if not name.endswith((".h5", ".hdf5")) or name.endswith(".weights.h5"):
         # Keras picks the reader by suffix; any other name would fail inside Keras with a traceback
@@ -23,6 +40,10 @@ def load_weights(model: Any, graph: Any, path: str | Path, by_name: bool = False
     problems = diagnostics(report, graph, wfile, allow_partial=allow_partial)
     if problems:
         raise SpecError(problems)
+    return report
+
+
+def _keras_load(model: Any, path: str | Path, by_name: bool, allow_partial: bool) -> None:
     if by_name:
         model.load_weights(str(path), by_name=True, skip_mismatch=allow_partial)
     else:
