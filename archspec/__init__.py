@@ -3,12 +3,30 @@
 ``load_spec``, ``validate`` and ``expand`` are pure Python; ``build`` imports TensorFlow/Keras lazily.
 """
 
+import importlib
+import importlib.util
+from typing import Any
+
 from archspec import _keras_hook
-from archspec.api import build, expand, load_spec, validate
 from archspec.errors import Diagnostic, SpecError
-from archspec.graph.builder import BuildOptions
 from archspec.limits import Limits
-from archspec.preprocessing import preprocess
+
+# imported on first use (PEP 562), so `archspec --version`, `archspec schema` and the like do not pay
+# for networkx, jsonschema and PyYAML
+_LAZY = {"build": "archspec.api", "expand": "archspec.api", "load_spec": "archspec.api", "validate": "archspec.api",
+         "BuildOptions": "archspec.graph.builder", "preprocess": "archspec.preprocessing"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif not name.startswith("_") and importlib.util.find_spec(f"archspec.{name}") is not None:
+        value = importlib.import_module(f"archspec.{name}")  # `archspec.api` worked after a plain import
+    else:
+        raise AttributeError(f"module 'archspec' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BuildOptions", "Diagnostic", "Limits", "SpecError", "build", "expand", "load_spec", "preprocess", "validate",
