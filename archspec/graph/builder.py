@@ -95,10 +95,10 @@ def expand_heads(spec: Spec, options: list[BuildOptions], limits: Limits = DEFAU
     finally:
         if enabled:
             gc.enable()
-    for opts in options:
+    for k, opts in enumerate(options):
         gc.disable()
         try:
-            graph = base._fork(opts)._finish(prev)
+            graph = base._fork(opts, last=k == len(options) - 1)._finish(prev)
         finally:
             if enabled:
                 gc.enable()
@@ -157,12 +157,14 @@ class _Builder:
             prev = self._stage(key, stage, ("stages", key), prev, global_scope)
         return prev
 
-    def _fork(self, options: BuildOptions) -> "_Builder":
-        """This builder after the stages, as if built with ``options`` (see :func:`expand_heads`)."""
+    def _fork(self, options: BuildOptions, last: bool = False) -> "_Builder":
+        """This builder after the stages, as if built with ``options`` (see :func:`expand_heads`); the
+        ``last`` fork takes this builder's graph over instead of copying it."""
         other = copy.copy(self)
         other.options = options
-        other.g = self.g.copy()  # node attribute dicts are copied: auto-naming must not leak between heads
-        other.explicit, other.auto = dict(self.explicit), list(self.auto)
+        if not last:
+            other.g = self.g.copy()  # node attribute dicts are copied: auto-naming must not leak between heads
+            other.explicit, other.auto = dict(self.explicit), list(self.auto)
         other.global_scope = other._global_scope()
         return other
 
