@@ -12,9 +12,7 @@ import copy
 import gc
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any, Iterator
 
 from archspec.errors import Diagnostic, SpecError, did_you_mean
 from archspec.graph.ops import OPS, Attr, OpDef, ShapeError, coerce, fmt_shape
@@ -22,6 +20,9 @@ from archspec.limits import DEFAULT_LIMITS, Limits
 from archspec.spec.compose import Spec
 from archspec.spec.expressions import ExpressionError, format_template, resolve
 from archspec.spec.yaml_loader import json_pointer
+
+if TYPE_CHECKING:  # pragma: no cover
+    import networkx as nx
 
 STEP_META = ("op", "use", "name", "in", "as", "if", "else", "branches", "doc")
 CALL_META = ("use", "in", "as", "if", "else", "doc")
@@ -72,20 +73,28 @@ def expand(spec: Spec, options: BuildOptions | None = None, limits: Limits = DEF
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _Builder(spec, options or BuildOptions(), limits).run()
+        return _Builder(spec, options or BuildOptions(), limits).run().to_networkx()
     finally:
         if enabled:
             gc.enable()
 
 
-def expand_heads(spec: Spec, options: list[BuildOptions], limits: Limits = DEFAULT_LIMITS) -> Iterator[nx.DiGraph]:
-    """``expand(spec, o)`` for each ``o`` in turn, expanding the stages only once when that cannot change
-    the result: the options differ only in ``include_top``/``pooling`` and nothing outside ``head`` names
-    either. Validation checks every head a spec declares, so this saves two expansions of three.
+def expand_heads(spec: Spec, options: list[BuildOptions], limits: Limits = DEFAULT_LIMITS) -> Iterator["Graph"]:
+    """``expand(spec, o)`` for each ``o`` in turn, as :class:`Graph` (``.to_networkx()`` for the DiGraph),
+    expanding the stages only once when that cannot change the result: the options differ only in
+    ``include_top``/``pooling`` and nothing outside ``head`` names either. Validation checks every head
+    a spec declares, so this saves two expansions of three.
     """
     if len(options) < 2 or not _body_shared(spec, options):
         for opts in options:
-            yield expand(spec, opts, limits)
+            enabled = gc.isenabled()
+            gc.disable()  # see expand()
+            try:
+                graph = _Builder(spec, opts, limits).run()
+            finally:
+                if enabled:
+                    gc.enable()
+            yield graph
         return
     enabled = gc.isenabled()
     gc.disable()  # see expand()
@@ -124,12 +133,54 @@ def _body_shared(spec: Spec, options: list[BuildOptions]) -> bool:
     return True
 
 
+class Graph:
+    """The few ``networkx.DiGraph`` operations expansion needs, on plain lists (node id = index).
+
+    Validation never converts it, so ``archspec validate`` does not import networkx (a fifth of its
+    run time); :func:`expand` converts once at the end, adding nodes and edges in creation order.
+    """
+
+    def __init__(self) -> None:
+        self.graph: dict[str, Any] = {}
+        self.nodes: list[dict[str, Any]] = []
+        self.edges: list[tuple[int, int, dict[str, Any]]] = []
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(len(self.nodes)))
+
+    def number_of_nodes(self) -> int:
+        return len(self.nodes)
+
+    def add_node(self, nid: int, **attrs: Any) -> None:
+        assert nid == len(self.nodes), "node ids are creation order"
+        self.nodes.append(attrs)
+
+    def add_edge(self, src: int, dst: int, **attrs: Any) -> None:
+        self.edges.append((src, dst, attrs))
+
+    def copy(self) -> "Graph":
+        other = Graph()
+        other.graph = dict(self.graph)
+        other.nodes = [dict(d) for d in self.nodes]
+        other.edges = list(self.edges)  # edge data is never changed after creation
+        return other
+
+    def to_networkx(self) -> "nx.DiGraph":
+        import networkx as nx
+
+        g = nx.DiGraph()
+        g.graph.update(self.graph)
+        g.add_nodes_from(enumerate(self.nodes))
+        g.add_edges_from(self.edges)
+        return g
+
+
 class _Builder:
     def __init__(self, spec: Spec, options: BuildOptions, limits: Limits):
         self.spec = spec
         self.options = options
         self.limits = limits
-        self.g = nx.DiGraph()
+        self.g = Graph()
         self.templates: dict[str, Any] = spec.data.get("templates", {})
         self.defaults: dict[str, dict] = spec.data.get("defaults", {})
         self.explicit: dict[str, int] = {}
@@ -142,7 +193,7 @@ class _Builder:
         return SpecError(Diagnostic(message, self.spec.where(path, key=key), json_pointer(path), hint))
 
     # ------------------------------------------------------------------------------------ driver
-    def run(self) -> nx.DiGraph:
+    def run(self) -> Graph:
         return self._finish(self._body())
 
     def _body(self) -> int:
@@ -168,7 +219,7 @@ class _Builder:
         other.global_scope = other._global_scope()
         return other
 
-    def _finish(self, prev: int) -> nx.DiGraph:
+    def _finish(self, prev: int) -> Graph:
         prev = self._head(prev, self.global_scope)
         self.g.graph["output"] = prev
         self._assign_auto_names()
@@ -177,7 +228,12 @@ class _Builder:
 
     def _check_all_used(self, output: int) -> None:
         """A layer that does not feed the output would be dropped by Keras and shift by-order loading."""
-        used = nx.ancestors(self.g, output) | {output}
+        used, stack = {output}, [output]
+        while stack:
+            for src in self.g.nodes[stack.pop()]["inputs"]:
+                if src not in used:
+                    used.add(src)
+                    stack.append(src)
         dead = [n for n in self.g if n not in used]
         if dead:
             node = self.g.nodes[dead[0]]
