@@ -56,7 +56,7 @@ class Bench:
             "python -c 'import tensorflow'": run_process([py, "-c", "import tensorflow"]),
             "python -c pass": run_process([py, "-c", "pass"]),
         }
-        s = interleave(cases, self.n(7, 3), warmup=1)
+        s = interleave(cases, self.n(9, 3), warmup=1)
         self.raw["cli"] = {"command": archspec, "samples": s}
         val, tf, floor = (median(s[k]) for k in cases)
         self.rows.append(Row("cli", "`archspec validate specs/` (whole process)", val, tf, "`import tensorflow`",
@@ -234,7 +234,7 @@ class Bench:
                     ours.get_layer(layer.name).set_weights(layer.get_weights())
             diff = float(np.max(np.abs(ours.predict_on_batch(x) - ref.predict_on_batch(x))))
             s = interleave({"archspec": lambda: ours.predict_on_batch(x), "keras": lambda: ref.predict_on_batch(x)},
-                           self.n(15, 4), warmup=2)
+                           self.n(21, 4), warmup=2)
             self.raw["inference"][spec] = {**s, "batch": batch, "max_abs_diff": diff}
             a, k = batch / median(s["archspec"]), batch / median(s["keras"])
             self.rows.append(Row("inference", f"{spec} inference, batch {batch} (img/s)", a, k,
