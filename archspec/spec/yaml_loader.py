@@ -118,7 +118,15 @@ def parse_value(text: str, file: str, limits: Limits = DEFAULT_LIMITS) -> Docume
 
 
 def _parse_value(text: str, file: str, limits: Limits, loader_class: type) -> Document:
-    loader = loader_class(text)
+    try:
+        loader = loader_class(text)
+    except yaml.reader.ReaderError as exc:  # a control character: raised before any parsing
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise SpecError(Diagnostic(f"control character U+{code:04X} is not allowed in YAML",
+                                   Location(file, line, col), hint="remove it, or write it as an escape in a "
+                                   "double-quoted string")) from None
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
