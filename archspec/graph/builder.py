@@ -8,10 +8,11 @@ Nodes are integers in creation order (the order Keras layers are created in); ea
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import gc
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Iterator
 
 from archspec.errors import Diagnostic, SpecError, did_you_mean
@@ -61,22 +62,25 @@ class _Frame:
     stage: str
     block: str
     depth: int = 0
-    bound_at: dict[str, tuple] = field(default_factory=dict)
 
 
-def expand(spec: Spec, options: BuildOptions | None = None, limits: Limits = DEFAULT_LIMITS) -> nx.DiGraph:
-    """Expand ``spec`` into its layer graph (pure Python; raises :class:`SpecError`).
-
-    The cyclic garbage collector is paused meanwhile: expansion allocates tens of thousands of acyclic
-    dicts and lists that GC passes would traverse again and again for nothing (a third of the time).
-    """
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: expansion allocates tens of thousands of acyclic dicts and
+    lists that GC passes would traverse again and again for nothing (a third of the time)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _Builder(spec, options or BuildOptions(), limits).run().to_networkx()
+        yield
     finally:
         if enabled:
             gc.enable()
+
+
+def expand(spec: Spec, options: BuildOptions | None = None, limits: Limits = DEFAULT_LIMITS) -> nx.DiGraph:
+    """Expand ``spec`` into its layer graph (pure Python; raises :class:`SpecError`)."""
+    with _gc_paused():
+        return _Builder(spec, options or BuildOptions(), limits).run().to_networkx()
 
 
 def expand_heads(spec: Spec, options: list[BuildOptions], limits: Limits = DEFAULT_LIMITS) -> Iterator["Graph"]:
@@ -87,30 +91,16 @@ def expand_heads(spec: Spec, options: list[BuildOptions], limits: Limits = DEFAU
     """
     if len(options) < 2 or not _body_shared(spec, options):
         for opts in options:
-            enabled = gc.isenabled()
-            gc.disable()  # see expand()
-            try:
+            with _gc_paused():
                 graph = _Builder(spec, opts, limits).run()
-            finally:
-                if enabled:
-                    gc.enable()
             yield graph
         return
-    enabled = gc.isenabled()
-    gc.disable()  # see expand()
-    try:
+    with _gc_paused():
         base = _Builder(spec, options[0], limits)
         prev = base._body()
-    finally:
-        if enabled:
-            gc.enable()
     for k, opts in enumerate(options):
-        gc.disable()
-        try:
+        with _gc_paused():
             graph = base._fork(opts, last=k == len(options) - 1)._finish(prev)
-        finally:
-            if enabled:
-                gc.enable()
         yield graph
 
 
