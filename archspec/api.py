@@ -5,16 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-import networkx as nx
-
 from archspec.errors import Diagnostic, SpecError
 from archspec.graph.builder import BuildOptions, expand as _expand
 from archspec.limits import DEFAULT_LIMITS, Limits
 from archspec.spec.checks import validate_file as _validate_file, validate_spec
-from archspec.spec.compose import Spec, SpecCache, load_spec as _load_spec
+from archspec.spec.compose import Spec, SpecCache, apply_overrides, load_spec as _load_spec
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
+    import networkx as nx
 
 Source = str | Path | Spec
 Overrides = Mapping[str, Any] | Iterable[str] | None
@@ -24,7 +23,7 @@ def load_spec(source: Source, overrides: Overrides = None, limits: Limits = DEFA
               cache: SpecCache | None = None) -> Spec:
     """Load a spec from a path or bundled name (``"resnet50"``), resolving extends/imports/overrides."""
     if isinstance(source, Spec):
-        return source
+        return apply_overrides(source, overrides, limits)
     return _load_spec(source, overrides, limits, cache)
 
 

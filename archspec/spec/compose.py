@@ -72,10 +72,16 @@ def load_spec(
     doc = _resolve(path, [], limits, cache)
     spec = Spec(file=doc.file, data=doc.data, locs=doc.locs, key_locs=doc.key_locs,
                 sources=sorted({loc.file for loc in doc.locs.values()}))
+    return apply_overrides(spec, overrides, limits)
+
+
+def apply_overrides(spec: Spec, overrides: Mapping[str, Any] | Iterable[str] | None,
+                    limits: Limits = DEFAULT_LIMITS) -> Spec:
+    """``spec`` with ``--set``-style overrides applied (a new Spec; ``spec`` is not changed)."""
     changes = _normalise_overrides(overrides, limits)
     if changes:
-        spec.data = copy.deepcopy(spec.data)  # cached documents share nested values
-        spec.locs, spec.key_locs = dict(spec.locs), dict(spec.key_locs)
+        spec = Spec(file=spec.file, data=copy.deepcopy(spec.data), locs=dict(spec.locs),
+                    key_locs=dict(spec.key_locs), sources=list(spec.sources))  # cached documents share values
     for key, value, origin in changes:
         _apply_override(spec, key, value, origin)
     if spec.data.get("kind", "network") == "network":

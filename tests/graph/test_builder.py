@@ -206,3 +206,11 @@ def test_duplicate_layer_names_after_expansion(tmp_path):
         """)
     with pytest.raises(SpecError, match="duplicate layer name 'same'"):
         archspec.expand(path)
+
+
+def test_overrides_apply_to_an_already_loaded_spec_without_changing_it():
+    spec = archspec.load_spec("resnet50")
+    graph = archspec.expand(spec, overrides={"stages.conv4.repeat": 23})
+    assert sum(1 for d in graph.nodes.values() if d["weights"]) == 209
+    assert spec.data["stages"]["conv4"]["repeat"] == 6
+    assert sum(1 for d in archspec.expand(spec).nodes.values() if d["weights"]) == 107
