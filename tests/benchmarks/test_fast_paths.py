@@ -6,7 +6,7 @@ import pytest
 
 from archspec.errors import SpecError
 from archspec.spec import yaml_loader
-from archspec.spec.sources import bundled_dir
+from archspec.spec.sources import bundled_dir, bundled_names
 
 SNIPPETS = [
     "a: 1\nb: [1, 2, {c: d}]\n",
@@ -47,7 +47,10 @@ def _parse(text: str) -> tuple:
     return ("ok", doc.data, doc.locs, doc.key_locs)
 
 
-@pytest.mark.parametrize("text", SNIPPETS + [p.read_text(encoding="utf-8") for p in sorted(bundled_dir().rglob("*.yaml"))])
+_DOCUMENTS = SNIPPETS + [p.read_text(encoding="utf-8") for p in sorted(bundled_dir().rglob("*.yaml"))]
+
+
+@pytest.mark.parametrize("text", _DOCUMENTS, ids=[f"doc{i}" for i in range(len(_DOCUMENTS))])
 def test_libyaml_composes_like_pure_python(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     fast = _parse(text)
     monkeypatch.setattr(yaml_loader, "_LIBYAML", None)
@@ -150,7 +153,7 @@ def _graph_state(graph) -> tuple:
     return (dict(graph.graph), list(graph.nodes(data=True)), list(graph.edges(data=True)))
 
 
-@pytest.mark.parametrize("name", __import__("archspec.spec.sources", fromlist=["x"]).bundled_names())
+@pytest.mark.parametrize("name", bundled_names())
 def test_heads_sharing_the_stages_match_separate_expansions(name: str) -> None:
     from archspec.api import load_spec
     from archspec.graph.builder import BuildOptions, _body_shared, expand, expand_heads
