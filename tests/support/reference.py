@@ -512,3 +512,20 @@ class ReferenceCase:
                 assert_same_outputs(model, self.ref, seed=1)
         else:
             assert_same_outputs(model, self.ref, seed=1)
+
+
+def graph_counts(spec: str, **options: Any) -> tuple[int, int]:
+    """(layers with weights, params) of a spec's pure-Python graph, the numbers references publish."""
+    import archspec
+
+    nodes = archspec.expand(spec, **options).nodes.values()
+    return sum(1 for d in nodes if d["weights"]), sum(d["params"] for d in nodes)
+
+
+def reference_case(references: dict[str, Any]) -> Any:
+    """``case(name, input_shape, tmp_path, **options)`` building :class:`ReferenceCase` from a name table."""
+
+    def case(name: str, input_shape: tuple, tmp_path: Any, **options: Any) -> ReferenceCase:
+        return ReferenceCase(references[name], name, input_shape, tmp_path, **options)
+
+    return case

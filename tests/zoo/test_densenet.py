@@ -12,7 +12,7 @@ import pytest
 
 import archspec
 from archspec.graph.order import keras_layer_order
-from support.reference import ReferenceCase
+from support.reference import graph_counts, reference_case
 
 SMALL = (64, 64, 3)   # smallest size that keeps a 2x2 map after the /32 downsampling
 TINY = (32, 32, 3)    # DenseNet's minimum input: 1x1 after conv5
@@ -30,15 +30,9 @@ COUNTS = {
 }
 
 
-def _weighted_layers_and_params(name: str, **options) -> tuple[int, int]:
-    graph = archspec.expand(name, **options)
-    nodes = graph.nodes.values()
-    return sum(1 for d in nodes if d["weights"]), sum(d["params"] for d in nodes)
-
-
 @pytest.mark.parametrize("name", sorted(COUNTS))
 def test_counts_at_224_from_the_pure_python_graph(name):
-    assert _weighted_layers_and_params(name) == COUNTS[name]
+    assert graph_counts(name) == COUNTS[name]
 
 
 def test_block_counts_change_only_depth():
@@ -50,8 +44,7 @@ def test_block_counts_change_only_depth():
         assert {b for b in blocks if b.startswith("conv5_block")} == {f"conv5_block{i}" for i in range(1, conv5 + 1)}
 
 
-def _Case(name: str, input_shape: tuple, tmp_path, **options) -> ReferenceCase:
-    return ReferenceCase(REFERENCES[name], name, input_shape, tmp_path, **options)
+_Case = reference_case(REFERENCES)
 
 
 @pytest.fixture(scope="module")
