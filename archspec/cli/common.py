@@ -38,8 +38,14 @@ def add_set(parser: argparse.ArgumentParser) -> None:
 def add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-top", dest="include_top", action="store_false", help="drop the classifier head")
     parser.add_argument("--pooling", choices=("avg", "max"), help="global pooling when --no-top")
-    parser.add_argument("--classes", type=int, help="classifier size (default: the spec's)")
+    parser.add_argument("--classes", type=_positive, help="classifier size (default: the spec's)")
     parser.add_argument("--input-shape", type=_shape, metavar="H,W,C", help="input shape, e.g. 160,160,3")
+
+
+def _positive(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
 
 
 def _shape(text: str) -> tuple:

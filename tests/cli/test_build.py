@@ -70,3 +70,9 @@ def test_layer_limit_stops_expansion_with_a_located_error():
     proc = archspec("build", "resnet50", "--limit", "layers=50")
     assert proc.returncode == 1 and "more than 50 layers (limit 'layers')" in proc.stderr
     assert "resnet.yaml:" in proc.stderr
+
+
+def test_bad_build_options_are_usage_errors():
+    for args in (["--classes", "0"], ["--input-shape", "64,64"], ["--pooling", "mean"]):
+        proc = archspec("summary", "resnet50", *args)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr and "internal error" not in proc.stderr
