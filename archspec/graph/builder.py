@@ -64,6 +64,19 @@ class _Frame:
     depth: int = 0
 
 
+def at_selects(which: str, i: int, repeat: int) -> bool:
+    """Whether the ``at`` key ``which`` (``first``, ``last``, ``N`` or ``-N``) names repeat ``i`` of ``repeat``."""
+    if which == "first":
+        return i == 1
+    if which == "last":
+        return i == repeat
+    try:
+        index = int(which)
+    except (TypeError, ValueError):
+        return False
+    return index == i or repeat + 1 + index == i
+
+
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector: expansion allocates tens of thousands of acyclic dicts and
@@ -294,9 +307,7 @@ class _Builder:
         """Stage parameters for repeat ``i``: stage values, then 'at' overrides (first, last, index)."""
         args = {k: (v, path + (k,)) for k, v in stage.items() if k not in STAGE_META}
         for which, values in at.items():
-            hit = (which == "first" and i == 1) or (which == "last" and i == repeat) or (
-                which not in ("first", "last") and (int(which) == i or repeat + 1 + int(which) == i))
-            if hit:
+            if at_selects(which, i, repeat):
                 args.update({k: (v, path + ("at", which, k)) for k, v in values.items()})
         return args
 

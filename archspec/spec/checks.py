@@ -22,7 +22,7 @@ from typing import Any, Iterable
 
 from archspec.errors import Diagnostic, SpecError, did_you_mean
 from archspec.graph.builder import CALL_META, INHERITED, NUMERIC_KINDS, RESERVED, STAGE_META, STEP_META, \
-    BuildOptions, expand_heads
+    BuildOptions, at_selects, expand_heads
 from archspec.graph.ops import ACTIVATIONS, OPS, Attr, OpDef, coerce
 from archspec.limits import DEFAULT_LIMITS, Limits
 from archspec.spec.compose import Spec, SpecCache, load_spec
@@ -543,9 +543,7 @@ def _covered_repeats(at: dict, name: str, repeat: int | None) -> bool | int:
     if repeat is None:
         return True if hits else 1  # unknown count: trust any override, the builder checks the rest
     for i in range(1, repeat + 1):
-        ok = ("first" in hits and i == 1) or ("last" in hits and i == repeat) or any(
-            (idx := _at_index(w)) is not None and (idx == i or repeat + 1 + idx == i) for w in hits)
-        if not ok:
+        if not any(at_selects(w, i, repeat) for w in hits):
             return i
     return True
 
