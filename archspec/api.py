@@ -29,8 +29,17 @@ def load_spec(source: Source, overrides: Overrides = None, limits: Limits = DEFA
 
 def expand(spec: Source, overrides: Overrides = None, limits: Limits = DEFAULT_LIMITS,
            **options: Any) -> nx.DiGraph:
-    """The layer graph of a spec; ``options`` are ``include_top``, ``pooling``, ``classes``, ..."""
-    return _expand(load_spec(spec, overrides, limits), BuildOptions(**_options(options)), limits)
+    """The layer graph of a spec; ``options`` are ``include_top``, ``pooling``, ``classes``, ...
+
+    When expansion fails, the static checks run too, so ``build``/``summary``/``graph`` report every
+    problem of a broken spec at once, as ``validate`` does, not only the first one the builder met.
+    """
+    loaded = load_spec(spec, overrides, limits)
+    build_options = BuildOptions(**_options(options))
+    try:
+        return _expand(loaded, build_options, limits)
+    except SpecError as exc:
+        raise SpecError(validate_spec(loaded, limits, build_options) or exc.diagnostics) from None
 
 
 def validate(source: Source, overrides: Overrides = None, limits: Limits = DEFAULT_LIMITS,

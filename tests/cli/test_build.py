@@ -76,3 +76,16 @@ def test_bad_build_options_are_usage_errors():
     for args in (["--classes", "0"], ["--input-shape", "64,64"], ["--pooling", "mean"]):
         proc = archspec("summary", "resnet50", *args)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+
+
+def test_build_reports_every_independent_error_at_once(tmp_path):
+    spec = tmp_path / "two.yaml"
+    spec.write_text("archspec: 1\nname: two\ninput: [32, 32, 3]\n"
+                    "templates:\n  blk:\n    required: [filters]\n"
+                    "    body: [{op: conv2d, filters: filters, kernel_size: 3}]\n"
+                    "stages:\n  a: {block: blk, filtres: 3}\n  b: {block: blok, filters: 4}\n")
+    proc = archspec("build", str(spec))
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1 and len(lines) == 2
+    assert lines[0].startswith(f"{spec}:9:") and "unknown parameter 'filtres'" in lines[0]
+    assert lines[1].startswith(f"{spec}:10:") and "unknown template 'blok'" in lines[1]
