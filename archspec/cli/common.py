@@ -40,6 +40,18 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pooling", choices=("avg", "max"), help="global pooling when --no-top")
     parser.add_argument("--classes", type=_positive, help="classifier size (default: the spec's)")
     parser.add_argument("--input-shape", type=_shape, metavar="H,W,C", help="input shape, e.g. 160,160,3")
+    parser.add_argument("--classifier-activation", type=_activation, default="softmax", metavar="NAME",
+                        help="activation of the classifier (default softmax; 'none' for logits)")
+
+
+def _activation(text: str) -> str | None:
+    from archspec.graph.ops import ACTIVATIONS
+
+    if text.lower() in ("none", "null"):
+        return None
+    if text not in ACTIVATIONS:
+        raise argparse.ArgumentTypeError(f"unknown activation {text!r}; one of: none, {', '.join(ACTIVATIONS)}")
+    return text
 
 
 def _positive(text: str) -> int:
@@ -61,7 +73,7 @@ def _shape(text: str) -> tuple:
 
 def build_options(args: argparse.Namespace) -> dict:
     return {"include_top": args.include_top, "pooling": args.pooling, "classes": args.classes,
-            "input_shape": args.input_shape}
+            "input_shape": args.input_shape, "classifier_activation": args.classifier_activation}
 
 
 def add_spec_arguments(parser: argparse.ArgumentParser) -> None:

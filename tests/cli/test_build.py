@@ -89,3 +89,12 @@ def test_build_reports_every_independent_error_at_once(tmp_path):
     assert proc.returncode == 1 and len(lines) == 2
     assert lines[0].startswith(f"{spec}:9:") and "unknown parameter 'filtres'" in lines[0]
     assert lines[1].startswith(f"{spec}:10:") and "unknown template 'blok'" in lines[1]
+
+
+def test_classifier_activation_option_reaches_the_graph():
+    proc = archspec("graph", "resnet50", "--classifier-activation", "none", "--format", "json")
+    nodes = {n["name"]: n for n in json.loads(proc.stdout)["nodes"]}
+    assert nodes["predictions"]["attrs"]["activation"] is None
+    proc = archspec("graph", "resnet50", "--classifier-activation", "sigmoid", "--format", "json")
+    assert {n["name"]: n for n in json.loads(proc.stdout)["nodes"]}["predictions"]["attrs"]["activation"] == "sigmoid"
+    assert archspec("summary", "resnet50", "--classifier-activation", "blah").returncode == 2
