@@ -50,9 +50,12 @@ def _string_list(attrs: Any, name: str) -> list[str] | None:
 
 def read_weight_file(path: str | Path) -> WeightFile:
     """Parse the file's layer list; unreadable or non-Keras files raise a located :class:`SpecError`."""
-    import h5py
-
     where = Location(str(path))
+    try:
+        import h5py
+    except ImportError:  # the base install is pure Python; h5py comes with archspec[tensorflow]
+        raise SpecError(Diagnostic("reading HDF5 weight files needs h5py", where,
+                                   hint="pip install h5py, or archspec[tensorflow]")) from None
     if not Path(path).is_file():
         raise SpecError(Diagnostic("weight file not found", where))
     try:

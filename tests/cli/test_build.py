@@ -98,3 +98,14 @@ def test_classifier_activation_option_reaches_the_graph():
     proc = archspec("graph", "resnet50", "--classifier-activation", "sigmoid", "--format", "json")
     assert {n["name"]: n for n in json.loads(proc.stdout)["nodes"]}["predictions"]["attrs"]["activation"] == "sigmoid"
     assert archspec("summary", "resnet50", "--classifier-activation", "blah").returncode == 2
+
+
+def test_check_weights_without_h5py_says_what_to_install(tmp_path):
+    blocker = tmp_path / "h5py.py"
+    blocker.write_text("raise ImportError('h5py is not installed')\n")
+    weights = tmp_path / "w.h5"
+    weights.write_bytes(b"not really hdf5")
+    env = {**ENV, "PYTHONPATH": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "archspec", "check-weights", "resnet50", str(weights)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 1 and "needs h5py" in proc.stderr and "pip install h5py" in proc.stderr
