@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from archspec.errors import Diagnostic, SpecError
+from archspec.errors import Diagnostic, Location, SpecError
 from archspec.graph.builder import BuildOptions, expand as _expand
 from archspec.limits import DEFAULT_LIMITS, Limits
 from archspec.spec.checks import validate_file as _validate_file, validate_spec
@@ -66,12 +66,14 @@ def build(source: Source, *, weights: str | Path | None = None, by_name: bool = 
     the spec line that made the layer, instead of a Keras traceback.
     """
     graph = expand(source, overrides, limits, **options)
-    if weights is not None:
+    try:
+        from archspec.backend.keras_emitters import emit_model
         from archspec.backend.load import build_with_weights
-
+    except ImportError as exc:  # the base install is pure Python; Keras comes with the extra
+        raise SpecError(Diagnostic(f"building a Keras model needs TensorFlow ({exc})",
+                                   Location(graph.graph["file"]), hint="pip install 'archspec[tensorflow]'")) from None
+    if weights is not None:
         return build_with_weights(graph, weights, by_name=by_name, allow_partial=allow_partial)
-    from archspec.backend.keras_emitters import emit_model
-
     return emit_model(graph)
 
 

@@ -109,3 +109,13 @@ def test_check_weights_without_h5py_says_what_to_install(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "archspec", "check-weights", "resnet50", str(weights)],
                           capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 1 and "needs h5py" in proc.stderr and "pip install h5py" in proc.stderr
+
+
+def test_build_without_tensorflow_says_what_to_install(tmp_path):
+    for module in ("keras", "tensorflow"):
+        (tmp_path / f"{module}.py").write_text(f"raise ImportError(\"No module named '{module}'\")\n")
+    env = {**ENV, "PYTHONPATH": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "archspec", "build", "resnet50"], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert proc.returncode == 1 and "needs TensorFlow" in proc.stderr and "archspec[tensorflow]" in proc.stderr
+    assert "Traceback" not in proc.stderr
