@@ -17,7 +17,7 @@ import pytest
 
 import archspec
 from archspec.graph.order import keras_layer_order
-from support.reference import load_by_name, load_by_order, max_rel_error, randomize_weights, write_legacy_h5
+from support.reference import load_by_name, load_by_order, max_rel_error, reference_weight_file
 
 SHAPE = (64, 64, 3)
 REFERENCES = {
@@ -39,9 +39,7 @@ def _run(model: keras.Model) -> np.ndarray:
 def reference(request, tmp_path_factory):
     name = request.param
     ref = REFERENCES[name](weights=None, input_shape=SHAPE, classifier_activation=None)
-    randomize_weights(ref, seed=7)
-    path = tmp_path_factory.mktemp(name) / f"{name}.h5"
-    write_legacy_h5(ref, path)
+    path = reference_weight_file(ref, tmp_path_factory.mktemp(name) / f"{name}.h5", seed=7)
     return name, ref, path, _run(ref)
 
 
@@ -69,9 +67,7 @@ def test_add_input_order_decides_which_weights_load_by_order(tmp_path):
     In conv2_block1 the projection (conv2_block1_0_conv) and conv2_block1_3_conv are both 1x1x64x256.
     """
     ref = keras.applications.ResNet50(weights=None, input_shape=SHAPE, classifier_activation=None)
-    randomize_weights(ref, seed=3)
-    path = tmp_path / "r50.h5"
-    write_legacy_h5(ref, path)
+    path = reference_weight_file(ref, tmp_path / "r50.h5", seed=3)
     expected = _run(ref)
     swapped_block = copy.deepcopy(archspec.load_spec("resnet50").data["templates"]["bottleneck"])
     assert swapped_block["body"][10]["in"] == ["shortcut", "prev"]

@@ -495,9 +495,7 @@ class ReferenceCase:
         self._build = archspec.build
         self.name, self.input_shape, self.options = name, input_shape, options
         self.ref = constructor(weights=None, input_shape=input_shape, **options)
-        randomize_weights(self.ref, seed=0)
-        self.path = tmp_path / f"{name}.h5"
-        write_legacy_h5(self.ref, self.path)
+        self.path = reference_weight_file(self.ref, tmp_path / f"{name}.h5")
 
     def build(self, by_name: bool) -> keras.Model:
         return self._build(self.name, weights=self.path, by_name=by_name, input_shape=self.input_shape,
@@ -514,12 +512,17 @@ class ReferenceCase:
             assert_same_outputs(model, self.ref, seed=1)
 
 
-def graph_counts(spec: str, **options: Any) -> tuple[int, int]:
-    """(layers with weights, params) of a spec's pure-Python graph, the numbers references publish."""
-    import archspec
-
-    nodes = archspec.expand(spec, **options).nodes.values()
+def graph_counts(graph: Any) -> tuple[int, int]:
+    """(layers with weights, params) of an expanded graph, the numbers references publish."""
+    nodes = graph.nodes.values()
     return sum(1 for d in nodes if d["weights"]), sum(d["params"] for d in nodes)
+
+
+def reference_weight_file(model: keras.Model, path: Any, seed: int = 0) -> Any:
+    """Give ``model`` seeded random weights and write them to ``path`` in the published legacy layout."""
+    randomize_weights(model, seed=seed)
+    write_legacy_h5(model, path)
+    return path
 
 
 def reference_case(references: dict[str, Any]) -> Any:

@@ -22,8 +22,8 @@ from archspec.graph.order import keras_layer_order
 from support.reference import (
     assert_same_outputs,
     final_softmax_as_linear,
-    randomize_weights,
-    write_legacy_h5,
+    graph_counts,
+    reference_weight_file,
 )
 
 V2, V1 = "inception_resnet_v2", "inception_resnet_v1"
@@ -36,10 +36,6 @@ def _weighted(model: keras.Model) -> list[keras.layers.Layer]:
     return [layer for layer in model.layers if layer.weights]
 
 
-def _graph_counts(graph) -> tuple[int, int]:
-    return sum(1 for n in graph if graph.nodes[n]["params"]), sum(graph.nodes[n]["params"] for n in graph)
-
-
 # ------------------------------------------------------------------------------------------ V2
 
 @pytest.fixture(scope="module")
@@ -48,9 +44,7 @@ def v2_reference(tmp_path_factory):
     and its legacy .h5 file."""
     keras.backend.clear_session()
     model = keras.applications.InceptionResNetV2(weights=None, input_shape=V2_SMALL)
-    randomize_weights(model, seed=0)
-    path = tmp_path_factory.mktemp("irv2") / "inception_resnet_v2.h5"
-    write_legacy_h5(model, path)
+    path = reference_weight_file(model, tmp_path_factory.mktemp("irv2") / "inception_resnet_v2.h5")
     return model, path
 
 
@@ -61,7 +55,7 @@ def v2_ours(v2_reference):
 
 
 def test_v2_counts_at_299_from_the_graph():
-    assert _graph_counts(archspec.expand(V2)) == (V2_WEIGHTED, V2_PARAMS)
+    assert graph_counts(archspec.expand(V2)) == (V2_WEIGHTED, V2_PARAMS)
 
 
 @pytest.mark.parametrize("pooling, name", [("avg", "global_average_pooling2d"), ("max", "global_max_pooling2d")])
@@ -70,7 +64,7 @@ def test_v2_pooling_heads_are_auto_named_like_the_reference(pooling, name):
     graph = archspec.expand(V2, include_top=False, pooling=pooling)
     out = graph.nodes[graph.graph["output"]]
     assert out["name"] == name and out["auto_named"] and out["shape"] == (1536,)
-    assert _graph_counts(graph) == (V2_WEIGHTED - 1, V2_PARAMS - (1536 + 1) * 1000)
+    assert graph_counts(graph) == (V2_WEIGHTED - 1, V2_PARAMS - (1536 + 1) * 1000)
 
 
 def test_v2_graph_order_names_and_shapes_match_reference(v2_reference):
@@ -191,16 +185,14 @@ def facenet_reference(input_shape=(160, 160, 3), classes=128) -> keras.Model:
 @pytest.fixture(scope="module")
 def v1_reference(tmp_path_factory):
     model = facenet_reference()
-    randomize_weights(model, seed=0)
-    path = tmp_path_factory.mktemp("irv1") / "facenet.h5"
-    write_legacy_h5(model, path)
+    path = reference_weight_file(model, tmp_path_factory.mktemp("irv1") / "facenet.h5")
     return model, path
 
 
 def test_v1_graph_counts_and_names():
     graph = archspec.expand(V1)
     assert graph.graph["input_shape"] == (160, 160, 3)
-    assert _graph_counts(graph) == (V1_WEIGHTED, V1_PARAMS)
+    assert graph_counts(graph) == (V1_WEIGHTED, V1_PARAMS)
     nodes = {graph.nodes[n]["name"]: graph.nodes[n] for n in graph}
     assert V1_NAMES <= set(nodes)
     assert "Block8_6_Activation" not in nodes and nodes["Dropout"]["attrs"]["rate"] == 0.2

@@ -20,7 +20,7 @@ from support.reference import (
     assert_same_outputs,
     final_softmax_as_linear,
     legacy_resnet50,
-    randomize_weights,
+    reference_weight_file,
     write_legacy_h5,
 )
 
@@ -39,9 +39,7 @@ def _weighted(model: keras.Model) -> list[keras.layers.Layer]:
 def reference(tmp_path_factory):
     """Randomised keras_applications ResNet50 (64x64, with top) and its legacy .h5 file."""
     model = legacy_resnet50(input_shape=SMALL)
-    randomize_weights(model, seed=0)
-    path = tmp_path_factory.mktemp("legacy") / "resnet50_legacy.h5"
-    write_legacy_h5(model, path)
+    path = reference_weight_file(model, tmp_path_factory.mktemp("legacy") / "resnet50_legacy.h5")
     return model, path
 
 
