@@ -21,13 +21,6 @@ def build_with_weights(graph: Any, path: str | Path, by_name: bool = False, allo
     return model
 
 
-def load_weights(model: Any, graph: Any, path: str | Path, by_name: bool = False,
-                 allow_partial: bool = False) -> None:
-    """Check ``path`` against the graph's weight manifest, then let Keras load it."""
-    check_weights(graph, path, by_name, allow_partial)
-    _keras_load(model, path, by_name, allow_partial)
-
-
 def check_weights(graph: Any, path: str | Path, by_name: bool = False, allow_partial: bool = False) -> Any:
     """The match of ``path`` against the graph; raises :class:`SpecError` on anything that stops a load."""
     name = str(path)

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 import archspec
-from archspec.backend.load import load_weights
 from archspec.errors import SpecError
 from archspec.graph.order import keras_layer_order
 from support.reference import (
@@ -96,9 +95,10 @@ def test_add_order_decides_by_order_loading(reference):
     assert swapped.index("res2a_branch1") < swapped.index("res2a_branch2c")
     assert expected.index("res2a_branch2c") < expected.index("res2a_branch1")
 
-    model = archspec.build(SPEC, overrides=SWAP_ADD, input_shape=SMALL)
     with pytest.raises(SpecError, match="'res3a_branch1' expects .* file layer 'res3a_branch2c'"):
-        load_weights(model, swapped_graph, path)  # the checked loader behind archspec.build(weights=)
+        archspec.build(SPEC, overrides=SWAP_ADD, input_shape=SMALL, weights=path)  # checked before loading
+
+    model = archspec.build(SPEC, overrides=SWAP_ADD, input_shape=SMALL)
 
     with pytest.warns(UserWarning, match="Skipping loading weights"):  # plain Keras skips only shape clashes
         model.load_weights(str(path), skip_mismatch=True)
@@ -106,6 +106,6 @@ def test_add_order_decides_by_order_loading(reference):
     assert res2a_1.shape == ref.get_layer("res2a_branch2c").get_weights()[0].shape
     np.testing.assert_array_equal(res2a_1, ref.get_layer("res2a_branch2c").get_weights()[0])
 
-    load_weights(model, swapped_graph, path, by_name=True)
+    model = archspec.build(SPEC, overrides=SWAP_ADD, input_shape=SMALL, weights=path, by_name=True)
     with final_softmax_as_linear(model, ref):  # Add is commutative: by name it is the same function
         assert_same_outputs(model, ref, seed=3)
