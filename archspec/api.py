@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from archspec.errors import Diagnostic, Location, SpecError
 from archspec.graph.builder import BuildOptions, expand as _expand
 from archspec.limits import DEFAULT_LIMITS, Limits
-from archspec.spec.checks import validate_file as _validate_file, validate_spec
-from archspec.spec.compose import Spec, SpecCache, apply_overrides, load_spec as _load_spec
+from archspec.lang.checks import validate_file as _validate_file, validate_spec
+from archspec.lang.compose import Spec, SpecCache, apply_overrides, load_spec as _load_spec
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -53,7 +53,7 @@ def validate(source: Source, overrides: Overrides = None, limits: Limits = DEFAU
 
 
 def validate_file(path: str | Path, limits: Limits = DEFAULT_LIMITS, cache: SpecCache | None = None) -> list[Diagnostic]:
-    """Every problem in one file (see :mod:`archspec.spec.checks`); a ``kind: library`` file is not expanded."""
+    """Every problem in one file (see :mod:`archspec.lang.checks`); a ``kind: library`` file is not expanded."""
     return _validate_file(path, limits, cache)
 
 

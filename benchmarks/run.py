@@ -105,8 +105,8 @@ class Bench:
         """In-process load (YAML + schema + imports/extends) and expansion of every zoo spec."""
         from archspec.api import load_spec
         from archspec.graph.builder import BuildOptions, expand
-        from archspec.spec.compose import SpecCache
-        from archspec.spec.sources import bundled_dir, bundled_names
+        from archspec.lang.compose import SpecCache
+        from archspec.lang.sources import bundled_dir, bundled_names
 
         body = []
         self.raw["frontend"] = {}
@@ -187,7 +187,7 @@ class Bench:
     def _pairs(self) -> list[tuple[str, Callable[..., Any]]]:
         import keras
 
-        from archspec.spec.sources import bundled_names
+        from archspec.lang.sources import bundled_names
 
         have = set(bundled_names())
         missing = [s for s in REFERENCES if s not in have]

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from archspec.limits import Limits
-from archspec.spec.sources import bundled_dir, bundled_names
+from archspec.lang.sources import bundled_dir, bundled_names
 
 # specs/resnet50.yaml: 177 graph nodes (input included) with conv4 repeated 6 times; each further
 # identity bottleneck adds 10 layers (3 x conv/bn, 2 relu, add, out relu).

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import archspec
-from archspec.spec.sources import bundled_dir
+from archspec.lang.sources import bundled_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -27,7 +27,7 @@ def test_modes_match_keras_preprocess_input(tmp_path, mode):
 
 
 def test_every_bundled_spec_declares_a_preprocessing_mode():
-    from archspec.spec.sources import bundled_names
+    from archspec.lang.sources import bundled_names
 
     for name in bundled_names():
         assert archspec.load_spec(name).data.get("preprocessing") in ("caffe", "tf", "torch"), name

@@ -14,7 +14,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from archspec.api import expand
-    from archspec.spec.sources import bundled_dir, bundled_names
+    from archspec.lang.sources import bundled_dir, bundled_names
 
     rows = []
     for name in bundled_names():

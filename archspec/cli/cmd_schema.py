@@ -12,7 +12,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from archspec.spec.schema import schema_text
+    from archspec.lang.schema import schema_text
 
     sys.stdout.write(schema_text())
     return 0

@@ -56,8 +56,8 @@ def collect(paths: list[str]) -> tuple[list[Path], list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from archspec.spec.checks import validate_file
-    from archspec.spec.compose import SpecCache
+    from archspec.lang.checks import validate_file
+    from archspec.lang.compose import SpecCache
 
     try:
         limits = DEFAULT_LIMITS.with_overrides(dict(args.limit))

@@ -45,7 +45,7 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _activation(text: str) -> str | None:
-    from archspec.graph.ops import ACTIVATIONS
+    from archspec.ops import ACTIVATIONS
 
     if text.lower() in ("none", "null"):
         return None

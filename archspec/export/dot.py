@@ -14,17 +14,17 @@ from typing import Any
 import networkx as nx
 
 from archspec.errors import Diagnostic, SpecError
+from archspec.ops import OPS
 from archspec.export.nodes import fmt_count, groups, key_attrs, safe_id, shape_text
 
 LEVELS = ("layer", "block", "stage")
 
-_FILL = {
-    "input": "#ffe599", "conv2d": "#cfe2f3", "dense": "#d9d2e9", "batch_norm": "#eeeeee",
-    "activation": "#fff2cc", "zero_pad": "#ffffff", "max_pool": "#d9ead3", "avg_pool": "#d9ead3",
-    "global_avg_pool": "#d9ead3", "global_max_pool": "#d9ead3", "dropout": "#eeeeee",
-    "add": "#f4cccc", "concat": "#fce5cd", "scaled_add": "#f4cccc",
-}
+_INPUT_FILL = "#ffe599"
 _GROUP_FILL = "#cfe2f3"
+
+
+def _fill(op: str) -> str:
+    return _INPUT_FILL if op == "input" else OPS[op].fill
 
 
 def _label(*lines: str) -> str:
@@ -96,7 +96,7 @@ def _layers(dot: Any, graph: nx.DiGraph) -> None:
     for nid, data in nodes.items():
         name = data["name"]
         label = _label(name, f"{data['op']} {key_attrs(data['op'], data['attrs'])}".strip(), shape_text(data["shape"]))
-        where[data["block"]].add_node(pydot.Node(safe_id(name), label=label, fillcolor=_FILL.get(data["op"], "#ffffff"),
+        where[data["block"]].add_node(pydot.Node(safe_id(name), label=label, fillcolor=_fill(data["op"]),
                                                  tooltip=_label(f"{name}: {data['params']:,} params")))
     for nid, data in nodes.items():
         merge = len(data["inputs"]) > 1
@@ -120,7 +120,7 @@ def _groups(dot: Any, graph: nx.DiGraph, level: str) -> None:
         else:
             detail = f"{grp.layers} layers, {fmt_count(grp.params)} params, {fmt_count(grp.macs)} MACs"
         node = pydot.Node(safe_id(key, prefix), label=_label(key, detail, shape_text(out["shape"])),
-                          fillcolor=_FILL["input"] if grp.stage == "input" else _GROUP_FILL)
+                          fillcolor=_INPUT_FILL if grp.stage == "input" else _GROUP_FILL)
         where.get(key, dot).add_node(node)
     edges: dict[tuple[str, str], list[str]] = {}
     for u, v in graph.edges():

@@ -14,7 +14,7 @@ from typing import Any
 
 import networkx as nx
 
-from archspec.graph.ops import pair
+from archspec.ops import OPS
 
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_]+")
 
@@ -38,35 +38,14 @@ def shape_text(shape: tuple) -> str:
 
 
 def key_attrs(op: str, attrs: dict) -> str:
-    """The few attributes worth a glance in a picture: filters, kernel, stride, units, ..."""
-    parts = []
-    if "filters" in attrs:
-        parts.append(str(attrs["filters"]))
-    if "units" in attrs:
-        parts.append(str(attrs["units"]))
-    for key in ("kernel_size", "pool_size"):
-        if key in attrs:
-            kh, kw = pair(attrs[key])
-            parts.append(f"{kh}x{kw}")
-    strides = attrs.get("strides")
-    if strides is not None and pair(strides) != (1, 1):
-        sh, sw = pair(strides)
-        parts.append(f"/{sh}" if sh == sw else f"/{sh}x{sw}")
-    if op == "zero_pad":
-        parts.append(f"pad {attrs['padding']}")
-    if attrs.get("activation"):
-        parts.append(str(attrs["activation"]))
-    if "rate" in attrs:
-        parts.append(f"rate {attrs['rate']:g}")
-    if "scale" in attrs and op == "scaled_add":
-        parts.append(f"scale {attrs['scale']:g}")
-    return " ".join(parts)
+    """The few attributes worth a glance in a picture, as the op's record summarises them."""
+    return "" if op == "input" else OPS[op].describe(attrs)
 
 
 def jsonable(value: Any) -> Any:
     """Tuples to lists, Location to ``file:line:col``, Weight to a dict; recursively."""
     from archspec.errors import Location
-    from archspec.graph.ops import Weight
+    from archspec.ops import Weight
 
     if isinstance(value, Location):
         return str(value)

@@ -16,11 +16,11 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Iterator
 
 from archspec.errors import Diagnostic, SpecError, did_you_mean
-from archspec.graph.ops import OPS, Attr, OpDef, ShapeError, coerce, fmt_shape
+from archspec.ops import NUMERIC_KINDS, OPS, Attr, OpDef, ShapeError, coerce, fmt_shape
 from archspec.limits import DEFAULT_LIMITS, Limits
-from archspec.spec.compose import Spec
-from archspec.spec.expressions import ExpressionError, format_template, resolve
-from archspec.spec.yaml_loader import json_pointer
+from archspec.lang.compose import Spec
+from archspec.lang.expressions import ExpressionError, format_template, resolve
+from archspec.lang.yaml_loader import json_pointer
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
@@ -30,7 +30,6 @@ CALL_META = ("use", "in", "as", "if", "else", "doc")
 STAGE_META = ("block", "body", "repeat", "block_name", "at", "doc")
 RESERVED = ("input", "prev")
 INHERITED = ("i", "repeat", "stage", "block", "letter", "first", "last")  # visible inside nested templates
-NUMERIC_KINDS = ("int", "float", "bool", "size2", "padding2d")
 
 
 @dataclass(frozen=True)

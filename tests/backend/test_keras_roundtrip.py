@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import archspec
-from archspec.spec.sources import bundled_names
+from archspec.lang.sources import bundled_names
 
 SMALL = {"inception_resnet_v2": (75, 75, 3), "inception_resnet_v1": (80, 80, 3)}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from archspec.errors import SpecError
-from archspec.spec import yaml_loader
-from archspec.spec.sources import bundled_dir, bundled_names
+from archspec.lang import yaml_loader
+from archspec.lang.sources import bundled_dir, bundled_names
 
 SNIPPETS = [
     "a: 1\nb: [1, 2, {c: d}]\n",
@@ -79,7 +79,7 @@ def test_fast_schema_if_reports_like_jsonschema(step: str, monkeypatch: pytest.M
 
     import jsonschema
 
-    from archspec.spec import schema
+    from archspec.lang import schema
 
     text = ("archspec: 1\nname: n\ninput: [8, 8, 3]\ntemplates:\n  t:\n    body:\n"
             f"      - {step}\nstages:\n  s:\n    body:\n      - {step}\n      - {{op: dense, units: 2}}\n")
@@ -93,7 +93,7 @@ def test_fast_schema_if_reports_like_jsonschema(step: str, monkeypatch: pytest.M
 
 def _reference_format_template(template, scope, limits):
     """The character-by-character scan that ``format_template`` replaced with cached parts."""
-    from archspec.spec.expressions import ExpressionError, evaluate
+    from archspec.lang.expressions import ExpressionError, evaluate
 
     out, i, n = [], 0, len(template)
     while i < n:
@@ -136,7 +136,7 @@ def test_cached_name_templates_fill_like_the_scan() -> None:
     from hypothesis import given, settings, strategies as st
 
     from archspec.limits import Limits
-    from archspec.spec.expressions import format_template
+    from archspec.lang.expressions import format_template
 
     scope = {"a": "xy", "b": 2, "n": None}
 

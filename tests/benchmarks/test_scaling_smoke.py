@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from archspec.api import expand, validate_file
-from archspec.spec.compose import SpecCache
+from archspec.lang.compose import SpecCache
 
 _ROOT = Path(__file__).resolve().parents[2]
 

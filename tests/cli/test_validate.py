@@ -16,8 +16,8 @@ from archspec.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "specs"
-VALID = ROOT / "tests" / "spec" / "valid"
-INVALID = ROOT / "tests" / "spec" / "invalid"
+VALID = ROOT / "tests" / "lang" / "valid"
+INVALID = ROOT / "tests" / "lang" / "invalid"
 LIB = textwrap.dedent("""\
     archspec: 1
     kind: library
@@ -144,7 +144,7 @@ def test_a_broken_library_is_reported_once_for_all_its_users(capsys, tmp_path) -
 
 
 def test_internal_errors_are_contained(capsys, tmp_path, monkeypatch) -> None:
-    import archspec.spec.checks as checks
+    import archspec.lang.checks as checks
 
     real = checks.validate_file
 
@@ -162,7 +162,7 @@ def test_internal_errors_are_contained(capsys, tmp_path, monkeypatch) -> None:
 
 
 def test_validate_never_imports_tensorflow() -> None:
-    probe = ("import sys\nfrom archspec.cli import main\ncode = main(['validate', '-q', 'specs', 'tests/spec'])\n"
+    probe = ("import sys\nfrom archspec.cli import main\ncode = main(['validate', '-q', 'specs', 'tests/lang'])\n"
              "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'h5py'))\n"
              "print(code, heavy)\n")
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -14,7 +14,7 @@ import pytest
 from archspec.api import build, expand
 from archspec.export.dot import to_dot
 from archspec.export.summary import summarize
-from archspec.spec.sources import bundled_names
+from archspec.lang.sources import bundled_names
 from tests.export.dotparse import graphviz_view
 
 SMALL_INPUT = (75, 75, 3)  # the smallest size every zoo network accepts (Inception-ResNet's stem)

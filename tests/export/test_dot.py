@@ -11,7 +11,7 @@ import pytest
 from archspec.api import expand
 from archspec.export.dot import to_dot
 from archspec.export.nodes import groups
-from archspec.spec.sources import bundled_names
+from archspec.lang.sources import bundled_names
 from tests.export.dotparse import all_nodes, clusters, graphviz_view, layer_view, parse, unquote
 
 SPECS = bundled_names()

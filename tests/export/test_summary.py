@@ -6,7 +6,7 @@ import pytest
 
 from archspec.api import expand
 from archspec.export.summary import format_table, summarize
-from archspec.spec.sources import bundled_names
+from archspec.lang.sources import bundled_names
 
 # He et al. 2015, Table 1, "FLOPs" row (multiply-adds): conv and fc layers at 224x224.
 PAPER_MACS = {"resnet18": 1.8e9, "resnet34": 3.6e9, "resnet50": 3.8e9, "resnet101": 7.6e9, "resnet152": 11.3e9}

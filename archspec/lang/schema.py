@@ -10,12 +10,12 @@ from typing import Any, Callable, Iterable
 import jsonschema
 
 from archspec.errors import Diagnostic, did_you_mean
-from archspec.spec.yaml_loader import Document, json_pointer
+from archspec.lang.yaml_loader import Document, json_pointer
 
 
 def schema_text() -> str:
     """The shipped schema, as printed by ``archspec schema``."""
-    return resources.files("archspec.spec").joinpath("schema.json").read_text(encoding="utf-8")
+    return resources.files("archspec.lang").joinpath("schema.json").read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,4 @@
-"""Every invalid spec in tests/spec/invalid/ yields exactly the errors its header declares, each once."""
+"""Every invalid spec in tests/lang/invalid/ yields exactly the errors its header declares, each once."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import tracemalloc
 
 import pytest
 
-from archspec.spec.checks import validate_file
-from archspec.spec.compose import SpecCache
-from tests.spec.corpus import INVALID, cases, header
+from archspec.lang.checks import validate_file
+from archspec.lang.compose import SpecCache
+from tests.lang.corpus import INVALID, cases, header
 
 CASES = cases()
 

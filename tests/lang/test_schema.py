@@ -6,13 +6,13 @@ import json
 
 import jsonschema
 
-from archspec.spec.schema import schema_text, validator
-from archspec.spec.schema_gen import build_schema
+from archspec.lang.schema import schema_text, validator
+from archspec.lang.schema_gen import build_schema
 
 
 def test_shipped_schema_is_up_to_date() -> None:
     assert json.loads(schema_text()) == build_schema(), (
-        "run: python -m archspec.spec.schema_gen > archspec/spec/schema.json")
+        "run: python -m archspec.lang.schema_gen > archspec/lang/schema.json")
 
 
 def test_schema_is_valid_and_built_once() -> None:

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from archspec.api import expand
-from archspec.spec.checks import validate_file
-from archspec.spec.compose import SpecCache
+from archspec.lang.checks import validate_file
+from archspec.lang.compose import SpecCache
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 FILES = sorted(p.relative_to(SPECS) for p in SPECS.rglob("*.yaml"))

@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from archspec.errors import Diagnostic, SpecError, did_you_mean
-from archspec.graph.builder import CALL_META, INHERITED, NUMERIC_KINDS, RESERVED, STAGE_META, STEP_META, \
+from archspec.graph.builder import CALL_META, INHERITED, RESERVED, STAGE_META, STEP_META, \
     BuildOptions, at_selects, expand_heads
-from archspec.graph.ops import ACTIVATIONS, OPS, Attr, OpDef, coerce
+from archspec.ops import ACTIVATIONS, NUMERIC_KINDS, OPS, Attr, OpDef, coerce
 from archspec.limits import DEFAULT_LIMITS, Limits
-from archspec.spec.compose import Spec, SpecCache, load_spec
-from archspec.spec.expressions import ExpressionError, evaluate, is_bare_name, names_in, parse
-from archspec.spec.yaml_loader import json_pointer
+from archspec.lang.compose import Spec, SpecCache, load_spec
+from archspec.lang.expressions import ExpressionError, evaluate, is_bare_name, names_in, parse
+from archspec.lang.yaml_loader import json_pointer
 
 SHAPE_VARS = frozenset(("in_channels", "in_height", "in_width"))
 OPTION_NAMES = frozenset(("classes", "include_top", "pooling", "classifier_activation"))
@@ -449,7 +449,7 @@ class _Checker:
         return out
 
     def _value(self, value: Any, scope: _Scope, path: tuple, numeric: bool = False) -> Any:
-        """Mirror :func:`archspec.spec.expressions.resolve` on names only; returns a literal or DYNAMIC."""
+        """Mirror :func:`archspec.lang.expressions.resolve` on names only; returns a literal or DYNAMIC."""
         if isinstance(value, list):
             items = [self._value(v, scope, path + (i,), numeric) for i, v in enumerate(value)]
             return DYNAMIC if any(v is DYNAMIC for v in items) else items

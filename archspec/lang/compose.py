@@ -13,9 +13,9 @@ from typing import Any, Iterable, Mapping
 
 from archspec.errors import Diagnostic, Location, SpecError, did_you_mean
 from archspec.limits import DEFAULT_LIMITS, Limits
-from archspec.spec import schema
-from archspec.spec.sources import resolve_source
-from archspec.spec.yaml_loader import Document, load_document, parse_value
+from archspec.lang import schema
+from archspec.lang.sources import resolve_source
+from archspec.lang.yaml_loader import Document, load_document, parse_value
 
 NETWORK_KEYS = ("name", "input", "stages")
 

@@ -1,6 +1,6 @@
 """Generate the shipped JSON Schema from the op registry, so an op is defined in one place.
 
-Run ``python -m archspec.spec.schema_gen > archspec/spec/schema.json`` after changing ``graph/ops.py``;
+Run ``python -m archspec.lang.schema_gen > archspec/lang/schema.json`` after changing ``graph/ops.py``;
 a test fails when the shipped file is stale.
 """
 
@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from archspec.graph.ops import OPS, Attr
+from archspec.ops import OPS, Attr
 
 SCHEMA_ID = "https://archspec.dev/schema/v1.json"
 IDENT = "^[A-Za-z_][A-Za-z0-9_]*$"
@@ -45,12 +45,15 @@ def attr_schema(attr: Attr) -> dict[str, Any]:
     elif attr.kind == "size2":
         base = {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": ["integer", "string"]},
                                                  "minItems": 2, "maxItems": 2}, EXPR]}
+    elif attr.kind in ("ints", "floats"):
+        item = "integer" if attr.kind == "ints" else "number"
+        base = {"anyOf": [{"type": "array", "items": {"type": [item, "string"]}, "minItems": 1}, EXPR]}
     elif attr.kind == "padding2d":
         base = {"anyOf": [{"type": "integer"}, {"type": "array", "minItems": 2, "maxItems": 2}, EXPR]}
     elif attr.kind == "choice":
         base = {"anyOf": [{"enum": list(attr.choices)}, {"type": "string"}]}
     elif attr.kind == "activation":
-        from archspec.graph.ops import ACTIVATIONS
+        from archspec.ops import ACTIVATIONS
 
         base = {"anyOf": [{"enum": list(ACTIVATIONS)}, {"type": "string"}]}
     else:

@@ -8,7 +8,7 @@ import pytest
 
 from archspec.api import expand, load_spec, validate, validate_file
 from archspec.graph.order import keras_layer_order
-from tests.spec.corpus import VALID
+from tests.lang.corpus import VALID
 
 FILES = sorted(VALID.rglob("*.yaml"))
 NETWORKS = [p for p in FILES if "kind: library" not in p.read_text(encoding="utf-8")]

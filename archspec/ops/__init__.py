@@ -1,0 +1,31 @@
+"""The op registry: every module of this package lists its ops in ``OPS``; each op is one record.
+
+Adding an op is adding one :class:`~archspec.ops.base.OpDef` to a module here (or a new module), then
+``python -m archspec.lang.generate`` to refresh the schema and the docs' op table. Pure Python: the
+Keras rule of a record receives the layer namespace from the backend, so nothing here imports Keras.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from archspec.ops.base import ACTIVATIONS, NUMERIC_KINDS, Attr, OpDef, Shape, ShapeError, Weight, coerce, fmt_shape
+
+
+def _collect() -> dict[str, OpDef]:
+    found: dict[str, OpDef] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name == "base":
+            continue
+        for op in importlib.import_module(f"{__name__}.{info.name}").OPS:
+            if op.name in found:
+                raise RuntimeError(f"op {op.name!r} is defined twice (archspec.ops.{info.name})")
+            found[op.name] = op
+    return dict(sorted(found.items()))
+
+
+OPS: dict[str, OpDef] = _collect()
+
+__all__ = ["ACTIVATIONS", "NUMERIC_KINDS", "OPS", "Attr", "OpDef", "Shape", "ShapeError", "Weight", "coerce",
+           "fmt_shape"]

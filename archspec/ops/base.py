@@ -1,0 +1,294 @@
+"""What an op record is made of, and the shape arithmetic that op records share.
+
+An op is one :class:`OpDef`: its attributes, shape rule, weights manifest (with the Keras initializer
+behind each weight), MACs, the Keras layer it becomes, how it is drawn and summarised, and its
+documentation row. Everything else (the JSON Schema, the docs' op table, the builder, the checker, the
+Keras backend, the DOT export) reads the record; nothing keeps a per-op table of its own.
+
+Shapes are channels-last tuples without the batch axis: ``(H, W, C)`` for feature maps and ``(C,)``
+for vectors. ``H``/``W`` may be ``None`` when the input size is left open.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+Shape = tuple
+
+
+class ShapeError(ValueError):
+    """An op cannot accept its inputs; the builder adds the spec location."""
+
+
+@dataclass(frozen=True)
+class Weight:
+    """One weight tensor of a layer, in the order Keras stores it (kernel, bias; gamma, beta, mean, var).
+
+    ``initializer`` is the attribute of the Keras layer that fills it (``kernel_initializer``,
+    ``depthwise_initializer``, ...), so a build that loads every weight from a file can skip drawing
+    random numbers for it.
+    """
+
+    name: str
+    shape: tuple
+    trainable: bool = True
+    initializer: str | None = None
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+
+@dataclass(frozen=True)
+class Attr:
+    """An op attribute: its kind (for checking and the schema), default, and a one-line description."""
+
+    kind: str  # int | float | bool | str | activation | size2 | padding2d | choice | ints
+    default: Any = None
+    required: bool = False
+    choices: tuple = ()
+    doc: str = ""
+    nullable: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+ShapeRule = Callable[[dict, list[Shape]], Shape]
+WeightsRule = Callable[[dict, list[Shape]], list[Weight]]
+MacsRule = Callable[[dict, list[Shape], Shape], int]
+KerasRule = Callable[[Any, dict, str], Any]  # (layer namespace, attrs, name) -> an unbuilt Keras layer
+
+
+def no_weights(attrs: dict, shapes: list[Shape]) -> list[Weight]:
+    return []
+
+
+def no_macs(attrs: dict, shapes: list[Shape], out: Shape) -> int:
+    return 0
+
+
+def same_shape(attrs: dict, shapes: list[Shape]) -> Shape:
+    return shapes[0]
+
+
+@dataclass(frozen=True)
+class OpDef:
+    """One op, complete: a test fails when any part is missing (``tests/ops/test_records.py``)."""
+
+    name: str
+    keras_class: str  # the Keras class it emits; its snake_case is the auto-name prefix, as in Keras
+    doc: str  # one line, for the schema and the docs' op table
+    example: str  # one YAML step, shown in the docs' op table and built by a test
+    attrs: dict[str, Attr]
+    shape: ShapeRule
+    keras: KerasRule
+    weights: WeightsRule = no_weights
+    macs: MacsRule = no_macs
+    min_inputs: int = 1
+    max_inputs: int | None = 1
+    fill: str = "#ffffff"  # node colour in DOT pictures
+    summary: Callable[[dict], str] | None = None  # what a picture shows of the attrs; default: key_attrs
+    checks: tuple[Callable[[dict], str | None], ...] = field(default=())  # cross-attribute rules
+
+    @property
+    def auto_prefix(self) -> str:
+        """Keras's default layer name for the class (``Conv2D`` -> ``conv2d``)."""
+        return snake_case(self.keras_class)
+
+    def describe(self, attrs: dict) -> str:
+        return (self.summary or key_attrs)(attrs)
+
+    def arity(self) -> str:
+        lo, hi = self.min_inputs, self.max_inputs
+        return f"{lo}" if hi == lo else f"at least {lo}" if hi is None else f"{lo} to {hi}"
+
+    def check_arity(self, n: int) -> str | None:
+        if n < self.min_inputs or (self.max_inputs is not None and n > self.max_inputs):
+            return f"op '{self.name}' takes {self.arity()} input(s), got {n}"
+        return None
+
+
+def snake_case(name: str) -> str:
+    """Keras's ``to_snake_case`` (``BatchNormalization`` -> ``batch_normalization``)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+# ------------------------------------------------------------------------------------------ arithmetic
+
+def pair(v: Any) -> tuple[int, int]:
+    """``3`` -> ``(3, 3)``; ``[1, 7]`` -> ``(1, 7)``."""
+    if isinstance(v, (list, tuple)):
+        return int(v[0]), int(v[1])
+    return int(v), int(v)
+
+
+def pad4(v: Any) -> tuple[int, int, int, int]:
+    """Padding forms: ``p``, ``[ph, pw]`` or ``[[top, bottom], [left, right]]``."""
+    if isinstance(v, (list, tuple)):
+        if isinstance(v[0], (list, tuple)):
+            return int(v[0][0]), int(v[0][1]), int(v[1][0]), int(v[1][1])
+        return int(v[0]), int(v[0]), int(v[1]), int(v[1])
+    return (int(v),) * 4
+
+
+def fmt_shape(shape: Shape) -> str:
+    """``(56, 56, 256)``; ``?`` for an open size. The one shape format of diagnostics."""
+    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
+
+
+def spatial(shape: Shape, op: str) -> tuple:
+    if len(shape) != 3:
+        raise ShapeError(f"{op} needs a feature map (H, W, C), got {fmt_shape(shape)}")
+    return shape
+
+
+def vector(shape: Shape, op: str, hint: str = "") -> tuple:
+    if len(shape) != 1:
+        raise ShapeError(f"{op} needs a vector input (C,), got {fmt_shape(shape)}{hint}")
+    return shape
+
+
+def window(n: int | None, k: int, s: int, padding: str, d: int = 1, what: str = "") -> int | None:
+    """Output length of a sliding window (Keras's rule for 'valid' and 'same')."""
+    if n is None:
+        return None
+    if padding == "same":
+        out = -(-n // s)
+    else:
+        out = (n - d * (k - 1) - 1) // s + 1
+    if out < 1:
+        raise ShapeError(
+            f"spatial size collapses: {what} of size {k} (stride {s}, padding {padding}) on an input of size {n}"
+        )
+    return out
+
+
+def area(shape: Shape) -> int | None:
+    """H * W of a feature map, or None when open."""
+    return None if shape[0] is None or shape[1] is None else shape[0] * shape[1]
+
+
+def key_attrs(attrs: dict) -> str:
+    """The few attributes worth a glance in a picture: filters, kernel, stride, units, activation, ..."""
+    parts = []
+    for key in ("filters", "units"):
+        if key in attrs:
+            parts.append(str(attrs[key]))
+    for key in ("kernel_size", "pool_size"):
+        if key in attrs:
+            kh, kw = pair(attrs[key])
+            parts.append(f"{kh}x{kw}")
+    strides = attrs.get("strides")
+    if strides is not None and pair(strides) != (1, 1):
+        sh, sw = pair(strides)
+        parts.append(f"/{sh}" if sh == sw else f"/{sh}x{sw}")
+    if attrs.get("activation"):
+        parts.append(str(attrs["activation"]))
+    if "rate" in attrs:
+        parts.append(f"rate {attrs['rate']:g}")
+    return " ".join(parts)
+
+
+# ------------------------------------------------------------------------------------------ values
+
+ACTIVATIONS = (
+    "relu", "relu6", "sigmoid", "softmax", "tanh", "linear", "elu", "selu", "gelu", "swish", "silu",
+    "hard_sigmoid", "hard_silu", "hard_swish", "softplus", "softsign", "exponential", "leaky_relu", "mish",
+    "log_softmax",
+)
+
+
+def coerce(attr: Attr, value: Any) -> Any:
+    """Check a resolved attribute value against its kind; returns the canonical value.
+
+    Integral floats are accepted where integers are expected (``in_channels * 0.5``), other
+    mismatches raise ``ValueError`` with a message naming what was expected.
+    """
+    if value is None:
+        if attr.nullable:
+            return None
+        raise ValueError("must not be null")
+    kind = attr.kind
+    if kind == "int":
+        out = _as_int(value)
+    elif kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"must be a number, got {value!r}")
+        out = float(value)
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"must be true or false, got {value!r}")
+        return value
+    elif kind == "activation":
+        if value not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {value!r}")
+        return value
+    elif kind == "choice":
+        if value not in attr.choices:
+            raise ValueError(f"must be one of {', '.join(map(repr, attr.choices))}, got {value!r}")
+        return value
+    elif kind == "size2":
+        if isinstance(value, list):
+            if len(value) != 2:
+                raise ValueError(f"must be an integer or a list of two integers, got {value!r}")
+            out = [_as_int(v) for v in value]
+        else:
+            out = _as_int(value)
+    elif kind == "ints":
+        if not isinstance(value, list) or not value:
+            raise ValueError(f"must be a non-empty list of integers, got {value!r}")
+        out = [_as_int(v) for v in value]
+    elif kind == "floats":
+        if not isinstance(value, list) or not value or any(
+                isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
+            raise ValueError(f"must be a non-empty list of numbers, got {value!r}")
+        return [float(v) for v in value]
+    elif kind == "padding2d":
+        if isinstance(value, list):
+            if len(value) != 2:
+                raise ValueError(f"must be p, [ph, pw] or [[top, bottom], [left, right]], got {value!r}")
+            if all(isinstance(v, list) for v in value):
+                if any(len(v) != 2 for v in value):
+                    raise ValueError(f"must be [[top, bottom], [left, right]], got {value!r}")
+                out = [[_as_int(x) for x in v] for v in value]
+            else:
+                out = [_as_int(v) for v in value]
+        else:
+            out = _as_int(value)
+    else:
+        if not isinstance(value, str):
+            raise ValueError(f"must be a string, got {value!r}")
+        return value
+    flat = _flat(out)
+    if attr.minimum is not None and any(x < attr.minimum for x in flat):
+        raise ValueError(f"must be at least {attr.minimum:g}, got {value!r}")
+    if attr.maximum is not None and any(x > attr.maximum for x in flat):
+        raise ValueError(f"must be at most {attr.maximum:g}, got {value!r}")
+    return out
+
+
+def _flat(value: Any) -> list:
+    if isinstance(value, list):
+        return [x for v in value for x in _flat(v)]
+    return [value]
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"must be an integer, got {value!r}")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"must be an integer, got {value!r}")
+        return int(value)
+    return value
+
+
+NUMERIC_KINDS = ("int", "float", "bool", "size2", "padding2d", "ints", "floats")
+ACT = Attr("activation", None, nullable=True, doc="activation applied after the op (null for none)")
+PADDING = Attr("choice", "valid", choices=("valid", "same"), doc="'valid' (no padding) or 'same'")

@@ -1,0 +1,56 @@
+"""Dense, activation, dropout, flatten."""
+
+from __future__ import annotations
+
+from archspec.ops.base import ACT, Attr, OpDef, Shape, ShapeError, Weight, fmt_shape, same_shape, vector
+
+
+def _dense_shape(a: dict, s: list[Shape]) -> Shape:
+    vector(s[0], "dense", "; add a global pool or a flatten first")
+    return (a["units"],)
+
+
+def _dense_weights(a: dict, s: list[Shape]) -> list[Weight]:
+    out = [Weight("kernel", (s[0][0], a["units"]), initializer="kernel_initializer")]
+    return out + [Weight("bias", (a["units"],), initializer="bias_initializer")] if a["use_bias"] else out
+
+
+def _flatten_shape(a: dict, s: list[Shape]) -> Shape:
+    size = 1
+    for d in s[0]:
+        if d is None:
+            raise ShapeError(f"flatten needs a fixed input size, got {fmt_shape(s[0])}; give the input a size")
+        size *= d
+    return (size,)
+
+
+OPS = [
+    OpDef(
+        "dense", "Dense", "Fully connected layer on a vector.", "{op: dense, units: classes, activation: softmax}",
+        {
+            "units": Attr("int", required=True, doc="output units", minimum=1),
+            "use_bias": Attr("bool", True, doc="add a bias vector"),
+            "activation": ACT,
+        },
+        _dense_shape,
+        lambda K, a, n: K.Dense(a["units"], use_bias=a["use_bias"], activation=a["activation"], name=n),
+        _dense_weights, lambda a, s, o: s[0][0] * a["units"], fill="#d9d2e9",
+    ),
+    OpDef("activation", "Activation", "Element-wise activation.", "{op: activation, activation: relu}",
+          {"activation": Attr("activation", required=True, doc="activation function name")},
+          same_shape, lambda K, a, n: K.Activation(a["activation"], name=n), fill="#fff2cc"),
+    OpDef("relu", "ReLU", "ReLU as its own layer class, with an optional cap (ReLU6 is max_value 6).",
+          "{op: relu, max_value: 6}",
+          {"max_value": Attr("float", None, nullable=True, doc="cap on the output (null: none)", minimum=0),
+           "negative_slope": Attr("float", 0.0, doc="slope below the threshold", minimum=0),
+           "threshold": Attr("float", 0.0, doc="values below it are scaled by negative_slope")},
+          same_shape, lambda K, a, n: K.ReLU(max_value=a["max_value"], negative_slope=a["negative_slope"],
+                                             threshold=a["threshold"], name=n), fill="#fff2cc",
+          summary=lambda a: "relu" + (f" max {a['max_value']:g}" if a["max_value"] is not None else "")),
+    OpDef("dropout", "Dropout", "Dropout (identity at inference).", "{op: dropout, rate: 0.5}",
+          {"rate": Attr("float", required=True, doc="fraction of units dropped while training",
+                        minimum=0, maximum=0.999999)},
+          same_shape, lambda K, a, n: K.Dropout(a["rate"], name=n), fill="#eeeeee"),
+    OpDef("flatten", "Flatten", "A feature map (H, W, C) as one vector (H*W*C,), in channels-last order.",
+          "{op: flatten, name: flatten}", {}, _flatten_shape, lambda K, a, n: K.Flatten(name=n), fill="#eeeeee"),
+]
