@@ -230,6 +230,17 @@ def format_template(template: str, scope: Mapping[str, Any], limits: Limits = DE
     return "".join(out)
 
 
+def template_fields(template: str) -> list[str]:
+    """The ``{expr}`` fields of a name template, in order; raises :class:`ExpressionError` on a stray brace."""
+    fields = []
+    for field, text in _template_parts(template):
+        if field is None:
+            raise ExpressionError(text)
+        if field:
+            fields.append(text)
+    return fields
+
+
 @lru_cache(maxsize=4096)
 def _template_parts(template: str) -> tuple[tuple[bool | None, str], ...]:
     """``template`` scanned once into ``(is_field, text)`` parts; the same name template is filled for

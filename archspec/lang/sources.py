@@ -7,6 +7,8 @@ from pathlib import Path
 
 from archspec.errors import Diagnostic, Location, SpecError, did_you_mean
 
+BUNDLED_PREFIX = "archspec:"
+
 
 @lru_cache(maxsize=1)
 def bundled_dir() -> Path:
@@ -24,7 +26,18 @@ def bundled_names() -> list[str]:
 
 
 def resolve_source(source: str | Path) -> Path:
-    """A path as given, or ``<zoo>/<name>.yaml`` for a bundled name such as ``"resnet50"``."""
+    """A path as given, or ``<zoo>/<name>.yaml`` for a bundled name such as ``"resnet50"``.
+
+    ``archspec:NAME`` (the form ``imports``/``extends`` use) always means the bundled file.
+    """
+    text = str(source)
+    if text.startswith(BUNDLED_PREFIX):
+        name = text[len(BUNDLED_PREFIX):]
+        bundled = bundled_dir() / (name if Path(name).suffix in (".yaml", ".yml") else f"{name}.yaml")
+        if bundled.resolve().is_relative_to(bundled_dir().resolve()) and bundled.is_file():
+            return bundled
+        raise SpecError(Diagnostic(f"no bundled spec named '{name}'", Location(text),
+                                   hint=did_you_mean(name, bundled_names()) or "see 'archspec list'"))
     path = Path(source)
     if path.exists() or path.suffix in (".yaml", ".yml") or "/" in str(source) or "\\" in str(source):
         return path

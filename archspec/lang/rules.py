@@ -1,0 +1,255 @@
+"""The rulebook: the language's vocabulary and every rule of it, each written once.
+
+A rule is a small function that returns a :class:`Problem` (or a list of them) or nothing. The static
+checker (:mod:`archspec.lang.checks`) calls the rules on what it can see without expanding and collects
+every problem; the builder (:mod:`archspec.graph.builder`) calls the same rules on concrete values and
+stops at the first. So a spec is rejected by both for the same reason, with the same message, at the
+same place (``tests/lang/test_agreement.py`` holds them to it).
+
+``Problem.at`` is a path *below* the spec path the caller asked about; the caller adds its own path
+and turns the problem into a located :class:`~archspec.errors.Diagnostic`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from archspec.errors import did_you_mean
+from archspec.limits import Limits
+from archspec.ops import ACTIVATIONS, OPS, Attr, OpDef, coerce
+
+# ------------------------------------------------------------------------------------------ vocabulary
+STEP_META = ("op", "use", "name", "in", "as", "if", "else", "branches", "doc")
+CALL_META = ("use", "in", "as", "if", "else", "doc")
+STAGE_META = ("block", "body", "repeat", "block_name", "at", "doc")
+RESERVED = ("input", "prev")  # value names a step cannot bind with 'as'
+REPEAT_NAMES = ("i", "repeat", "first", "last", "letter")
+INHERITED = (*REPEAT_NAMES, "stage", "block")  # visible inside nested templates
+SHAPE_VARS = ("in_channels", "in_height", "in_width")
+OPTION_NAMES = ("classes", "include_top", "pooling", "classifier_activation")
+OPTION_DEFAULTS = {"include_top": True, "pooling": None, "classifier_activation": "softmax", "classes": 1000}
+HEADS = ("top", "avg", "max")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What a rule found: the message, where below the asked-about path, a hint, key or value."""
+
+    message: str
+    at: tuple = ()
+    hint: str | None = None
+    key: bool = False
+
+
+def at_selects(which: str, i: int, repeat: int) -> bool:
+    """Whether the ``at`` key ``which`` (``first``, ``last``, ``N`` or ``-N``) names repeat ``i`` of ``repeat``."""
+    if which == "first":
+        return i == 1
+    if which == "last":
+        return i == repeat
+    index = at_index(which)
+    return index is not None and (index == i or repeat + 1 + index == i)
+
+
+def at_index(which: Any) -> int | None:
+    """The repeat index an ``at`` key names, or None for first/last and anything that is not a short integer."""
+    text = str(which).strip()
+    digits = text[1:] if text[:1] in "+-" else text
+    if which in ("first", "last") or not digits.isdigit() or len(digits) > 9:
+        return None
+    return int(text)
+
+
+# ------------------------------------------------------------------------------------------ network
+def builtin_vars(vars_: dict) -> list[Problem]:
+    reserved = {*INHERITED, *RESERVED, *SHAPE_VARS}
+    return [Problem(f"'{bad}' is a built-in name and cannot be a var", (bad,), key=True)
+            for bad in sorted(set(vars_) & reserved)]
+
+
+def stage_form(key: str, stage: dict) -> Problem | None:
+    if ("block" in stage) == ("body" in stage):
+        return Problem(f"stage '{key}' needs exactly one of 'block' (a template) or 'body' (inline steps)")
+    return None
+
+
+def inline_stage_keys(key: str, stage: dict) -> list[Problem]:
+    if "body" not in stage or "block" in stage:
+        return []
+    return [Problem(f"unknown key '{k}' in inline stage '{key}'", (k,), did_you_mean(k, STAGE_META), key=True)
+            for k in stage if k not in STAGE_META]
+
+
+def repeat_count(repeat: int, limits: Limits) -> Problem | None:
+    if repeat < 1:
+        return Problem(f"repeat must be at least 1, got {repeat}")
+    if repeat > limits.repeat:
+        return Problem(f"repeat {repeat} exceeds the limit of {limits.repeat} (limit 'repeat')")
+    return None
+
+
+def at_key(which: Any, repeat: int | None) -> Problem | None:
+    """An ``at`` key is first, last, or an index within the repeat count (``repeat`` None: not known yet)."""
+    if which in ("first", "last"):
+        return None
+    index = at_index(which)
+    if index is None:
+        shown = str(which) if len(str(which)) <= 20 else str(which)[:20] + "..."
+        return Problem(f"'at' key {shown!r} is not first, last or a repeat index", key=True)
+    if repeat is not None and not 1 <= abs(index) <= repeat:
+        return Problem(f"'at' index {which} is outside 1..{repeat}", key=True)
+    return None
+
+
+def head_exists(head: Any, which: str) -> Problem | None:
+    if isinstance(head, dict) and which not in head:
+        return Problem(f"this spec has no head for {'include_top' if which == 'top' else 'pooling=' + which}")
+    return None
+
+
+# ------------------------------------------------------------------------------------------ steps
+def else_needs_if(step: dict) -> Problem | None:
+    if "else" in step and "if" not in step:
+        return Problem("'else' needs an 'if'", ("else",), key=True)
+    return None
+
+
+def bind_name(step: dict) -> Problem | None:
+    name = step.get("as")
+    if name in RESERVED:
+        return Problem(f"'{name}' is reserved and cannot be bound with 'as'", ("as",))
+    return None
+
+
+def unknown_refs(step: dict, key: str, known: Iterable[str]) -> list[Problem]:
+    """``in``/``else`` references that name no value bound so far (``input``, ``prev`` or an ``as`` name)."""
+    known = set(known)
+    refs = step.get(key, "prev")
+    many = isinstance(refs, list)
+    out = []
+    for j, ref in enumerate(refs if many else [refs]):
+        if not isinstance(ref, str) or ref == "prev" or ref in known:
+            continue
+        names = [*RESERVED, *sorted(v for v in known if v not in RESERVED)]
+        out.append(Problem(f"unknown value '{ref}' in '{key}'", (key, j) if many else (key,),
+                           did_you_mean(ref, names) or f"known here: {', '.join(names)}"))
+    return out
+
+
+def input_count(step: dict) -> int:
+    """How many inputs a step passes to its op (branches, an ``in`` list, or one)."""
+    if "branches" in step and isinstance(step["branches"], list):
+        return len(step["branches"])
+    refs = step.get("in", "prev")
+    return len(refs) if isinstance(refs, list) else 1
+
+
+def unknown_template(name: str, templates: Iterable[str]) -> Problem | None:
+    templates = list(templates)
+    if name in templates:
+        return None
+    hint = did_you_mean(name, templates) or (
+        "templates: " + (", ".join(sorted(templates)) or "none defined (missing 'imports'?)"))
+    return Problem(f"unknown template '{name}'", hint=hint)
+
+
+def template_depth(depth: int, limits: Limits) -> Problem | None:
+    if depth > limits.template_depth:
+        return Problem(f"templates nested deeper than {limits.template_depth} (recursive template?) "
+                       "(limit 'template_depth')", ("use",))
+    return None
+
+
+def unknown_op(name: Any) -> Problem | None:
+    if isinstance(name, str) and name in OPS:
+        return None
+    return Problem(f"unknown op '{name}'", ("op",), did_you_mean(str(name), OPS) or f"ops: {', '.join(OPS)}")
+
+
+def arity(opdef: OpDef, n: int) -> Problem | None:
+    message = opdef.check_arity(n)
+    return Problem(message) if message else None
+
+
+def unknown_attrs(opdef: OpDef, step: dict) -> list[Problem]:
+    return [Problem(f"unknown attribute '{k}' for op '{opdef.name}'", (k,),
+                    did_you_mean(k, opdef.attrs) or f"attributes: {', '.join(opdef.attrs) or 'none'}", key=True)
+            for k in step if k not in STEP_META and k not in opdef.attrs]
+
+
+def missing_attrs(opdef: OpDef, step: dict, defaults: dict) -> list[Problem]:
+    typos = [k for k in step if k not in STEP_META and k not in opdef.attrs]
+    return [Problem(f"op '{opdef.name}' needs attribute '{key}'") for key, attr in opdef.attrs.items()
+            if attr.required and key not in step and key not in defaults and not mistyped(key, typos)]
+
+
+def attr_value(opdef: OpDef, key: str, value: Any, names: Iterable[str] = ()) -> tuple[Any, Problem | None]:
+    """The canonical value of one attribute, or the problem with it (with a did-you-mean over ``names``)."""
+    return checked_value(opdef.attrs[key], value, f"{opdef.name}.{key}", names)
+
+
+def checked_value(attr: Attr, value: Any, label: str, names: Iterable[str] = ()) -> tuple[Any, Problem | None]:
+    try:
+        return coerce(attr, value), None
+    except ValueError as exc:
+        hint = None
+        if isinstance(value, str):
+            pool = {"activation": ACTIVATIONS, "choice": attr.choices}.get(attr.kind, ())
+            hint = did_you_mean(value, [*pool, *names])
+        return None, Problem(f"{label}: {exc}", hint=hint)
+
+
+def int_bits(label: str, value: Any, limits: Limits) -> Problem | None:
+    flat = value if isinstance(value, list) else [value]
+    flat = [x for v in flat for x in (v if isinstance(v, list) else [v])]
+    if any(isinstance(x, int) and not isinstance(x, bool) and x.bit_length() > limits.int_bits for x in flat):
+        return Problem(f"{label} is too large (more than {limits.int_bits} bits; limit 'int_bits')")
+    return None
+
+
+def attr_combination(opdef: OpDef, attrs: dict) -> Problem | None:
+    """The op record's cross-attribute rules (e.g. groups must divide filters)."""
+    for check in opdef.checks:
+        message = check(attrs)
+        if message:
+            return Problem(f"{opdef.name}: {message}")
+    return None
+
+
+def layer_name(name: str) -> Problem | None:
+    """What Keras (and every file format a name ends up in) refuses in a layer name."""
+    if not name:
+        return Problem("a layer name cannot be empty", ("name",))
+    if "/" in name:
+        return Problem(f"layer name {name!r} contains '/', which Keras does not allow", ("name",))
+    bad = next((c for c in name if unicodedata.category(c) in ("Cc", "Cs", "Cf", "Zl", "Zp")), None)
+    if bad is not None:
+        return Problem(f"layer name {name!r} contains the control character U+{ord(bad):04X}", ("name",))
+    return None
+
+
+# ------------------------------------------------------------------------------------------ templates
+def unknown_param(name: str, tname: str, known: Iterable[str]) -> Problem:
+    known = sorted(known)
+    return Problem(f"unknown parameter '{name}' for template '{tname}'", hint=did_you_mean(
+        name, [*known, *STAGE_META, *CALL_META]) or (f"parameters: {', '.join(known)}" if known else
+                                                     "it takes no parameters"), key=True)
+
+
+def missing_param(name: str, tname: str, where: str = "") -> Problem:
+    return Problem(f"missing parameter '{name}' for template '{tname}'{where}")
+
+
+def param_declared_twice(tname: str, template: dict) -> list[Problem]:
+    params, required = template.get("params") or {}, template.get("required") or []
+    if not isinstance(params, dict) or not isinstance(required, list):
+        return []
+    return [Problem(f"parameter '{both}' of template '{tname}' is both required and has a default",
+                    ("params", both), key=True) for both in sorted(set(params) & set(required))]
+
+
+def mistyped(name: str, unknown: list[str]) -> bool:
+    """A missing name that one of the unknown keys is a typo of is reported once, as the typo."""
+    return any(did_you_mean(k, [name]) for k in unknown)
