@@ -48,6 +48,8 @@ def attr_schema(attr: Attr) -> dict[str, Any]:
     elif attr.kind in ("ints", "floats"):
         item = "integer" if attr.kind == "ints" else "number"
         base = {"anyOf": [{"type": "array", "items": {"type": [item, "string"]}, "minItems": 1}, EXPR]}
+    elif attr.kind == "dims":
+        base = {"anyOf": [{"type": "array", "items": {"type": ["integer", "null", "string"]}, "minItems": 1}, EXPR]}
     elif attr.kind == "padding2d":
         base = {"anyOf": [{"type": "integer"}, {"type": "array", "minItems": 2, "maxItems": 2}, EXPR]}
     elif attr.kind == "choice":

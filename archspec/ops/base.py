@@ -48,7 +48,7 @@ class Weight:
 class Attr:
     """An op attribute: its kind (for checking and the schema), default, and a one-line description."""
 
-    kind: str  # int | float | bool | str | activation | size2 | padding2d | choice | ints
+    kind: str  # int | float | bool | str | activation | size2 | padding2d | choice | ints | floats | dims
     default: Any = None
     required: bool = False
     choices: tuple = ()
@@ -244,6 +244,14 @@ def coerce(attr: Attr, value: Any) -> Any:
         if not isinstance(value, list) or not value:
             raise ValueError(f"must be a non-empty list of integers, got {value!r}")
         out = [_as_int(v) for v in value]
+    elif kind == "dims":  # a shape with open sizes, e.g. Keras' noise_shape (None, 1, 1, 1)
+        if not isinstance(value, list) or not value:
+            raise ValueError(f"must be a non-empty list of integers or nulls, got {value!r}")
+        out = [None if v is None else _as_int(v) for v in value]
+        flat = [x for x in out if x is not None]
+        if attr.minimum is not None and any(x < attr.minimum for x in flat):
+            raise ValueError(f"must be at least {attr.minimum:g}, got {value!r}")
+        return out
     elif kind == "floats":
         if not isinstance(value, list) or not value or any(
                 isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
@@ -289,6 +297,6 @@ def _as_int(value: Any) -> int:
     return value
 
 
-NUMERIC_KINDS = ("int", "float", "bool", "size2", "padding2d", "ints", "floats")
+NUMERIC_KINDS = ("int", "float", "bool", "size2", "padding2d", "ints", "floats", "dims")
 ACT = Attr("activation", None, nullable=True, doc="activation applied after the op (null for none)")
 PADDING = Attr("choice", "valid", choices=("valid", "same"), doc="'valid' (no padding) or 'same'")

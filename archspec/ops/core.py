@@ -24,6 +24,18 @@ def _flatten_shape(a: dict, s: list[Shape]) -> Shape:
     return (size,)
 
 
+def _dropout_shape(a: dict, s: list[Shape]) -> Shape:
+    mask = a["noise_shape"]
+    if mask is not None:
+        if len(mask) != len(s[0]) + 1:
+            raise ShapeError(f"dropout noise_shape {mask} needs {len(s[0]) + 1} sizes (batch axis first) "
+                             f"for an input of shape {fmt_shape(s[0])}")
+        for m, d in zip(mask[1:], s[0]):
+            if m is not None and m != 1 and d is not None and m != d:
+                raise ShapeError(f"dropout noise_shape {mask} does not broadcast to {fmt_shape(s[0])}")
+    return s[0]
+
+
 OPS = [
     OpDef(
         "dense", "Dense", "Fully connected layer on a vector.", "{op: dense, units: classes, activation: softmax}",
@@ -49,8 +61,13 @@ OPS = [
           summary=lambda a: "relu" + (f" max {a['max_value']:g}" if a["max_value"] is not None else "")),
     OpDef("dropout", "Dropout", "Dropout (identity at inference).", "{op: dropout, rate: 0.5}",
           {"rate": Attr("float", required=True, doc="fraction of units dropped while training",
-                        minimum=0, maximum=0.999999)},
-          same_shape, lambda K, a, n: K.Dropout(a["rate"], name=n), fill="#eeeeee"),
+                        minimum=0, maximum=0.999999),
+           "noise_shape": Attr("dims", None, nullable=True, minimum=1,
+                               doc="shape of the drop mask with the batch axis, null for an input-sized one; "
+                                   "[null, 1, 1, 1] drops whole samples (stochastic depth)")},
+          _dropout_shape,
+          lambda K, a, n: K.Dropout(a["rate"], noise_shape=None if a["noise_shape"] is None
+                                    else tuple(a["noise_shape"]), name=n), fill="#eeeeee"),
     OpDef("flatten", "Flatten", "A feature map (H, W, C) as one vector (H*W*C,), in channels-last order.",
           "{op: flatten, name: flatten}", {}, _flatten_shape, lambda K, a, n: K.Flatten(name=n), fill="#eeeeee"),
 ]
