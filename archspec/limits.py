@@ -11,6 +11,7 @@ class Limits:
 
     file_bytes: int = 1_000_000
     yaml_nodes: int = 100_000
+    yaml_chars: int = 2_000_000
     yaml_depth: int = 64
     layers: int = 100_000
     steps: int = 500_000

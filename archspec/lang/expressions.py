@@ -168,11 +168,21 @@ class _Evaluator:
             return self.visit(node.body) if self.visit(node.test) else self.visit(node.orelse)
         if isinstance(node, ast.Call):
             args = [self.visit(a) for a in node.args]
+            self._check_cost(node.func.id, args)
             try:
                 return self._bounded(FUNCTIONS[node.func.id](*args))
             except (TypeError, ValueError, OverflowError) as exc:
                 raise ExpressionError(f"{node.func.id}(): {exc}") from None
         raise ExpressionError(f"'{type(node).__name__}' is not allowed in expressions")  # pragma: no cover
+
+    def _check_cost(self, func: str, args: list[Any]) -> None:
+        """Refuse arguments that make a builtin's running time grow: ``round(8, -10**8)`` computes
+        ``10**(10**8)``, so ``ndigits`` is bounded like the exponent of ``**``. The other functions cost
+        at most linear time in their (already bounded) arguments."""
+        if func == "round" and len(args) == 2 and isinstance(args[1], int) and not isinstance(args[1], bool) \
+                and abs(args[1]) > self.limits.exponent:
+            raise ExpressionError(f"round(): ndigits {args[1]} is outside -{self.limits.exponent}.."
+                                  f"{self.limits.exponent} (limit 'exponent')")
 
     def _numeric(self, value: Any, what: str) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import reprlib
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Callable, Iterable
@@ -95,7 +96,7 @@ def _to_diagnostic(doc: Document, err: jsonschema.ValidationError) -> Diagnostic
         loc = doc.where(path + (key,), key=True)
         pointer = json_pointer(path + (key,))
         what = _describe(path, err.instance)
-        message = f"unknown key '{key}'{what}"
+        message = f"unknown key '{_clip(key)}'{what}"
         hint = did_you_mean(key, known) or ("allowed: " + ", ".join(k for k in known if k != "op"))
     elif err.validator == "required":
         missing = err.message.split("'")[1] if "'" in err.message else err.message
@@ -103,23 +104,27 @@ def _to_diagnostic(doc: Document, err: jsonschema.ValidationError) -> Diagnostic
     elif err.validator == "pattern" and "propertyNames" in err.schema_path:
         loc = doc.where(path + (err.instance,), key=True)
         pointer = json_pointer(path + (err.instance,))
-        where = f" in '{path[-1]}'" if path and isinstance(path[-1], str) else ""
-        message = f"invalid key {err.instance!r}{where}: keys here must match {err.validator_value}"
+        where = f" in '{_clip(path[-1])}'" if path and isinstance(path[-1], str) else ""
+        message = f"invalid key {_clip(err.instance)!r}{where}: keys here must match {err.validator_value}"
         if path and path[-1] == "at":
             hint = "use 'first', 'last' or a 1-based index (negative counts from the end)"
     elif err.validator == "enum" and path and path[-1] == "op":
-        message = f"unknown op {err.instance!r}"
+        message = f"unknown op {_value(err.instance)}"
         hint = did_you_mean(str(err.instance), map(str, err.validator_value)) or (
             "ops: " + ", ".join(map(str, err.validator_value)))
     elif err.validator == "enum":
-        message = f"{err.instance!r} is not one of {', '.join(map(repr, err.validator_value))}"
+        message = f"{_value(err.instance)} is not one of {', '.join(map(repr, err.validator_value))}"
         hint = did_you_mean(str(err.instance), map(str, err.validator_value))
-    elif err.validator in ("minimum", "minItems", "maxItems"):
+    elif err.validator in ("minItems", "maxItems"):
         what = f"'{path[-1]}'" if path and isinstance(path[-1], str) else "value"
-        message = f"{what}: {err.message}"
+        short, bound = ("short", "at least") if err.validator == "minItems" else ("long", "at most")
+        message = f"{what}: {_value(err.instance)} is too {short} ({bound} {err.validator_value} items)"
+    elif err.validator == "minimum":
+        what = f"'{path[-1]}'" if path and isinstance(path[-1], str) else "value"
+        message = f"{what}: {_value(err.instance)} is less than the minimum of {err.validator_value}"
     elif err.validator == "const":
         what = f"'{path[-1]}' " if path and isinstance(path[-1], str) else ""
-        message = f"{what}must be {err.validator_value!r}, got {err.instance!r}"
+        message = f"{what}must be {err.validator_value!r}, got {_value(err.instance)}"
     elif err.validator == "not" and "op" in json.dumps(err.validator_value):
         message = "a step has either 'op' or 'use', not both"
     elif err.validator == "type":
@@ -133,15 +138,31 @@ def _to_diagnostic(doc: Document, err: jsonschema.ValidationError) -> Diagnostic
         message = f"expected {expected}, got {_json_type(err.instance)} {_short(err.instance)}" + (
             f" ({err.schema['description']})" if "description" in err.schema else ""
         )
-    return Diagnostic(message, loc, pointer, hint)
+    return Diagnostic(_clip(message, 400), loc, pointer, hint)
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = 60
+_REPR.maxlist = _REPR.maxdict = 8
+
+
+def _value(value: Any) -> str:
+    """``repr(value)`` with long strings, numbers and lists cut short, at a cost bounded by what it shows."""
+    return _REPR.repr(value)
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters: a message never carries a whole (possibly huge) value."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _describe(path: tuple, instance: Any) -> str:
     if isinstance(instance, dict) and "op" in instance:
-        return f" for op '{instance['op']}'"
+        return f" for op '{_clip(instance['op'])}'"
     if not path:
         return " at the top level"
-    return f" in '{path[-1]}'" if isinstance(path[-1], str) else ""
+    return f" in '{_clip(path[-1])}'" if isinstance(path[-1], str) else ""
 
 
 def _json_type(value: Any) -> str:

@@ -112,9 +112,15 @@ def parse_value(text: str, file: str, limits: Limits = DEFAULT_LIMITS) -> Docume
     if _LIBYAML is not None and sum(map(text.count, "[{-:?")) < _LIBYAML_MAX_NESTING:
         try:
             return _parse_value(text, file, limits, _LIBYAML)
+        except _SizeError:
+            raise  # decided on the composed node tree, which both loaders build alike
         except (SpecError, yaml.YAMLError):
             pass
     return _parse_value(text, file, limits, yaml.SafeLoader)
+
+
+class _SizeError(SpecError):
+    """The expanded document is over a size limit (same verdict with or without libyaml)."""
 
 
 def _parse_value(text: str, file: str, limits: Limits, loader_class: type) -> Document:
@@ -151,8 +157,12 @@ def _check_expanded_size(root: yaml.Node, file: str, limits: Limits) -> None:
 
     The composed tree shares aliased nodes, so its expanded size is computed in time linear in the
     number of distinct nodes (a 9-level "billion laughs" has under a hundred) with a memo per node.
+    Both the node count and the characters of the expanded document are bounded: one long string
+    aliased thousands of times is few nodes, but every message or copy that formats the value pays
+    for all of it.
     """
     sizes: dict[int, int] = {}
+    chars: dict[int, int] = {}
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     active: set[int] = set()
     while stack:
@@ -163,14 +173,20 @@ def _check_expanded_size(root: yaml.Node, file: str, limits: Limits) -> None:
             children = _children(node)
             sizes[key] = min(1 + sum(sizes[id(c)] for c in children), limits.yaml_nodes + 1)
             if sizes[key] > limits.yaml_nodes:
-                raise SpecError(Diagnostic(
+                raise _SizeError(Diagnostic(
                     f"document expands to more than {limits.yaml_nodes} YAML nodes (alias bomb?); "
                     "limit 'yaml_nodes'", _loc(file, node.start_mark)))
+            own = len(node.value) + 1 if isinstance(node, yaml.ScalarNode) else 2
+            chars[key] = min(own + sum(chars[id(c)] for c in children), limits.yaml_chars + 1)
+            if chars[key] > limits.yaml_chars:
+                raise _SizeError(Diagnostic(
+                    f"document expands to more than {limits.yaml_chars} characters (a long value aliased "
+                    "many times?); limit 'yaml_chars'", _loc(file, node.start_mark)))
             continue
         if key in sizes:
             continue
         if key in active:
-            raise SpecError(Diagnostic("recursive YAML alias (a value that contains itself)",
+            raise _SizeError(Diagnostic("recursive YAML alias (a value that contains itself)",
                                        _loc(file, node.start_mark)))
         active.add(key)
         stack.append((node, True))

@@ -1,0 +1,71 @@
+"""Helpers for the hostile-input tests: run the CLI in a child process with a time limit (a regression
+then fails instead of hanging the suite) and measure its wall time and peak memory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "GITHUB_ACTIONS": ""}
+ENV.pop("ARCHSPEC_DEBUG", None)
+
+TINY = textwrap.dedent("""\
+    archspec: 1
+    name: tiny
+    input: [32, 32, 3]
+    stages:
+      s1:
+        body:
+          - {op: conv2d, filters: 8, kernel_size: 3}
+    """)
+
+
+@dataclass
+class Run:
+    rc: int
+    out: str
+    err: str
+    seconds: float
+    max_rss_mb: float  # peak resident memory of the child, in MB
+
+
+def archspec(*args: str, timeout: float = 60, cwd: Path | None = None, preexec=None) -> Run:
+    """``python -m archspec ARGS`` with its exit code, output, wall time and peak memory (``wait4``)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "archspec", *map(str, args)], stdout=out, stderr=err,
+                                stdin=subprocess.DEVNULL, env=ENV, cwd=cwd, preexec_fn=preexec)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - start > timeout:
+                proc.kill()
+                proc.wait()
+                raise AssertionError(f"archspec {' '.join(map(str, args))[:200]} still running after {timeout} s")
+            time.sleep(0.02)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Run(proc.returncode, out.read().decode("utf8", "replace"), err.read().decode("utf8", "replace"),
+                   seconds, usage.ru_maxrss / 1024)
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def assert_located(text: str, path: Path, line: int | None = None) -> None:
+    """``text`` has an ``error:`` line located in ``path`` (at ``line`` when given)."""
+    prefix = f"{path}:{line}:" if line is not None else f"{path}:"
+    errors = [ln for ln in text.splitlines() if ln.startswith(prefix) and ": error: " in ln]
+    assert errors, f"no error located at {prefix}; got:\n{text}"
