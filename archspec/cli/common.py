@@ -19,6 +19,9 @@ def _limit(text: str) -> tuple[str, int]:
 def add_limits(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", action="append", default=[], type=_limit, metavar="NAME=N",
                         help="raise or lower a resource limit, e.g. layers=200000 (see docs/spec-language.md)")
+    parser.add_argument("--allow-path", action="append", default=[], metavar="DIR", dest="allow_path",
+                        help="let imports/extends also reach files under DIR (by default they stay under the "
+                             "spec's git checkout, else its folder, or name bundled files as archspec:NAME)")
 
 
 def limits_from(args: argparse.Namespace) -> Limits:
@@ -76,6 +79,51 @@ def build_options(args: argparse.Namespace) -> dict:
             "input_shape": args.input_shape, "classifier_activation": args.classifier_activation}
 
 
+def refuse_library(source: str) -> None:
+    """``summary``/``graph``/``build``/``check-weights`` need a network: a library is a located error (exit 1)."""
+    from archspec.errors import Diagnostic, SpecError
+    from archspec.lang.sources import resolve_source
+    from archspec.lang.yaml_loader import load_document
+
+    path = resolve_source(source)
+    try:
+        doc = load_document(path)
+    except SpecError:
+        return  # the real load, with the run's limits, reports it
+    if isinstance(doc.data, dict) and doc.data.get("kind") == "library":
+        raise SpecError(Diagnostic(
+            f"'{path.name}' is a template library (kind: library), not a network; this command needs a network",
+            doc.where(("kind",)), "/kind",
+            hint="check a library with 'archspec validate FILE'; summarise a network that imports it"))
+
+
+def blame_sets(args: argparse.Namespace, diagnostics: list) -> list:
+    """Name the ``--set`` behind each diagnostic it causes (see :func:`archspec.lang.compose.blame_overrides`).
+
+    Only on the error path: the spec is validated with and without the overrides, and a diagnostic that
+    the overridden spec has and the plain one lacks names the ``--set``. Problems found later (a weight
+    file that does not fit) are left alone.
+    """
+    overrides = getattr(args, "overrides", None)
+    if not overrides:
+        return diagnostics
+    from archspec.api import load_spec, validate
+    from archspec.errors import SpecError
+    from archspec.lang.compose import blame_overrides
+
+    limits = limits_from(args)
+    for source in [getattr(args, k) for k in ("spec", "a", "b") if isinstance(getattr(args, k, None), str)]:
+        try:
+            spec = load_spec(source, overrides, limits)
+            caused = {(d.location, d.message) for d in validate(spec, None, limits)}
+            baseline = validate(source, None, limits)
+        except SpecError:
+            continue
+        diagnostics = [blame_overrides([d], spec, baseline)[0] if (d.location, d.message) in caused else d
+                       for d in diagnostics]
+    return diagnostics
+
+
 def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     """``--set``, the build options and ``--limit``: what every command that expands a spec accepts."""
     add_set(parser)
@@ -85,6 +133,7 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
 
 def expand_from(args: argparse.Namespace, source: str) -> Any:
     """Expand ``source`` with the command line's overrides, options and limits (pure Python)."""
+    refuse_library(source)
     from archspec.api import expand
 
     return expand(source, args.overrides, limits_from(args), **build_options(args))

@@ -175,8 +175,8 @@ def apply_overrides(spec: Spec, overrides: Mapping[str, Any] | Iterable[str] | N
         missing = [k for k in NETWORK_KEYS if k not in spec.data]
         if missing:
             raise SpecError(
-                Diagnostic(f"missing required key '{k}' (a network needs {', '.join(NETWORK_KEYS)})",
-                           spec.where(()), "")
+                Diagnostic(f"missing required key '{k}' at the top level", spec.where(()), "",
+                           hint=f"a network needs {', '.join(NETWORK_KEYS)} (after 'extends' is applied)")
                 for k in missing
             )
     return spec

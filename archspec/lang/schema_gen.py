@@ -141,6 +141,11 @@ def build_schema() -> dict[str, Any]:
                        "See docs/spec-language.md.",
         "type": "object",
         "required": ["archspec"],
+        # a network needs its input and stages unless it extends another spec; a library needs neither
+        "if": {"anyOf": [{"required": ["extends"]},
+                         {"properties": {"kind": {"const": "library", "description": "a library"}},
+                          "required": ["kind"]}]},
+        "else": {"required": ["input", "stages"]},
         "additionalProperties": False,
         "properties": {
             "archspec": {"const": 1, "description": "format version"},
