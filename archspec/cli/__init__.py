@@ -36,10 +36,23 @@ def make_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
+    from archspec.lang.compose import allowed_paths
+
     try:
-        return int(args.run(args) or 0)
+        with allowed_paths(getattr(args, "allow_path", None) or ()):
+            return int(args.run(args) or 0)
     except SpecError as exc:
-        for diag in exc.diagnostics:
+        diagnostics = exc.diagnostics
+        if getattr(args, "overrides", None):
+            from archspec.cli.common import blame_sets
+
+            try:
+                with allowed_paths(getattr(args, "allow_path", None) or ()):
+                    diagnostics = blame_sets(args, diagnostics)
+            except Exception:  # naming the --set is a courtesy: never let it hide the real report
+                if os.environ.get("ARCHSPEC_DEBUG"):
+                    raise
+        for diag in diagnostics:
             print(diag.format(), file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from archspec.cli.common import add_spec_arguments, build_options, limits_from
+from archspec.cli.common import add_spec_arguments, build_options, limits_from, refuse_library
+from archspec.cli.quiet import quiet_tensorflow
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -15,16 +16,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", help="Keras HDF5 weight file to load (published layout)")
     p.add_argument("--by-name", action="store_true", help="load weights by layer name instead of by order")
     p.add_argument("--allow-partial", action="store_true", help="with --by-name, load what matches")
+    p.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's start-up log lines")
     add_spec_arguments(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    refuse_library(args.spec)
     from archspec.api import build
 
-    model = build(args.spec, weights=args.weights, by_name=args.by_name, allow_partial=args.allow_partial,
-                  overrides=args.overrides, limits=limits_from(args), **build_options(args))
+    with quiet_tensorflow(args.verbose):  # TensorFlow is imported and initialised in here
+        model = build(args.spec, weights=args.weights, by_name=args.by_name, allow_partial=args.allow_partial,
+                      overrides=args.overrides, limits=limits_from(args), **build_options(args))
     weighted = sum(1 for layer in model.layers if layer.weights)
     print(f"{model.name}: {len(model.layers)} layers, {weighted} with weights, {model.count_params():,} params, "
           f"output {tuple(model.output.shape)}")

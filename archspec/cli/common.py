@@ -94,7 +94,7 @@ def refuse_library(source: str) -> None:
         raise SpecError(Diagnostic(
             f"'{path.name}' is a template library (kind: library), not a network; this command needs a network",
             doc.where(("kind",)), "/kind",
-            hint="check a library with 'archspec validate FILE'; summarise a network that imports it"))
+            hint="check a library with 'archspec validate FILE'; run this command on a network that imports it"))
 
 
 def blame_sets(args: argparse.Namespace, diagnostics: list) -> list:
