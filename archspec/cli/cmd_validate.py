@@ -16,6 +16,7 @@ from pathlib import Path
 from archspec.cli.common import add_limits
 from archspec.cli.output import FORMATS, Reporter, default_format
 from archspec.errors import Diagnostic, Location
+from archspec.lang.sources import expand_glob
 from archspec.limits import DEFAULT_LIMITS
 
 
@@ -41,7 +42,7 @@ def collect(paths: list[str]) -> tuple[list[Path], list[str]]:
     missing: list[str] = []
     for raw in paths:
         if glob.has_magic(raw):
-            matches = [Path(m) for m in sorted(glob.glob(raw, recursive=True))]
+            matches = expand_glob(raw)
         else:
             matches = [Path(raw)] if os.path.lexists(raw) else []
         if not matches:
@@ -56,8 +57,9 @@ def collect(paths: list[str]) -> tuple[list[Path], list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from archspec.lang.checks import validate_file
+    from archspec.graph.validate import validate_file
     from archspec.lang.compose import SpecCache
+    from archspec.lang.sources import unreadable
 
     try:
         limits = DEFAULT_LIMITS.with_overrides(dict(args.limit))
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     failed = internal = 0
     for path in files:
         try:
-            diags = validate_file(path, limits, cache)
+            diags = unreadable(path) or validate_file(path, limits, cache)
         except Exception as exc:  # an archspec bug: say so, keep checking the other files
             if os.environ.get("ARCHSPEC_DEBUG"):
                 raise

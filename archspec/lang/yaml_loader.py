@@ -7,6 +7,9 @@ PyYAML's composer gives a node tree with marks; we convert it to plain data ours
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,14 +62,17 @@ def read_spec_text(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
     """Read a spec file as UTF-8 text, refusing huge, binary, empty and mis-encoded files."""
     file = str(path)
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(limits.file_bytes + 1)
+        raw = _read_regular(path, limits.file_bytes + 1)
     except FileNotFoundError:
         raise SpecError(Diagnostic("no such file", Location(file))) from None
     except IsADirectoryError:
         raise SpecError(Diagnostic("is a directory, not a spec file", Location(file))) from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise SpecError(Diagnostic("symlink loop (too many levels of symbolic links)", Location(file))) from None
         raise SpecError(Diagnostic(f"cannot read file: {exc.strerror}", Location(file))) from None
+    except _NotRegular as exc:
+        raise SpecError(Diagnostic(f"not a regular file ({exc}), not a spec file", Location(file))) from None
     if len(raw) > limits.file_bytes:
         raise SpecError(
             Diagnostic(f"file is larger than {limits.file_bytes} bytes (limit 'file_bytes')", Location(file))
@@ -83,6 +89,28 @@ def read_spec_text(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
             Diagnostic(f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})", Location(file, line, col))
         ) from None
     return text.lstrip("\ufeff")
+
+
+class _NotRegular(Exception):
+    pass
+
+
+def _read_regular(path: Path, size: int) -> bytes:
+    """Up to ``size`` bytes of a regular file. Opened non-blocking and checked on the open descriptor,
+    so a FIFO (which would block ``open`` until a writer comes) or a device is refused, never waited on."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory")
+        if not stat.S_ISREG(mode):
+            from archspec.lang.sources import file_kind
+
+            raise _NotRegular(file_kind(mode))
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(size)
+    finally:
+        os.close(fd)
 
 
 def parse_yaml(text: str, file: str, limits: Limits = DEFAULT_LIMITS) -> Document:
