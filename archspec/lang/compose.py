@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import re
+import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
@@ -66,8 +68,13 @@ _SPEC_KEY = re.compile(r"""^(?:\{\s*)?["']?archspec["']?[ \t]*:""", re.M)
 
 
 def looks_like_spec(path: str | Path, max_bytes: int = DEFAULT_LIMITS.file_bytes) -> bool:
-    """Whether a file has a top-level ``archspec:`` key, judged from its text without parsing it."""
+    """Whether a file has a top-level ``archspec:`` key, judged from its text without parsing it.
+
+    Only regular files are opened (a FIFO would block): anything else is not a spec.
+    """
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
         with open(path, "rb") as fh:
             raw = fh.read(max_bytes + 1)
     except OSError:
