@@ -24,9 +24,9 @@ TINY = (32, 32, 3)    # keras.applications' minimum input: 1x1x512 after block5_
 REFERENCES = {"vgg16": keras.applications.VGG16, "vgg19": keras.applications.VGG19}
 # From keras.applications at 224x224 with the top: layers with weights, parameters.
 COUNTS = {"vgg16": (16, 138_357_544), "vgg19": (19, 143_667_240)}
-# Multiply-accumulates at 224x224 (convolutions and dense layers): He et al., "Deep Residual Learning for
-# Image Recognition" (2015), section 4.1 and Table 3 discussion: VGG-16 15.3 and VGG-19 19.6 billion
-# FLOPs (multiply-adds); 15.5 G is the figure usually quoted for VGG-16.
+# Multiply-accumulates at 224x224 (convolutions and dense layers), as published: ~15.5 G for VGG-16 (the
+# usual figure; He et al., "Deep Residual Learning for Image Recognition" (2015), give 15.3 G, counting
+# multiply-adds, in "Deeper Bottleneck Architectures") and 19.6 G for VGG-19 (same paper, section 4.1).
 PAPER_MACS = {"vgg16": 15.5e9, "vgg19": 19.6e9}
 
 
