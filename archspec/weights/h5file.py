@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from archspec.errors import Diagnostic, Location, SpecError
+from archspec.errors import UNPRINTABLE, Diagnostic, Location, SpecError, printable
 
 
 @dataclass(frozen=True)
@@ -56,13 +56,18 @@ def read_weight_file(path: str | Path) -> WeightFile:
     except ImportError:  # the base install is pure Python; h5py comes with archspec[tensorflow]
         raise SpecError(Diagnostic("reading HDF5 weight files needs h5py", where,
                                    hint="pip install h5py, or archspec[tensorflow]")) from None
+    name = str(path)
+    if not name.endswith((".h5", ".hdf5")) or name.endswith(".weights.h5"):
+        # the rule build --weights applies (Keras picks its reader by suffix), so check-weights agrees with it
+        raise SpecError(Diagnostic("weight files must be legacy Keras HDF5 files named *.h5 or *.hdf5 "
+                                   "(not *.weights.h5)", where))
     if not Path(path).is_file():
         raise SpecError(Diagnostic("weight file not found", where))
     try:
         with h5py.File(path, "r") as f:
             layout, group = "weights", f
             if _string_list(f.attrs, "layer_names") is None and "model_weights" in f:
-                layout, group = "model", f["model_weights"]
+                layout, group = "model", _member(f, "model_weights", where, h5py)
             layer_names = _string_list(group.attrs, "layer_names")
             if layer_names is None:
                 raise SpecError(Diagnostic(
@@ -71,11 +76,67 @@ def read_weight_file(path: str | Path) -> WeightFile:
                     "legacy layout" if str(path).endswith(".weights.h5") else None))
             layers = []
             for name in layer_names:
-                g = group[name]
+                _check_name(name, group.name, where)
+                g = _member(group, name, where, h5py)
+                if not isinstance(g, h5py.Group):
+                    raise _refuse(where, g.name, f"layer '{name}' is not an HDF5 group")
                 names = _string_list(g.attrs, "weight_names") or []
-                layers.append(FileLayer(name, tuple((w, tuple(g[w].shape)) for w in names)))
+                for w in names:
+                    _check_name(w, g.name, where)
+                layers.append(FileLayer(name, tuple((w, _weight_shape(g, w, where, h5py)) for w in names)))
     except SpecError:
         raise
-    except (OSError, KeyError, ValueError, TypeError, AttributeError) as exc:
+    except (OSError, KeyError, ValueError, TypeError, AttributeError, RuntimeError) as exc:
         raise SpecError(Diagnostic(f"cannot read HDF5 weight file: {exc}", where)) from None
     return WeightFile(str(path), layout, tuple(layers))
+
+
+def _check_name(name: str, h5path: str, where: Location) -> None:
+    """Names are echoed in reports: one with a line break or escape sequence could forge output lines."""
+    if UNPRINTABLE.search(name):
+        raise _refuse(where, h5path, f"name {printable(name)!r} contains a control character; Keras never "
+                                     "writes such names")
+
+
+def _refuse(where: Location, h5path: str, message: str) -> SpecError:
+    """A problem at one object of the file, pointed at by its HDF5 path."""
+    return SpecError(Diagnostic(message, where, pointer=h5path))
+
+
+def _member(group: Any, name: str, where: Location, h5py: Any) -> Any:
+    """``group[name]``, following hard links only, one path component at a time.
+
+    Soft links can loop and external links open other files (one pointing at ``/etc/passwd`` made the
+    reader open it as HDF5); Keras writes neither, so both are refused wherever they appear.
+    """
+    obj = group.file if name.startswith("/") else group
+    for part in (p for p in name.split("/") if p not in ("", ".")):
+        here = f"{obj.name.rstrip('/')}/{part}"
+        link = obj.get(part, getlink=True)
+        if link is None:
+            raise _refuse(where, here, f"'{name}' is listed but not in the file")
+        if isinstance(link, h5py.ExternalLink):
+            raise _refuse(where, here, f"'{name}' is an external link (to {link.filename!r}); links to other "
+                                       "files are not followed")
+        if isinstance(link, h5py.SoftLink):
+            raise _refuse(where, here, f"'{name}' is a soft link (to {link.path!r}); links are not followed")
+        obj = obj[part]
+    return obj
+
+
+_NUMERIC = "fiu"  # float, signed and unsigned integer: what Keras can assign to a weight
+
+
+def _weight_shape(layer: Any, name: str, where: Location, h5py: Any) -> tuple:
+    """The shape of one weight, after checking it is a plain numeric dataset stored in this file."""
+    dset = _member(layer, name, where, h5py)
+    if not isinstance(dset, h5py.Dataset):
+        raise _refuse(where, dset.name, f"weight '{name}' is not a dataset")
+    if dset.dtype.kind not in _NUMERIC or dset.dtype.names is not None or dset.dtype.subdtype is not None:
+        raise _refuse(where, dset.name, f"weight '{name}' holds {dset.dtype} values, not numbers")
+    if dset.shape is None:
+        raise _refuse(where, dset.name, f"weight '{name}' is an empty dataset")
+    if dset.is_virtual or dset.external:
+        raise _refuse(where, dset.name, f"weight '{name}' keeps its data in other files (virtual or external "
+                                        "storage), which is not read")
+    return tuple(dset.shape)
