@@ -3,8 +3,35 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Iterable
+
+# C0/C1 controls and DEL, the Unicode line/paragraph separators, bidirectional overrides and isolates
+# ("Trojan Source"), and lone surrogates (not encodable: printing one would crash the run)
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                          "\ud800-\udfff]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match) -> str:
+    ch = match.group()
+    return _ESCAPES.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+
+
+def line_safe(text: str) -> str:
+    """Like :func:`printable` but keeping newlines and tabs: for whole multi-line reports."""
+    return UNPRINTABLE.sub(lambda m: m.group() if m.group() in "\n\t" else _escape(m), text) \
+        if UNPRINTABLE.search(text) else text
+
+
+def printable(text: object) -> str:
+    """``text`` safe for one line of terminal or CI-log output: control characters, line breaks, bidi
+    overrides and lone surrogates are written as escapes (``\\n``, ``\\x1b``, ``\\u202e``), so a crafted
+    name cannot start a forged ``file:1:1: error:`` line, a ``::error`` workflow command, or an ANSI
+    escape sequence. Ordinary text, including non-ASCII letters, is unchanged."""
+    text = str(text)
+    return UNPRINTABLE.sub(_escape, text) if UNPRINTABLE.search(text) else text
 
 
 @dataclass(frozen=True)
@@ -17,8 +44,8 @@ class Location:
 
     def __str__(self) -> str:
         if self.line is None:
-            return self.file
-        return f"{self.file}:{self.line}:{self.col or 1}"
+            return printable(self.file)
+        return f"{printable(self.file)}:{self.line}:{self.col or 1}"
 
 
 @dataclass(frozen=True)
@@ -32,12 +59,13 @@ class Diagnostic:
     severity: str = "error"
 
     def format(self) -> str:
+        """One line of text; control characters in any part are escaped (see :func:`printable`)."""
         where = f"{self.location}: " if self.location else ""
-        text = f"{where}{self.severity}: {self.message}"
+        text = f"{where}{self.severity}: {printable(self.message)}"
         if self.pointer is not None:
-            text += f" [{self.pointer or '/'}]"
+            text += f" [{printable(self.pointer) or '/'}]"
         if self.hint:
-            text += f" ({self.hint})"
+            text += f" ({printable(self.hint)})"
         return text
 
     def to_dict(self) -> dict:

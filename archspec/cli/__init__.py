@@ -34,6 +34,13 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from archspec.cli.output import safe_text_streams
+
+    with safe_text_streams():  # no name a spec or weight file holds can forge or colour an output line
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     from archspec.lang.compose import allowed_paths

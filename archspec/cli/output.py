@@ -2,13 +2,43 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from typing import TextIO
+import sys
+from typing import Iterator, TextIO
 
-from archspec.errors import Diagnostic
+from archspec.errors import Diagnostic, line_safe, printable
 
 FORMATS = ("text", "json", "github")
+
+
+class SafeText:
+    """A text stream that escapes control characters other than newline and tab (ANSI sequences,
+    carriage returns, bidi overrides, lone surrogates) in everything written to it. Every CLI command
+    writes through it, so no report can colour, rewrite or hide terminal and CI-log lines, whatever the
+    names it prints; binary output goes to ``.buffer`` untouched."""
+
+    def __init__(self, raw: TextIO):
+        self._raw = raw
+
+    def write(self, text: str) -> int:
+        self._raw.write(line_safe(text))
+        return len(text)
+
+    def __getattr__(self, name: str):  # buffer, flush, fileno, isatty, encoding...
+        return getattr(self._raw, name)
+
+
+@contextlib.contextmanager
+def safe_text_streams() -> Iterator[None]:
+    """``sys.stdout`` and ``sys.stderr`` wrapped in :class:`SafeText` for the duration of the block."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeText(saved[0]), SafeText(saved[1])
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 def default_format() -> str:
@@ -37,7 +67,7 @@ class Reporter:
             return
         if ok:
             if not self.quiet and self.fmt == "text":
-                print(f"{path}: ok", file=self.out)
+                print(f"{printable(path)}: ok", file=self.out)
             return
         for d in diagnostics:
             key = (d.location, d.message, d.severity)
@@ -71,6 +101,7 @@ def github_annotation(diag: Diagnostic, fallback_file: str) -> str:
 
 
 def _escape_data(text: str) -> str:
+    text = printable(text)  # ANSI escapes, bidi overrides, NUL...: escaped like the text format does
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from archspec.errors import Diagnostic, Location, SpecError
+from archspec.errors import UNPRINTABLE, Diagnostic, Location, SpecError, printable
 from archspec.limits import DEFAULT_LIMITS, Limits
 
 Path_ = tuple  # a JSON path: tuple of str keys / int indices
@@ -281,6 +281,10 @@ class _Converter:
                 if key_node.tag not in _PLAIN_TAGS:
                     raise self._bad_tag(key_node)
                 key = key_node.value
+                bad = UNPRINTABLE.search(key)
+                if bad:  # keys name stages, templates, parameters: never text with line breaks or escapes
+                    raise SpecError(Diagnostic(f"control character U+{ord(bad.group()):04X} in a mapping key "
+                                               f"({printable(key[:60])!s})", _loc(file, key_node.start_mark)))
                 if key in first_seen:
                     first = first_seen[key].start_mark
                     raise SpecError(
