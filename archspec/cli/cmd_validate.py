@@ -143,9 +143,9 @@ def through_networks(results: dict[Path, list[Diagnostic]], check, cache, limits
     A library's names (``4 * filtres``) can only be checked where a network gives them meaning, so a
     library validated alone (the pre-commit case: only the changed file is passed) is also checked
     through every network under its root (the git checkout, else the current folder, else its own) that
-    imports it, directly or through other libraries. Their errors join the library's report, unless
-    that network is being validated in this run anyway; each importing network gets a ``note:`` at its
-    ``imports`` line. Every network's errors in a file it names get the same note at the naming line.
+    imports it, directly or through other libraries. Their errors join the library's report (only those
+    located in the library when that network is validated in this run anyway, since it reports the rest);
+    each importing network gets a ``note:`` at its ``imports`` line. Every network's errors in a file it names get the same note at the naming line.
     """
     index = _Importers(cache, limits)
     checked = {p.resolve(): d for p, d in results.items()}
@@ -163,8 +163,7 @@ def through_networks(results: dict[Path, list[Diagnostic]], check, cache, limits
             own = key in checked
             diags = checked[key] if own else checked.setdefault(key, check(net))
             errors = [d for d in diags if d.severity == "error"]
-            if not own:
-                found += errors
+            found += [d for d in errors if not own or _located_in(d, lib)]  # a checked network reports its own
             found += _notes(net, errors, cache)
         results[lib] = _unique(found)
     for path, diags in results.items():
@@ -177,6 +176,11 @@ def _shown(path: Path) -> Path:
         return path.relative_to(Path.cwd())
     except ValueError:
         return path
+
+
+def _located_in(diag: Diagnostic, path: Path) -> bool:
+    loc = diag.location
+    return loc is not None and loc.line is not None and Path(loc.file).resolve() == path.resolve()
 
 
 def _kind(cache, path: Path) -> str | None:
