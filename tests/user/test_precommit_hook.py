@@ -1,0 +1,114 @@
+"""Issue 15, "CI, pre-commit and editors": the documented hook in a repository with other YAML, and a
+changed library checked through the networks that import it, with a note at each imports line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tests.user.conftest import write
+
+ROOT = Path(__file__).resolve().parents[2]
+
+LIB = """\
+    # a library used by two networks
+    archspec: 1
+    kind: library
+    templates:
+      block:
+        required: [filters]
+        body:
+          - {op: conv2d, filters: 2 * filters, kernel_size: 3, padding: same}
+          - {op: batch_norm}
+    """
+NET = """\
+    archspec: 1
+    name: {name}
+    input: [32, 32, 3]
+    imports: [lib/blocks.yaml]
+    stages: {{s1: {{block: block, filters: 8}}}}
+    """
+
+
+def _repo(tmp_path: Path) -> Path:
+    (tmp_path / ".git").mkdir()
+    write(tmp_path / ".pre-commit-config.yaml", """\
+        repos:
+          - repo: https://github.com/example/archspec
+            rev: v0.1.0
+            hooks: [{id: archspec-validate}]
+        """)
+    write(tmp_path / ".github" / "workflows" / "ci.yml", "name: ci\non: [push]\njobs: {test: {runs-on: x}}\n")
+    write(tmp_path / "specs" / "lib" / "blocks.yaml", LIB)
+    write(tmp_path / "specs" / "a.yaml", NET.format(name="a"))
+    write(tmp_path / "specs" / "b.yaml", NET.format(name="b"))
+    write(tmp_path / "specs" / "other.yaml", "archspec: 1\nname: o\ninput: [8, 8, 3]\n"
+                                             "stages: {s: {body: [{op: conv2d, filters: 1, kernel_size: 1}]}}\n")
+    return tmp_path
+
+
+def _hook_args() -> list[str]:
+    [hook] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    entry = hook["entry"].split()
+    assert entry[:2] == ["archspec", "validate"]
+    return entry[1:]
+
+
+def test_hook_skips_yaml_that_is_not_a_spec(tmp_path, cli):
+    repo = _repo(tmp_path)
+    code, out, err = cli(repo, *_hook_args(), ".pre-commit-config.yaml", ".github/workflows/ci.yml",
+                         "specs/other.yaml")
+    assert code == 0, out + err
+    assert ".pre-commit-config.yaml: note: skipped: not an archspec spec (no top-level 'archspec:' key)" in out
+    assert ".github/workflows/ci.yml: note: skipped" in out
+    assert "1 of 1 spec(s) valid (2 skipped: not archspec specs)" in err
+
+
+def test_without_the_flag_a_non_spec_is_still_an_error(tmp_path, cli):
+    repo = _repo(tmp_path)
+    code, out, err = cli(repo, "validate", ".pre-commit-config.yaml")
+    assert code == 1 and "missing required key 'archspec'" in out
+
+
+def test_a_broken_library_alone_is_caught_with_notes_at_each_import(tmp_path, cli):
+    repo = _repo(tmp_path)
+    lib = repo / "specs" / "lib" / "blocks.yaml"
+    lib.write_text(lib.read_text().replace("2 * filters", "2 * filtres"))
+    code, out, err = cli(repo, *_hook_args(), "specs/lib/blocks.yaml")  # only the changed file, as pre-commit
+    assert code == 1, out + err
+    lines = out.splitlines()
+    assert "specs/lib/blocks.yaml:8:31: error: unknown name 'filtres'" in lines[0]
+    assert "(did you mean 'filters'?)" in lines[0]
+    for net in ("a", "b"):
+        assert (f"specs/{net}.yaml:4:11: note: 'lib/blocks.yaml' (named by 'imports' here) has errors "
+                "[/imports/0]") in lines
+    assert "other.yaml" not in out
+    assert "0 of 1 spec(s) valid" in err
+
+
+def test_a_library_change_that_breaks_a_network_fails_the_library(tmp_path, cli):
+    repo = _repo(tmp_path)
+    lib = repo / "specs" / "lib" / "blocks.yaml"
+    lib.write_text(lib.read_text().replace("required: [filters]", "required: [width]")
+                   .replace("2 * filters", "2 * width"))
+    code, out, err = cli(repo, "validate", "specs/lib/blocks.yaml")
+    assert code == 1
+    assert "specs/a.yaml:5:" in out and "unknown parameter 'filters'" in out
+
+
+def test_whole_tree_notes_and_counts(tmp_path, cli):
+    repo = _repo(tmp_path)
+    lib = repo / "specs" / "lib" / "blocks.yaml"
+    lib.write_text(lib.read_text().replace("2 * filters", "2 * filtres"))
+    code, out, err = cli(repo, "validate", "specs/")
+    assert code == 1
+    assert out.count("unknown name 'filtres'") == 1  # printed once for three files
+    assert "specs/a.yaml:4:11: note:" in out and "specs/b.yaml:4:11: note:" in out
+    assert "1 of 4 spec(s) valid" in err  # other.yaml
+
+
+def test_a_valid_library_passes_alone(tmp_path, cli):
+    repo = _repo(tmp_path)
+    code, out, err = cli(repo, *_hook_args(), "specs/lib/blocks.yaml")
+    assert code == 0, out + err
