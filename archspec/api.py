@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from archspec.errors import Diagnostic, Location, SpecError
 from archspec.graph.builder import BuildOptions, expand as _expand
-from archspec.limits import DEFAULT_LIMITS, Limits
-from archspec.lang.checks import validate_file as _validate_file, validate_spec
+from archspec.graph.ir import Graph
+from archspec.graph.validate import validate_file as _validate_file, validate_spec
+from archspec.lang.checks import check_spec
 from archspec.lang.compose import Spec, SpecCache, apply_overrides, load_spec as _load_spec
+from archspec.limits import DEFAULT_LIMITS, Limits
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -29,17 +31,26 @@ def load_spec(source: Source, overrides: Overrides = None, limits: Limits = DEFA
 
 def expand(spec: Source, overrides: Overrides = None, limits: Limits = DEFAULT_LIMITS,
            **options: Any) -> nx.DiGraph:
-    """The layer graph of a spec; ``options`` are ``include_top``, ``pooling``, ``classes``, ...
+    """The layer graph of a spec as a ``networkx.DiGraph``; ``options`` are ``include_top``, ``pooling``,
+    ``classes``, ``classifier_activation`` and ``input_shape``. Node attributes are the fields of
+    :class:`archspec.graph.ir.Layer` plus ``params`` and ``trainable``; edges carry the input ``port``.
+    """
+    return layer_graph(spec, overrides, limits, **options).to_networkx()
 
-    When expansion fails, the static checks run too, so ``build``/``summary``/``graph`` report every
-    problem of a broken spec at once, as ``validate`` does, not only the first one the builder met.
+
+def layer_graph(spec: Source, overrides: Overrides = None, limits: Limits = DEFAULT_LIMITS,
+                **options: Any) -> Graph:
+    """The typed layer graph (what the backend and the exporters consume).
+
+    The static checks run first, so a broken spec reports every independent problem at once, as
+    ``validate`` does; expansion then finds what depends on values and shapes.
     """
     loaded = load_spec(spec, overrides, limits)
     build_options = BuildOptions(**_options(options))
-    try:
-        return _expand(loaded, build_options, limits)
-    except SpecError as exc:
-        raise SpecError(validate_spec(loaded, limits, build_options) or exc.diagnostics) from None
+    problems = [d for d in check_spec(loaded, limits) if d.severity == "error"]
+    if problems:
+        raise SpecError(problems)
+    return _expand(loaded, build_options, limits)
 
 
 def validate(source: Source, overrides: Overrides = None, limits: Limits = DEFAULT_LIMITS,
@@ -53,7 +64,7 @@ def validate(source: Source, overrides: Overrides = None, limits: Limits = DEFAU
 
 
 def validate_file(path: str | Path, limits: Limits = DEFAULT_LIMITS, cache: SpecCache | None = None) -> list[Diagnostic]:
-    """Every problem in one file (see :mod:`archspec.lang.checks`); a ``kind: library`` file is not expanded."""
+    """Every problem in one file (see :mod:`archspec.graph.validate`); a ``kind: library`` file is not expanded."""
     return _validate_file(path, limits, cache)
 
 
@@ -65,13 +76,13 @@ def build(source: Source, *, weights: str | Path | None = None, by_name: bool = 
     The weight file is checked against the graph first, so a mismatch names the layer, both shapes and
     the spec line that made the layer, instead of a Keras traceback.
     """
-    graph = expand(source, overrides, limits, **options)
+    graph = layer_graph(source, overrides, limits, **options)
     try:
         from archspec.backend.keras_emitters import emit_model
         from archspec.backend.load import build_with_weights
     except ImportError as exc:  # the base install is pure Python; Keras comes with the extra
         raise SpecError(Diagnostic(f"building a Keras model needs TensorFlow ({exc})",
-                                   Location(graph.graph["file"]), hint="pip install 'archspec[tensorflow]'")) from None
+                                   Location(graph.file), hint="pip install 'archspec[tensorflow]'")) from None
     if weights is not None:
         return build_with_weights(graph, weights, by_name=by_name, allow_partial=allow_partial)
     return emit_model(graph)

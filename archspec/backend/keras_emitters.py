@@ -7,6 +7,7 @@ from typing import Any
 import keras
 
 from archspec.backend import layers as archspec_layers
+from archspec.graph.ir import Graph
 from archspec.ops import OPS
 
 
@@ -21,28 +22,25 @@ class _Layers:
 LAYERS = _Layers()
 
 
-def emit_model(graph: Any, name: str | None = None, initialize: bool = True) -> keras.Model:
+def emit_model(graph: Graph, name: str | None = None, initialize: bool = True) -> keras.Model:
     """Build the functional model: layers created in graph (declaration) order, merge inputs in order.
 
     ``initialize=False`` is for weights about to be overwritten from a checked file: every weight the
     record lists starts as zeros instead of random numbers (a fifth of a ResNet-50 build), and each
     layer gets its declared initializers back afterwards, so the model and its config are otherwise the same.
     """
-    tensors: dict[int, Any] = {}
-    data = graph.nodes
-    for nid in graph.nodes:  # integer ids in creation order are a topological order
-        node = data[nid]
-        if node["op"] == "input":
-            tensors[nid] = keras.Input(shape=node["shape"], name=node["name"])
+    tensors: list[Any] = []
+    for node in graph.layers:  # creation order is a topological order
+        if node.op == "input":
+            tensors.append(keras.Input(shape=node.shape, name=node.name))
             continue
-        layer = OPS[node["op"]].keras(LAYERS, node["attrs"], node["name"])
-        args = [tensors[i] for i in node["inputs"]]
+        layer = OPS[node.op].keras(LAYERS, node.attrs, node.name)
+        args = [tensors[i] for i in node.inputs]
         declared = {} if initialize else {w.initializer: getattr(layer, w.initializer)
-                                          for w in node["weights"] if w.initializer}
+                                          for w in node.weights if w.initializer}
         for attr in declared:
             setattr(layer, attr, keras.initializers.Zeros())
-        tensors[nid] = layer(args if len(args) > 1 else args[0])  # builds the layer: creates its weights
+        tensors.append(layer(args if len(args) > 1 else args[0]))  # builds the layer: creates its weights
         for attr, init in declared.items():
             setattr(layer, attr, init)
-    g = graph.graph
-    return keras.Model(tensors[g["input"]], tensors[g["output"]], name=name or g["name"])
+    return keras.Model(tensors[graph.input], tensors[graph.output], name=name or graph.name)

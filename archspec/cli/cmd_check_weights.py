@@ -21,7 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 when the file loads fully in some mode tried, 1 otherwise."""
-    from archspec.export.weight_check import check_weights, format_text, to_json
+    from archspec.export.weight_check import format_text, to_json
+    from archspec.weights.match import check_weights
 
     graph = expand_from(args, args.spec)
     result = check_weights(graph, args.file, args.mode)

@@ -13,19 +13,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from archspec.api import expand
+    from archspec.api import layer_graph
     from archspec.lang.sources import bundled_dir, bundled_names
 
     rows = []
     for name in bundled_names():
-        graph = expand(bundled_dir() / f"{name}.yaml")
-        nodes = graph.nodes.values()
+        graph = layer_graph(bundled_dir() / f"{name}.yaml")
         rows.append({
             "name": name,
-            "params": sum(n["params"] for n in nodes),
-            "weighted_layers": sum(1 for n in nodes if n["weights"]),
-            "input": list(graph.graph["input_shape"]),
-            "preprocessing": graph.graph["preprocessing"],
+            "params": sum(layer.params for layer in graph),
+            "weighted_layers": len(graph.weighted()),
+            "input": list(graph.input_shape),
+            "preprocessing": graph.preprocessing,
         })
     if args.format == "json":
         print(json.dumps(rows, indent=1))

@@ -10,42 +10,43 @@ from __future__ import annotations
 
 from typing import Any
 
-import networkx as nx
-
 from archspec.export.nodes import fmt_count, jsonable, shape_text
+from archspec.graph.ir import Graph, Layer
 from archspec.weights.match import weighted_nodes
 
 
-def _by_name(graph: nx.DiGraph) -> dict[str, dict]:
-    return {data["name"]: data for data in graph.nodes.values()}
+def _by_name(graph: Graph) -> dict[str, Layer]:
+    return {layer.name: layer for layer in graph}
 
 
-def _totals(graph: nx.DiGraph) -> dict[str, int]:
-    nodes = graph.nodes.values()
-    return {"layers": len(nodes), "weighted_layers": sum(1 for n in nodes if n["weights"]),
-            "params": sum(n["params"] for n in nodes), "macs": sum(n["macs"] for n in nodes)}
+def _totals(graph: Graph) -> dict[str, int]:
+    return {"layers": len(graph), "weighted_layers": len(graph.weighted()),
+            "params": sum(n.params for n in graph), "macs": sum(n.macs for n in graph)}
 
 
-def _changes(old: dict, new: dict) -> dict[str, list]:
+def _changes(old: Layer, new: Layer) -> dict[str, list]:
     out: dict[str, list] = {}
-    if old["op"] != new["op"]:
-        out["op"] = [old["op"], new["op"]]
-    if tuple(old["shape"]) != tuple(new["shape"]):
-        out["shape"] = [list(old["shape"]), list(new["shape"])]
-    for key in sorted(set(old["attrs"]) | set(new["attrs"])):
-        a, b = old["attrs"].get(key), new["attrs"].get(key)
+    if old.op != new.op:
+        out["op"] = [old.op, new.op]
+    if tuple(old.shape) != tuple(new.shape):
+        out["shape"] = [list(old.shape), list(new.shape)]
+    for key in sorted(set(old.attrs) | set(new.attrs)):
+        a, b = old.attrs.get(key), new.attrs.get(key)
         if a != b:
             out[f"attrs.{key}"] = jsonable([a, b])
-    wa, wb = [list(w.shape) for w in old["weights"]], [list(w.shape) for w in new["weights"]]
+    wa, wb = _weight_shapes(old), _weight_shapes(new)
     if wa != wb:
         out["weights"] = [wa, wb]
     return out
 
 
-def diff(a: nx.DiGraph, b: nx.DiGraph) -> dict[str, Any]:
+def _weight_shapes(layer: Layer) -> list[list]:
+    return [list(w.shape) for w in layer.weights]
+
+
+def diff(a: Graph, b: Graph) -> dict[str, Any]:
     """Everything that differs between ``a`` and ``b``, as JSON-ready data."""
     na, nb = _by_name(a), _by_name(b)
-    name_a, name_b = lambda i: a.nodes[i]["name"], lambda i: b.nodes[i]["name"]
     added = [n for n in nb if n not in na]
     removed = [n for n in na if n not in nb]
     changed, rewired = [], []
@@ -56,58 +57,58 @@ def diff(a: nx.DiGraph, b: nx.DiGraph) -> dict[str, Any]:
         delta = _changes(old, new)
         if delta:
             changed.append({"name": name, "changes": delta})
-        ins_a, ins_b = [name_a(i) for i in old["inputs"]], [name_b(i) for i in new["inputs"]]
+        ins_a, ins_b = [a.layers[i].name for i in old.inputs], [b.layers[i].name for i in new.inputs]
         if ins_a != ins_b:
             rewired.append({"name": name, "inputs": [ins_a, ins_b]})
     loads, blocked = [], []
     for nid in weighted_nodes(a):
-        old = a.nodes[nid]
-        new = nb.get(old["name"])
+        old = a.layers[nid]
+        new = nb.get(old.name)
         if new is None:
-            blocked.append({"name": old["name"], "reason": f"no layer '{old['name']}' in {b.graph.get('name')}"})
-        elif [w.shape for w in old["weights"]] != [w.shape for w in new["weights"]]:
-            blocked.append({"name": old["name"], "reason": "weight shapes "
-                            f"{[list(w.shape) for w in old['weights']]} -> {[list(w.shape) for w in new['weights']]}"})
+            blocked.append({"name": old.name, "reason": f"no layer '{old.name}' in {b.name}"})
+        elif _weight_shapes(old) != _weight_shapes(new):
+            blocked.append({"name": old.name, "reason": f"weight shapes {_weight_shapes(old)} -> {_weight_shapes(new)}"})
         else:
-            loads.append(old["name"])
+            loads.append(old.name)
     got = set(loads)
-    order_a = [[w.shape for w in a.nodes[n]["weights"]] for n in weighted_nodes(a)]
-    order_b = [[w.shape for w in b.nodes[n]["weights"]] for n in weighted_nodes(b)]
+    order_a = [_weight_shapes(a.layers[n]) for n in weighted_nodes(a)]
+    order_b = [_weight_shapes(b.layers[n]) for n in weighted_nodes(b)]
     ta, tb = _totals(a), _totals(b)
     return {
-        "a": a.graph.get("name"), "b": b.graph.get("name"),
+        "a": a.name, "b": b.name,
         "totals": {k: {"a": ta[k], "b": tb[k], "delta": tb[k] - ta[k]} for k in ta},
         "added": added, "removed": removed, "changed": changed, "rewired": rewired,
         "weights": {
             "by_name": {"loads": loads, "blocked": blocked,
-                        "b_without_weights": [name_b(n) for n in weighted_nodes(b) if name_b(n) not in got]},
+                        "b_without_weights": [b.layers[n].name for n in weighted_nodes(b)
+                                              if b.layers[n].name not in got]},
             "by_order": order_a == order_b,
         },
     }
 
 
-def _blocks(graph: nx.DiGraph, names: list[str]) -> list[str]:
+def _blocks(graph: Graph, names: list[str]) -> list[str]:
     """Compact listing: a block whose layers are all in ``names`` is one line, the rest layer by layer."""
     chosen = set(names)
     per_block: dict[str, list[str]] = {}
-    for data in graph.nodes.values():
-        per_block.setdefault(data["block"], []).append(data["name"])
+    for layer in graph:
+        per_block.setdefault(layer.block, []).append(layer.name)
     whole = {blk for blk, members in per_block.items() if len(members) > 1 and all(m in chosen for m in members)}
     lines, done = [], set()
-    for data in graph.nodes.values():
-        if data["name"] not in chosen:
+    for layer in graph:
+        if layer.name not in chosen:
             continue
-        if data["block"] in whole:
-            if data["block"] not in done:
-                done.add(data["block"])
-                members = per_block[data["block"]]
-                lines.append(f"{data['block']} (block, {len(members)} layers: {members[0]} .. {members[-1]})")
+        if layer.block in whole:
+            if layer.block not in done:
+                done.add(layer.block)
+                members = per_block[layer.block]
+                lines.append(f"{layer.block} (block, {len(members)} layers: {members[0]} .. {members[-1]})")
         else:
-            lines.append(f"{data['name']} ({data['op']} {shape_text(data['shape'])})")
+            lines.append(f"{layer.name} ({layer.op} {shape_text(layer.shape)})")
     return lines
 
 
-def format_text(result: dict[str, Any], a: nx.DiGraph, b: nx.DiGraph) -> str:
+def format_text(result: dict[str, Any], a: Graph, b: Graph) -> str:
     t = result["totals"]
 
     def total(key: str, human: bool) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 import networkx as nx
 
+from archspec.graph.ir import Graph
 from archspec.ops import OPS
 
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_]+")
@@ -58,34 +59,34 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def named_graph(graph: nx.DiGraph) -> nx.DiGraph:
-    """A copy keyed by layer name with JSON-ready attributes (``inputs`` as names, ``index`` = creation id,
-    ``keras_index`` = position in Keras ``model.layers``)."""
+def named_graph(graph: Graph) -> nx.DiGraph:
+    """A networkx graph keyed by layer name with JSON-ready attributes (``inputs`` as names, ``index`` =
+    creation id, ``keras_index`` = position in Keras ``model.layers``)."""
     from archspec.graph.order import keras_layer_order
 
-    nodes = graph.nodes
+    layers = graph.layers
     keras_pos = {nid: k for k, nid in enumerate(keras_layer_order(graph))}
     out = nx.DiGraph()
-    out.graph.update(jsonable({k: v for k, v in graph.graph.items() if k not in ("input", "output")}))
-    out.graph["input"] = nodes[graph.graph["input"]]["name"]
-    out.graph["output"] = nodes[graph.graph["output"]]["name"]
-    for nid, data in nodes.items():
-        attrs = jsonable(data)
-        attrs["inputs"] = [nodes[i]["name"] for i in data["inputs"]]
-        attrs.setdefault("auto_named", False)
-        attrs.update(index=nid, keras_index=keras_pos[nid])
-        out.add_node(data["name"], **attrs)
-    for u, v, data in graph.edges(data=True):
-        out.add_edge(nodes[u]["name"], nodes[v]["name"], port=data["port"], shape=list(nodes[u]["shape"]))
+    out.graph.update(jsonable(graph.header()))
+    out.graph["input"] = layers[graph.input].name
+    out.graph["output"] = layers[graph.output].name
+    for layer in layers:
+        attrs = jsonable(layer.as_dict())
+        attrs["inputs"] = [layers[i].name for i in layer.inputs]
+        attrs.update(index=layer.id, keras_index=keras_pos[layer.id])
+        out.add_node(layer.name, **attrs)
+    for layer in layers:
+        for port, src in enumerate(layer.inputs):
+            out.add_edge(layers[src].name, layer.name, port=port, shape=list(layers[src].shape))
     return out
 
 
-def node_link(graph: nx.DiGraph) -> dict:
+def node_link(graph: Graph) -> dict:
     """networkx node-link data (``nodes``/``edges``) of :func:`named_graph`."""
     return nx.node_link_data(named_graph(graph), edges="edges")
 
 
-def graphml_graph(graph: nx.DiGraph) -> nx.DiGraph:
+def graphml_graph(graph: Graph) -> nx.DiGraph:
     """:func:`named_graph` with only scalar attributes: GraphML has no lists, maps or nulls.
 
     Lists and mappings become JSON text (``shape: "[56, 56, 256]"``); the layer attributes are also
@@ -134,7 +135,7 @@ class Group:
         return len(self.nodes)
 
 
-def groups(graph: nx.DiGraph, level: str) -> dict[str, Group]:
+def groups(graph: Graph, level: str) -> dict[str, Group]:
     """Layers grouped by ``stage`` or ``block`` in first-seen order, each with its output layer.
 
     A group's output is its last-created layer that feeds another group (or is the network output).
@@ -142,20 +143,20 @@ def groups(graph: nx.DiGraph, level: str) -> dict[str, Group]:
     if level not in ("stage", "block"):
         raise ValueError(f"level must be 'stage' or 'block', got {level!r}")
     out: dict[str, Group] = {}
-    nodes = graph.nodes
-    for nid, data in nodes.items():
-        key = data[level]
+    layers = graph.layers
+    consumers = graph.consumers()
+    for layer in layers:
+        key = getattr(layer, level)
         grp = out.get(key)
         if grp is None:
-            grp = out[key] = Group(key, data["stage"])
-        grp.nodes.append(nid)
-        grp.params += data["params"]
-        grp.trainable += data["trainable"]
-        grp.macs += data["macs"]
-        grp.weighted += bool(data["weights"])
-        leaves = nid == graph.graph["output"] or any(nodes[s][level] != key for s in graph.successors(nid))
-        if leaves:
-            grp.output = nid
+            grp = out[key] = Group(key, layer.stage)
+        grp.nodes.append(layer.id)
+        grp.params += layer.params
+        grp.trainable += layer.trainable
+        grp.macs += layer.macs
+        grp.weighted += bool(layer.weights)
+        if layer.id == graph.output or any(getattr(layers[c], level) != key for c in consumers[layer.id]):
+            grp.output = layer.id
     for grp in out.values():
         if grp.output is None:  # cannot happen for a graph that passed the dead-layer check
             grp.output = grp.nodes[-1]

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import networkx as nx
-
 from archspec.export.nodes import fmt_count, groups, shape_text
+from archspec.graph.ir import Graph
 
 
-def summarize(graph: nx.DiGraph) -> dict[str, Any]:
+def summarize(graph: Graph) -> dict[str, Any]:
     """Totals and one row per stage (the input is a stage of its own, the head is ``head``)."""
-    nodes = graph.nodes
+    layers = graph.layers
     stages = []
     for key, grp in groups(graph, "stage").items():
         stages.append({
             "stage": key,
-            "output_shape": list(nodes[grp.output]["shape"]),
+            "output_shape": list(layers[grp.output].shape),
             "layers": grp.layers,
             "weighted_layers": grp.weighted,
             "params": grp.params,
@@ -31,9 +30,9 @@ def summarize(graph: nx.DiGraph) -> dict[str, Any]:
     params = sum(s["params"] for s in stages)
     trainable = sum(s["trainable_params"] for s in stages)
     return {
-        "name": graph.graph.get("name"),
-        "input_shape": list(graph.graph["input_shape"]),
-        "output_shape": list(nodes[graph.graph["output"]]["shape"]),
+        "name": graph.name,
+        "input_shape": list(graph.input_shape),
+        "output_shape": list(graph.output_layer.shape),
         "params": params,
         "trainable_params": trainable,
         "non_trainable_params": params - trainable,

@@ -6,44 +6,14 @@ is the one a real load would reach, without TensorFlow.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import networkx as nx
-
-from archspec.weights.h5file import WeightFile, read_weight_file
-from archspec.weights.match import MatchReport, diagnostics, match
-
-MODES = ("auto", "order", "name")
+from archspec.graph.ir import Graph
+from archspec.weights.match import WeightCheck, diagnostics, shapes_text
 
 
-@dataclass
-class WeightCheck:
-    wfile: WeightFile
-    reports: list[MatchReport]  # in the order tried
-
-    @property
-    def loads(self) -> str | None:
-        """The first mode in which every weighted layer pairs with matching shapes, else None."""
-        return next((r.mode for r in self.reports if r.complete), None)
-
-
-def check_weights(graph: nx.DiGraph, path: str | Path, mode: str = "auto") -> WeightCheck:
-    """Match by order (what keras.applications does) and, in ``auto`` mode if that fails, by name."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    wfile = read_weight_file(path)
-    reports = []
-    for by_name in ((False, True) if mode == "auto" else (mode == "name",)):
-        reports.append(match(graph, wfile, by_name=by_name))
-        if reports[-1].complete:
-            break
-    return WeightCheck(wfile, reports)
-
-
-def to_json(result: WeightCheck, graph: nx.DiGraph) -> dict[str, Any]:
-    nodes = graph.nodes
+def to_json(result: WeightCheck, graph: Graph) -> dict[str, Any]:
+    layers = graph.layers
     return {
         "file": result.wfile.path,
         "layout": result.wfile.layout,
@@ -52,8 +22,8 @@ def to_json(result: WeightCheck, graph: nx.DiGraph) -> dict[str, Any]:
         "reports": [{
             "mode": r.mode,
             "complete": r.complete,
-            "matched": [{"layer": nodes[n]["name"], "file_layer": f} for n, f in r.matched],
-            "missing": [{"layer": nodes[n]["name"], "loc": str(nodes[n]["loc"])} for n in r.missing],
+            "matched": [{"layer": layers[n].name, "file_layer": f} for n, f in r.matched],
+            "missing": [{"layer": layers[n].name, "loc": str(layers[n].loc)} for n in r.missing],
             "extra": list(r.extra),
             "shape_mismatches": [{"layer": m.layer, "file_layer": m.file_layer, "expected": [list(s) for s in m.expected],
                                   "found": [list(s) for s in m.found], "loc": str(m.loc)} for m in r.mismatched],
@@ -63,24 +33,24 @@ def to_json(result: WeightCheck, graph: nx.DiGraph) -> dict[str, Any]:
     }
 
 
-def format_text(result: WeightCheck, graph: nx.DiGraph, limit: int = 10) -> str:
+def format_text(result: WeightCheck, graph: Graph, limit: int = 10) -> str:
     """One block per mode tried: counts, then each problem with the spec line that made the layer."""
-    nodes = graph.nodes
+    layers = graph.layers
     wfile = result.wfile
     layout = "legacy weights file" if wfile.layout == "weights" else "full-model file (model_weights)"
-    ours = sum(1 for n in nodes.values() if n["weights"])
+    ours = len(graph.weighted())
     out = [f"{wfile.path}: {layout}, {len(wfile.layers)} layers, {len(wfile.weighted)} with weights; "
-           f"{graph.graph.get('name')} has {ours} layers with weights"]
+           f"{graph.name} has {ours} layers with weights"]
     for r in result.reports:
         out.append(f"by {r.mode}: {len(r.matched)} matched, {len(r.missing)} missing, {len(r.extra)} extra, "
                    f"{len(r.mismatched)} shape mismatch(es)")
         if r.count_error:
             out.append(f"  {r.count_error}")
         for m in r.mismatched[:limit]:
-            out.append(f"  {m.loc}: shape mismatch: layer '{m.layer}' expects {_shapes(m.expected)}, "
-                       f"file layer '{m.file_layer}' has {_shapes(m.found)}")
+            out.append(f"  {m.loc}: shape mismatch: layer '{m.layer}' expects {shapes_text(m.expected)}, "
+                       f"file layer '{m.file_layer}' has {shapes_text(m.found)}")
         for n in r.missing[:limit]:
-            out.append(f"  {nodes[n]['loc']}: missing: layer '{nodes[n]['name']}' has no weights in the file")
+            out.append(f"  {layers[n].loc}: missing: layer '{layers[n].name}' has no weights in the file")
         for name in r.extra[:limit]:
             out.append(f"  extra: file layer '{name}' matches no layer of the model")
         hidden = sum(max(0, len(x) - limit) for x in (r.mismatched, r.missing, r.extra))
@@ -92,7 +62,3 @@ def format_text(result: WeightCheck, graph: nx.DiGraph, limit: int = 10) -> str:
     else:
         out.append("FAIL: the file does not load fully")
     return "\n".join(out)
-
-
-def _shapes(shapes: list[tuple]) -> str:
-    return "[" + ", ".join(str(tuple(s)) for s in shapes) + "]"

@@ -1,9 +1,8 @@
-"""Expand a merged spec into a ``networkx.DiGraph`` of layers, with shapes, params and locations.
+"""Expand a merged spec into its :class:`~archspec.graph.ir.Graph`: templates, repeats and overrides
+become layers with shapes, weights, MACs and the spec location that made each one.
 
-Nodes are integers in creation order (the order Keras layers are created in); each carries ``op``,
-``name``, ``attrs``, ``inputs`` (ordered: merge order is significant), ``shape``, ``params``,
-``trainable``, ``macs``, ``loc`` (spec file/line/col), ``stage`` and ``block``. Edges mirror
-``inputs`` and carry the input position as ``port``.
+Every rule of the language is applied through :mod:`archspec.lang.rules` (the static checker applies
+the same ones); this module only knows how to walk a spec and stops at the first problem.
 """
 
 from __future__ import annotations
@@ -13,23 +12,17 @@ import copy
 import gc
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator, NoReturn
 
-from archspec.errors import Diagnostic, SpecError, did_you_mean
-from archspec.ops import NUMERIC_KINDS, OPS, Attr, OpDef, ShapeError, coerce, fmt_shape
-from archspec.limits import DEFAULT_LIMITS, Limits
+from archspec.errors import Diagnostic, SpecError
+from archspec.graph.ir import Graph, Layer
+from archspec.lang import rules
 from archspec.lang.compose import Spec
 from archspec.lang.expressions import ExpressionError, format_template, resolve
+from archspec.lang.rules import CALL_META, INHERITED, STAGE_META, Problem
 from archspec.lang.yaml_loader import json_pointer
-
-if TYPE_CHECKING:  # pragma: no cover
-    import networkx as nx
-
-STEP_META = ("op", "use", "name", "in", "as", "if", "else", "branches", "doc")
-CALL_META = ("use", "in", "as", "if", "else", "doc")
-STAGE_META = ("block", "body", "repeat", "block_name", "at", "doc")
-RESERVED = ("input", "prev")
-INHERITED = ("i", "repeat", "stage", "block", "letter", "first", "last")  # visible inside nested templates
+from archspec.limits import DEFAULT_LIMITS, Limits
+from archspec.ops import NUMERIC_KINDS, OPS, Attr, OpDef, ShapeError, fmt_shape
 
 
 @dataclass(frozen=True)
@@ -63,23 +56,14 @@ class _Frame:
     depth: int = 0
 
 
-def at_selects(which: str, i: int, repeat: int) -> bool:
-    """Whether the ``at`` key ``which`` (``first``, ``last``, ``N`` or ``-N``) names repeat ``i`` of ``repeat``."""
-    if which == "first":
-        return i == 1
-    if which == "last":
-        return i == repeat
-    try:
-        index = int(which)
-    except (TypeError, ValueError):
-        return False
-    return index == i or repeat + 1 + index == i
-
-
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: expansion allocates tens of thousands of acyclic dicts and
-    lists that GC passes would traverse again and again for nothing (a third of the time)."""
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while expanding (the CLI does; a library caller may opt in).
+
+    Expansion allocates tens of thousands of acyclic dicts and lists that GC passes traverse again and
+    again for nothing; pausing it saves about a third of a large expansion. It is process-wide, so the
+    library never does it behind a caller's back.
+    """
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -89,31 +73,24 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def expand(spec: Spec, options: BuildOptions | None = None, limits: Limits = DEFAULT_LIMITS) -> nx.DiGraph:
-    """Expand ``spec`` into its layer graph (pure Python; raises :class:`SpecError`)."""
-    with _gc_paused():
-        return _Builder(spec, options or BuildOptions(), limits).run().to_networkx()
+def expand(spec: Spec, options: BuildOptions | None = None, limits: Limits = DEFAULT_LIMITS) -> Graph:
+    """Expand ``spec`` into its layer graph (pure Python; raises :class:`SpecError` at the first problem)."""
+    return _Builder(spec, options or BuildOptions(), limits).run()
 
 
-def expand_heads(spec: Spec, options: list[BuildOptions], limits: Limits = DEFAULT_LIMITS) -> Iterator["Graph"]:
-    """``expand(spec, o)`` for each ``o`` in turn, as :class:`Graph` (``.to_networkx()`` for the DiGraph),
-    expanding the stages only once when that cannot change the result: the options differ only in
-    ``include_top``/``pooling`` and nothing outside ``head`` names either. Validation checks every head
-    a spec declares, so this saves two expansions of three.
+def expand_heads(spec: Spec, options: list[BuildOptions], limits: Limits = DEFAULT_LIMITS) -> Iterator[Graph]:
+    """``expand(spec, o)`` for each ``o`` in turn, expanding the stages only once when that cannot change
+    the result: the options differ only in ``include_top``/``pooling`` and nothing outside ``head``
+    names either. Validation checks every head a spec declares, so this saves two expansions of three.
     """
     if len(options) < 2 or not _body_shared(spec, options):
         for opts in options:
-            with _gc_paused():
-                graph = _Builder(spec, opts, limits).run()
-            yield graph
+            yield _Builder(spec, opts, limits).run()
         return
-    with _gc_paused():
-        base = _Builder(spec, options[0], limits)
-        prev = base._body()
+    base = _Builder(spec, options[0], limits)
+    prev = base._body()
     for k, opts in enumerate(options):
-        with _gc_paused():
-            graph = base._fork(opts, last=k == len(options) - 1)._finish(prev)
-        yield graph
+        yield base._fork(opts, last=k == len(options) - 1)._finish(prev)
 
 
 _HEAD_OPTIONS = re.compile(r"\b(include_top|pooling)\b")
@@ -135,79 +112,44 @@ def _body_shared(spec: Spec, options: list[BuildOptions]) -> bool:
     return True
 
 
-class Graph:
-    """The few ``networkx.DiGraph`` operations expansion needs, on plain lists (node id = index).
-
-    Validation never converts it, so ``archspec validate`` does not import networkx (a fifth of its
-    run time); :func:`expand` converts once at the end, adding nodes and edges in creation order.
-    """
-
-    def __init__(self) -> None:
-        self.graph: dict[str, Any] = {}
-        self.nodes: list[dict[str, Any]] = []
-        self.edges: list[tuple[int, int, dict[str, Any]]] = []
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(range(len(self.nodes)))
-
-    def number_of_nodes(self) -> int:
-        return len(self.nodes)
-
-    def add_node(self, nid: int, **attrs: Any) -> None:
-        assert nid == len(self.nodes), "node ids are creation order"
-        self.nodes.append(attrs)
-
-    def add_edge(self, src: int, dst: int, **attrs: Any) -> None:
-        self.edges.append((src, dst, attrs))
-
-    def copy(self) -> "Graph":
-        other = Graph()
-        other.graph = dict(self.graph)
-        other.nodes = [dict(d) for d in self.nodes]
-        other.edges = list(self.edges)  # edge data is never changed after creation
-        return other
-
-    def to_networkx(self) -> "nx.DiGraph":
-        import networkx as nx
-
-        g = nx.DiGraph()
-        g.graph.update(self.graph)
-        g.add_nodes_from(enumerate(self.nodes))
-        g.add_edges_from(self.edges)
-        return g
-
-
 class _Builder:
     def __init__(self, spec: Spec, options: BuildOptions, limits: Limits):
         self.spec = spec
         self.options = options
         self.limits = limits
-        self.g = Graph()
-        self.templates: dict[str, Any] = spec.data.get("templates", {})
-        self.defaults: dict[str, dict] = spec.data.get("defaults", {})
+        data = spec.data
+        self.g = Graph(spec.name, spec.file, data.get("preprocessing", "none"),
+                       tuple(options.input_shape or data["input"]))
+        self.templates: dict[str, Any] = data.get("templates", {})
+        self.defaults: dict[str, dict] = data.get("defaults", {})
         self.explicit: dict[str, int] = {}
         self.auto: list[int] = []
         self.located: dict[tuple, tuple] = {}  # path -> (loc, pointer); a template's steps recur per block
         self.work = 0  # steps and repeats expanded, bounded by limits.steps (empty templates make no layers)
 
     # ------------------------------------------------------------------------------------ errors
-    def error(self, message: str, path: tuple, hint: str | None = None, key: bool = False) -> SpecError:
-        return SpecError(Diagnostic(message, self.spec.where(path, key=key), json_pointer(path), hint))
+    def check(self, problem: Problem | None, path: tuple) -> None:
+        """Stop at ``problem`` (a rule's finding at ``path``), if there is one."""
+        if problem is not None:
+            self.fail(problem, path)
+
+    def fail(self, problem: Problem, path: tuple) -> NoReturn:
+        where = path + problem.at
+        raise SpecError(Diagnostic(problem.message, self.spec.where(where, key=problem.key), json_pointer(where),
+                                   problem.hint))
+
+    def check_all(self, problems: list[Problem], path: tuple) -> None:
+        self.check(problems[0] if problems else None, path)
 
     # ------------------------------------------------------------------------------------ driver
     def run(self) -> Graph:
         return self._finish(self._body())
 
     def _body(self) -> int:
-        data = self.spec.data
-        shape = tuple(self.options.input_shape or data["input"])
-        global_scope = self.global_scope = self._global_scope()
-        inp = self._add_node("input", {}, [], shape, None, ("input",), "input", "input")
-        self.g.graph.update(name=self.spec.name, input=inp, input_shape=shape,
-                            preprocessing=data.get("preprocessing", "none"), file=self.spec.file)
-        prev = inp
-        for key, stage in data["stages"].items():
-            prev = self._stage(key, stage, ("stages", key), prev, global_scope)
+        self.global_scope = self._global_scope()
+        prev = self.g.input = self._add_layer("input", {}, [], self.g.input_shape, None, ("input",), "input", "input")
+        for key, stage in self.spec.data["stages"].items():
+            prev = self._stage(key, stage, ("stages", key), prev)
         return prev
 
     def _fork(self, options: BuildOptions, last: bool = False) -> "_Builder":
@@ -216,39 +158,37 @@ class _Builder:
         other = copy.copy(self)
         other.options = options
         if not last:
-            other.g = self.g.copy()  # node attribute dicts are copied: auto-naming must not leak between heads
+            other.g = self.g.copy()  # layers are copied: auto-naming must not leak between heads
             other.explicit, other.auto = dict(self.explicit), list(self.auto)
         other.global_scope = other._global_scope()
         return other
 
     def _finish(self, prev: int) -> Graph:
-        prev = self._head(prev, self.global_scope)
-        self.g.graph["output"] = prev
+        self.g.output = self._head(prev)
         self._assign_auto_names()
-        self._check_all_used(prev)
+        self._check_all_used()
         return self.g
 
-    def _check_all_used(self, output: int) -> None:
+    def _check_all_used(self) -> None:
         """A layer that does not feed the output would be dropped by Keras and shift by-order loading."""
-        used, stack = {output}, [output]
+        layers = self.g.layers
+        used, stack = {self.g.output}, [self.g.output]
         while stack:
-            for src in self.g.nodes[stack.pop()]["inputs"]:
+            for src in layers[stack.pop()].inputs:
                 if src not in used:
                     used.add(src)
                     stack.append(src)
-        dead = [n for n in self.g if n not in used]
+        dead = [layer for layer in layers if layer.id not in used]
         if dead:
-            node = self.g.nodes[dead[0]]
             more = f" ({len(dead) - 1} more)" if len(dead) > 1 else ""
-            raise SpecError(Diagnostic(f"layer '{node['name']}' does not contribute to the output{more}",
-                                       node["loc"], node["pointer"], "bind it with 'as' and use it, or remove it"))
+            raise SpecError(Diagnostic(f"layer '{dead[0].name}' does not contribute to the output{more}",
+                                       dead[0].loc, dead[0].pointer, "bind it with 'as' and use it, or remove it"))
 
     def _global_scope(self) -> dict[str, Any]:
         vars_ = dict(self.spec.data.get("vars", {}))
-        for bad in sorted(set(vars_) & {*INHERITED, *RESERVED, "in_channels", "in_height", "in_width"}):
-            raise self.error(f"'{bad}' is a built-in name and cannot be a var", ("vars", bad), key=True)
+        self.check_all(rules.builtin_vars(vars_), ("vars",))
         opts = self.options
-        vars_.setdefault("classes", 1000)
+        vars_.setdefault("classes", rules.OPTION_DEFAULTS["classes"])
         if opts.classes is not None:
             vars_["classes"] = int(opts.classes)
         vars_.update(include_top=opts.include_top, pooling=opts.pooling,
@@ -256,48 +196,31 @@ class _Builder:
         return vars_
 
     # ------------------------------------------------------------------------------------ stages
-    def _stage(self, key: str, stage: dict, path: tuple, prev: int, global_scope: dict) -> int:
-        if ("block" in stage) == ("body" in stage):
-            raise self.error(f"stage '{key}' needs exactly one of 'block' (a template) or 'body' (inline steps)",
-                             path)
-        stage_scope = {**global_scope, "stage": key, **self._shape_vars(prev)}
-        repeat = self._value(stage.get("repeat", 1), stage_scope, path + ("repeat",), "int")
-        if repeat < 1:
-            raise self.error(f"repeat must be at least 1, got {repeat}", path + ("repeat",))
-        if repeat > self.limits.repeat:
-            raise self.error(f"repeat {repeat} exceeds the limit of {self.limits.repeat} (limit 'repeat')",
-                             path + ("repeat",))
+    def _stage(self, key: str, stage: dict, path: tuple, prev: int) -> int:
+        self.check(rules.stage_form(key, stage), path)
+        stage_scope = {**self.global_scope, "stage": key, **self._shape_vars(prev)}
+        repeat = self._value(stage.get("repeat", 1), stage_scope, path + ("repeat",), Attr("int"), "repeat")
+        self.check(rules.repeat_count(repeat, self.limits), path + ("repeat",))
+        self.check_all(rules.inline_stage_keys(key, stage), path)
         if "body" in stage:
-            extra = [k for k in stage if k not in STAGE_META]
-            if extra:
-                raise self.error(f"unknown key '{extra[0]}' in inline stage '{key}'", path + (extra[0],),
-                                 did_you_mean(extra[0], STAGE_META), key=True)
             body, body_path, template = stage["body"], path + ("body",), None
         else:
-            name = stage["block"]
-            if name not in self.templates:
-                raise self.error(f"unknown template '{name}'", path + ("block",),
-                                 did_you_mean(name, self.templates) or self._known_templates())
-            template = self.templates[name]
-            body, body_path = template["body"], ("templates", name, "body")
+            self.check(rules.unknown_template(stage["block"], self.templates), path + ("block",))
+            template = self.templates[stage["block"]]
+            body, body_path = template["body"], ("templates", stage["block"], "body")
         at = stage.get("at", {})
         for which in at:
-            if which not in ("first", "last") and not (1 <= abs(int(which)) <= repeat):
-                raise self.error(f"'at' index {which} is outside 1..{repeat}", path + ("at", which), key=True)
+            self.check(rules.at_key(which, repeat), path + ("at", which))
         block_name = stage.get("block_name", "{stage}_block{i}")
         for i in range(1, repeat + 1):
             self._count_work(path)
             scope = {**stage_scope, "i": i, "repeat": repeat, "first": i == 1, "last": i == repeat,
                      "letter": _letter(i), **self._shape_vars(prev)}
-            try:
-                block = format_template(block_name, scope, self.limits)
-            except ExpressionError as exc:
-                raise self.error(str(exc), path + ("block_name",), exc.hint) from None
-            scope["block"] = block
+            scope["block"] = self._format(block_name, scope, path + ("block_name",))
             if template is not None:
                 args = self._stage_args(stage, at, i, repeat, path)
                 scope.update(self._bind_params(template, stage["block"], args, scope, path))
-            frame = _Frame(scope=scope, values={"input": prev}, prev=prev, stage=key, block=block or key)
+            frame = _Frame(scope=scope, values={"input": prev}, prev=prev, stage=key, block=scope["block"] or key)
             self._steps(body, body_path, frame)
             prev = frame.prev
         return prev
@@ -306,7 +229,7 @@ class _Builder:
         """Stage parameters for repeat ``i``: stage values, then 'at' overrides (first, last, index)."""
         args = {k: (v, path + (k,)) for k, v in stage.items() if k not in STAGE_META}
         for which, values in at.items():
-            if at_selects(which, i, repeat):
+            if rules.at_selects(which, i, repeat):
                 args.update({k: (v, path + ("at", which, k)) for k, v in values.items()})
         return args
 
@@ -319,29 +242,24 @@ class _Builder:
         bound: dict[str, Any] = {}
         for name, (raw, path) in args.items():
             if name not in known:
-                raise self.error(
-                    f"unknown parameter '{name}' for template '{tname}'", path,
-                    did_you_mean(name, [*known, *STAGE_META, *CALL_META]) or
-                    (f"parameters: {', '.join(sorted(known))}" if known else "it takes no parameters"), key=True)
+                self.check(rules.unknown_param(name, tname, known), path)
             bound[name] = self._value(raw, scope, path)
         for name in required:
             if name not in bound:
-                raise self.error(f"missing parameter '{name}' for template '{tname}'", call_path)
+                self.check(rules.missing_param(name, tname), call_path)
         for name, default in params.items():
             if name not in bound:
                 bound[name] = self._value(default, {**scope, **bound}, ("templates", tname, "params", name))
         return bound
 
-    def _head(self, prev: int, global_scope: dict) -> int:
+    def _head(self, prev: int) -> int:
         head = self.spec.data.get("head")
         opts = self.options
         which = "top" if opts.include_top else opts.pooling
         if which is None or head is None:  # a spec without a head is a feature extractor
             return prev
-        if which not in head:
-            raise self.error(f"this spec has no head for {'include_top' if which == 'top' else 'pooling=' + which}",
-                             ("head",))
-        scope = {**global_scope, "stage": "head", "block": "head", "i": 1, "repeat": 1, "first": True,
+        self.check(rules.head_exists(head, which), ("head",))
+        scope = {**self.global_scope, "stage": "head", "block": "head", "i": 1, "repeat": 1, "first": True,
                  "last": True, "letter": "a"}
         frame = _Frame(scope=scope, values={"input": prev}, prev=prev, stage="head", block="head")
         self._steps(head[which], ("head", which), frame)
@@ -356,10 +274,9 @@ class _Builder:
         self._count_work(path)
         inputs = self._inputs(step, path, frame)
         scope = {**frame.scope, **self._shape_vars(inputs[0])}
-        if "else" in step and "if" not in step:
-            raise self.error("'else' needs an 'if'", path + ("else",), key=True)
+        self.check(rules.else_needs_if(step), path)
         if "if" in step:
-            cond = self._value(step["if"], scope, path + ("if",), "cond")
+            cond = self._value(step["if"], scope, path + ("if",), numeric=True)
             if not cond:  # a skipped step yields its input, or the value named by 'else'
                 otherwise = self._inputs(step, path, frame, "else")[0] if "else" in step else inputs[0]
                 self._bind(step, path, frame, otherwise)
@@ -371,36 +288,20 @@ class _Builder:
         self._bind(step, path, frame, out)
 
     def _bind(self, step: dict, path: tuple, frame: _Frame, node: int) -> None:
+        self.check(rules.bind_name(step), path)
         frame.prev = node
         if "as" in step:
-            name = step["as"]
-            if name in RESERVED:
-                raise self.error(f"'{name}' is reserved and cannot be bound with 'as'", path + ("as",))
-            frame.values[name] = node
+            frame.values[step["as"]] = node
 
     def _inputs(self, step: dict, path: tuple, frame: _Frame, key: str = "in") -> list[int]:
+        self.check_all(rules.unknown_refs(step, key, frame.values), path)
         refs = step.get(key, "prev")
-        many = isinstance(refs, list)
-        out = []
-        for j, ref in enumerate(refs if many else [refs]):
-            if ref == "prev":
-                out.append(frame.prev)
-            elif ref in frame.values:
-                out.append(frame.values[ref])
-            else:
-                known = [*RESERVED, *(v for v in frame.values if v not in RESERVED)]
-                raise self.error(f"unknown value '{ref}' in '{key}'", path + ((key, j) if many else (key,)),
-                                 did_you_mean(ref, known) or f"known here: {', '.join(known)}")
-        return out
+        return [frame.prev if ref == "prev" else frame.values[ref] for ref in (refs if isinstance(refs, list) else [refs])]
 
     def _call(self, step: dict, path: tuple, frame: _Frame, inp: int, scope: dict) -> int:
         name = step["use"]
-        if name not in self.templates:
-            raise self.error(f"unknown template '{name}'", path + ("use",),
-                             did_you_mean(name, self.templates) or self._known_templates())
-        if frame.depth + 1 > self.limits.template_depth:
-            raise self.error(f"templates nested deeper than {self.limits.template_depth} "
-                             "(recursive template?) (limit 'template_depth')", path + ("use",))
+        self.check(rules.unknown_template(name, self.templates), path + ("use",))
+        self.check(rules.template_depth(frame.depth + 1, self.limits), path)
         template = self.templates[name]
         args = {k: (v, path + (k,)) for k, v in step.items() if k not in CALL_META}
         inherited = {k: v for k, v in frame.scope.items() if k in INHERITED or k in self.global_scope}
@@ -411,10 +312,8 @@ class _Builder:
         return inner.prev
 
     def _op(self, step: dict, path: tuple, frame: _Frame, inputs: list[int], scope: dict) -> int:
-        opname = step["op"]
-        opdef = OPS.get(opname)
-        if opdef is None:
-            raise self.error(f"unknown op '{opname}'", path + ("op",), did_you_mean(opname, OPS))
+        self.check(rules.unknown_op(step["op"]), path)
+        opdef = OPS[step["op"]]
         if "branches" in step:
             outs = []
             for b, branch in enumerate(step["branches"]):
@@ -423,84 +322,78 @@ class _Builder:
                 self._steps(branch, path + ("branches", b), sub)
                 outs.append(sub.prev)
             inputs = outs
-        n = len(inputs)
-        if n < opdef.min_inputs or (opdef.max_inputs is not None and n > opdef.max_inputs):
-            want = (f"{opdef.min_inputs}" if opdef.max_inputs == opdef.min_inputs else
-                    f"at least {opdef.min_inputs}" if opdef.max_inputs is None else
-                    f"{opdef.min_inputs} to {opdef.max_inputs}")
-            raise self.error(f"op '{opname}' takes {want} input(s), got {n}", path)
+        self.check(rules.arity(opdef, len(inputs)), path)
         attrs = self._attrs(opdef, step, path, scope)
-        shapes = [self.g.nodes[i]["shape"] for i in inputs]
+        self.check(rules.attr_combination(opdef, attrs), path)
+        shapes = [self.g.layers[i].shape for i in inputs]
         try:
             shape = opdef.shape(attrs, shapes)
         except ShapeError as exc:
-            names = ", ".join(f"'{self.g.nodes[i]['name'] or self.g.nodes[i]['op']}' {fmt_shape(s)}"
+            names = ", ".join(f"'{self.g.layers[i].name or self.g.layers[i].op}' {fmt_shape(s)}"
                               for i, s in zip(inputs, shapes))
-            raise self.error(f"{exc} (inputs: {names})", path) from None
+            self.fail(Problem(f"{exc} (inputs: {names})"), path)
         name = None
         if step.get("name") is not None:
-            try:
-                name = format_template(str(step["name"]), scope, self.limits)
-            except ExpressionError as exc:
-                raise self.error(str(exc), path + ("name",), exc.hint) from None
-        return self._add_node(opname, attrs, inputs, shape, name, path, frame.stage, frame.block, opdef)
+            name = self._format(str(step["name"]), scope, path + ("name",))
+            if name is not None:
+                self.check(rules.layer_name(name), path)
+        return self._add_layer(opdef.name, attrs, inputs, shape, name, path, frame.stage, frame.block, opdef)
 
     def _attrs(self, opdef: OpDef, step: dict, path: tuple, scope: dict) -> dict[str, Any]:
-        for key in step:
-            if key not in STEP_META and key not in opdef.attrs:
-                raise self.error(f"unknown attribute '{key}' for op '{opdef.name}'", path + (key,),
-                                 did_you_mean(key, opdef.attrs) or f"attributes: {', '.join(opdef.attrs)}",
-                                 key=True)
+        self.check_all(rules.unknown_attrs(opdef, step), path)
         defaults = self.defaults.get(opdef.name, {})
+        self.check_all(rules.missing_attrs(opdef, step, defaults), path)
         attrs = {}
         for key, attr in opdef.attrs.items():
             if key in step:
                 raw, where = step[key], path + (key,)
             elif key in defaults:
                 raw, where = defaults[key], ("defaults", opdef.name, key)
-            elif attr.required:
-                raise self.error(f"op '{opdef.name}' needs attribute '{key}'", path)
             else:
                 attrs[key] = attr.default
                 continue
-            value = self._value(raw, scope, where, "numeric" if attr.kind in NUMERIC_KINDS else None)
-            try:
-                attrs[key] = coerce(attr, value)
-            except ValueError as exc:
-                raise self.error(f"{opdef.name}.{key} {exc}", where) from None
+            attrs[key] = self._value(raw, scope, where, attr, f"{opdef.name}.{key}")
         return attrs
 
-    def _value(self, raw: Any, scope: dict, path: tuple, kind: str | None = None) -> Any:
+    def _value(self, raw: Any, scope: dict, path: tuple, attr: Attr | None = None, label: str = "",
+               numeric: bool = False) -> Any:
+        """Resolve a spec value (the one string rule of :func:`resolve`), then check it against ``attr``."""
         try:
-            value = resolve(raw, scope, self.limits, numeric=kind is not None)
+            value = resolve(raw, scope, self.limits, numeric=numeric or (attr is not None and attr.kind in NUMERIC_KINDS))
         except ExpressionError as exc:
-            raise self.error(str(exc), path, exc.hint) from None
-        if kind == "int":
-            try:
-                return coerce(Attr("int"), value)
-            except ValueError as exc:
-                raise self.error(f"{path[-1]} {exc}", path) from None
-        return value
+            self.fail(Problem(str(exc), hint=exc.hint), path)
+        if attr is None:
+            return value
+        out, problem = rules.checked_value(attr, value, label, scope)
+        self.check(problem, path)
+        self.check(rules.int_bits(label, out, self.limits), path)
+        return out
+
+    def _format(self, template: str, scope: dict, path: tuple) -> str | None:
+        try:
+            return format_template(template, scope, self.limits)
+        except ExpressionError as exc:
+            self.fail(Problem(str(exc), hint=exc.hint), path)
 
     def _count_work(self, path: tuple) -> None:
         self.work += 1
         if self.work > self.limits.steps:
-            raise self.error(f"expansion takes more than {self.limits.steps} steps (limit 'steps')", path)
+            self.fail(Problem(f"expansion takes more than {self.limits.steps} steps (limit 'steps')"), path)
 
-    # ------------------------------------------------------------------------------------ nodes
+    # ------------------------------------------------------------------------------------ layers
     def _shape_vars(self, node: int) -> dict[str, Any]:
-        shape = self.g.nodes[node]["shape"]
+        shape = self.g.layers[node].shape
         if len(shape) == 3:
             return {"in_height": shape[0], "in_width": shape[1], "in_channels": shape[2]}
         return {"in_height": None, "in_width": None, "in_channels": shape[-1]}
 
-    def _add_node(self, op: str, attrs: dict, inputs: list[int], shape: tuple, name: str | None, path: tuple,
-                  stage: str, block: str, opdef: OpDef | None = None) -> int:
-        nid = self.g.number_of_nodes()
+    def _add_layer(self, op: str, attrs: dict, inputs: list[int], shape: tuple, name: str | None, path: tuple,
+                   stage: str, block: str, opdef: OpDef | None = None) -> int:
+        nid = len(self.g.layers)
         if nid >= self.limits.layers:
-            raise self.error(f"the network expands to more than {self.limits.layers} layers (limit 'layers')", path)
+            self.fail(Problem(f"the network expands to more than {self.limits.layers} layers (limit 'layers')"), path)
         if opdef is not None:
-            shapes = [self.g.nodes[i]["shape"] for i in inputs]
+            shapes = [self.g.layers[i].shape for i in inputs]
             weights = opdef.weights(attrs, shapes)
             macs = opdef.macs(attrs, shapes, shape)
         else:
@@ -510,17 +403,13 @@ class _Builder:
         loc, pointer = self.located[path]
         if name is not None:
             if name in self.explicit:
-                first = self.g.nodes[self.explicit[name]]["loc"]
-                raise self.error(f"duplicate layer name '{name}' (first made at {first})", path + ("name",))
+                first = self.g.layers[self.explicit[name]].loc
+                self.fail(Problem(f"duplicate layer name '{name}' (first made at {first})", ("name",)), path)
             self.explicit[name] = nid
         else:
             self.auto.append(nid)
-        self.g.add_node(nid, op=op, name=name, attrs=attrs, inputs=list(inputs), shape=shape, weights=weights,
-                        params=sum(w.size for w in weights), trainable=sum(w.size for w in weights if w.trainable),
-                        macs=macs, loc=loc,
-                        pointer=pointer, stage=stage, block=block)
-        for port, src in enumerate(inputs):
-            self.g.add_edge(src, nid, port=port)
+        self.g.layers.append(Layer(nid, op, name or "", attrs, list(inputs), shape, weights, loc, pointer, stage, block,
+                                   macs))
         return nid
 
     def _assign_auto_names(self) -> None:
@@ -530,17 +419,14 @@ class _Builder:
         """
         counters: dict[str, int] = {}
         for nid in self.auto:
-            node = self.g.nodes[nid]
-            prefix = "input_layer" if node["op"] == "input" else OPS[node["op"]].auto_prefix
+            layer = self.g.layers[nid]
+            prefix = "input_layer" if layer.op == "input" else OPS[layer.op].auto_prefix
             n = counters.get(prefix, 0)
             while (candidate := prefix if n == 0 else f"{prefix}_{n}") in self.explicit:
                 n += 1
             counters[prefix] = n + 1
-            node["name"] = candidate
-            node["auto_named"] = True
-
-    def _known_templates(self) -> str:
-        return "templates: " + (", ".join(sorted(self.templates)) or "none defined")
+            layer.name = candidate
+            layer.auto_named = True
 
 
 def _letter(i: int) -> str:

@@ -8,20 +8,20 @@ order, which is why ``Add([shortcut, x])`` and ``Add([x, shortcut])`` load diffe
 
 from __future__ import annotations
 
-from typing import Any
+from archspec.graph.ir import Graph
 
 
-def keras_layer_order(graph: Any) -> list[int]:
+def keras_layer_order(graph: Graph) -> list[int]:
     """Node ids in the order Keras lists the layers of the emitted functional model."""
-    nodes = graph.nodes
-    root = graph.graph["output"]
+    layers = graph.layers
+    root = graph.output
     index: dict[int, int] = {root: 0}
     finished: set[int] = set()
     post: list[int] = []  # inputs before their consumers
     stack: list[tuple[int, int]] = [(root, 0)]
     while stack:  # iterative DFS: graphs can be far deeper than Python's recursion limit
         nid, k = stack[-1]
-        inputs = nodes[nid]["inputs"]
+        inputs = layers[nid].inputs
         if k < len(inputs):
             stack[-1] = (nid, k + 1)
             child = inputs[k]
@@ -36,7 +36,7 @@ def keras_layer_order(graph: Any) -> list[int]:
     depth: dict[int, int] = {}
     for nid in reversed(post):
         d = depth.setdefault(nid, 0)
-        for parent in nodes[nid]["inputs"]:
+        for parent in layers[nid].inputs:
             if depth.get(parent, 0) < d + 1:
                 depth[parent] = d + 1
     return sorted(post, key=lambda n: (-depth[n], index[n]))

@@ -139,7 +139,8 @@ def pad4(v: Any) -> tuple[int, int, int, int]:
 
 def fmt_shape(shape: Shape) -> str:
     """``(56, 56, 256)``; ``?`` for an open size. The one shape format of diagnostics."""
-    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
+    dims = ["?" if d is None else str(d) for d in shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
 
 
 def spatial(shape: Shape, op: str) -> tuple:

@@ -8,10 +8,13 @@ of the file; by name it pairs equal names and ignores the rest.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
 
 from archspec.errors import Diagnostic, Location
-from archspec.weights.h5file import FileLayer, WeightFile
+from archspec.graph.ir import Graph, Layer
+from archspec.graph.order import keras_layer_order
+from archspec.ops import fmt_shape
+from archspec.weights.h5file import FileLayer, WeightFile, read_weight_file
 
 
 @dataclass
@@ -38,24 +41,22 @@ class MatchReport:
         return not (self.missing or self.extra or self.mismatched or self.count_error)
 
 
-def weighted_nodes(graph: Any) -> list[int]:
+def weighted_nodes(graph: Graph) -> list[int]:
     """Weighted layers in Keras ``model.layers`` order (see :func:`archspec.graph.order.keras_layer_order`)."""
-    from archspec.graph.order import keras_layer_order
-
-    return [n for n in keras_layer_order(graph) if graph.nodes[n]["weights"]]
+    return [n for n in keras_layer_order(graph) if graph.layers[n].weights]
 
 
-def _shapes(node: dict) -> list[tuple]:
-    return [w.shape for w in node["weights"]]
+def _shapes(layer: Layer) -> list[tuple]:
+    return [w.shape for w in layer.weights]
 
 
 def _found(layer: FileLayer) -> list[tuple]:
     return [shape for _, shape in layer.weights]
 
 
-def match(graph: Any, wfile: WeightFile, by_name: bool = False) -> MatchReport:
-    """Pair model and file layers the way Keras will, and record every difference."""
-    nodes = graph.nodes
+def match(graph: Graph, wfile: WeightFile, by_name: bool = False) -> MatchReport:
+    """Pair the graph's weighted layers with the file's, as Keras's legacy loader would."""
+    layers = graph.layers
     ours = weighted_nodes(graph)
     theirs = wfile.weighted
     report = MatchReport("name" if by_name else "order")
@@ -63,48 +64,76 @@ def match(graph: Any, wfile: WeightFile, by_name: bool = False) -> MatchReport:
         index = {layer.name: layer for layer in theirs}
         taken = set()
         for nid in ours:
-            layer = index.get(nodes[nid]["name"])
-            if layer is None:
+            found = index.get(layers[nid].name)
+            if found is None:
                 report.missing.append(nid)
                 continue
-            taken.add(layer.name)
-            _pair(report, nodes, nid, layer)
+            taken.add(found.name)
+            _pair(report, layers[nid], found)
         report.extra = [layer.name for layer in theirs if layer.name not in taken]
         return report
     if len(ours) != len(theirs):
         report.count_error = (f"the file has {len(theirs)} layers with weights, the model has {len(ours)}")
-    for nid, layer in zip(ours, theirs):
-        _pair(report, nodes, nid, layer)
+    for nid, found in zip(ours, theirs):
+        _pair(report, layers[nid], found)
     report.missing = ours[len(theirs):]
     report.extra = [layer.name for layer in theirs[len(ours):]]
     return report
 
 
-def _pair(report: MatchReport, nodes: Any, nid: int, layer: FileLayer) -> None:
-    node = nodes[nid]
-    if _shapes(node) == _found(layer):
-        report.matched.append((nid, layer.name))
+def _pair(report: MatchReport, layer: Layer, found: FileLayer) -> None:
+    if _shapes(layer) == _found(found):
+        report.matched.append((layer.id, found.name))
     else:
-        report.mismatched.append(Mismatch(nid, node["name"], layer.name, _shapes(node), _found(layer), node["loc"]))
+        report.mismatched.append(Mismatch(layer.id, layer.name, found.name, _shapes(layer), _found(found), layer.loc))
 
 
-def diagnostics(report: MatchReport, graph: Any, wfile: WeightFile, allow_partial: bool = False) -> list[Diagnostic]:
+@dataclass
+class WeightCheck:
+    """A weight file and its match against a graph in each mode tried."""
+
+    wfile: WeightFile
+    reports: list[MatchReport]  # in the order tried
+
+    @property
+    def loads(self) -> str | None:
+        """The first mode in which every weighted layer pairs with matching shapes, else None."""
+        return next((r.mode for r in self.reports if r.complete), None)
+
+
+MODES = ("auto", "order", "name")
+
+
+def check_weights(graph: Graph, path: str | Path, mode: str = "auto") -> WeightCheck:
+    """Match by order (what keras.applications does), by name, or in ``auto`` mode by order then by name."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    wfile = read_weight_file(path)
+    reports = []
+    for by_name in ((False, True) if mode == "auto" else (mode == "name",)):
+        reports.append(match(graph, wfile, by_name=by_name))
+        if reports[-1].complete:
+            break
+    return WeightCheck(wfile, reports)
+
+
+def diagnostics(report: MatchReport, graph: Graph, wfile: WeightFile, allow_partial: bool = False) -> list[Diagnostic]:
     """Errors that stop a load: the first shape mismatch (with the spec line), counts, unmatched layers."""
     out: list[Diagnostic] = []
     where = Location(wfile.path)
     if report.mismatched:
         m = report.mismatched[0]
         more = f" ({len(report.mismatched) - 1} more)" if len(report.mismatched) > 1 else ""
-        node = graph.nodes[m.node]
-        made_by = f"made in block '{node['block']}' of stage '{node['stage']}'; " if node.get("block") else ""
+        layer = graph.layers[m.node]
+        made_by = f"made in block '{layer.block}' of stage '{layer.stage}'; " if layer.block else ""
         out.append(Diagnostic(
-            f"layer '{m.layer}' expects weights {_fmt(m.expected)} but file layer '{m.file_layer}' has "
-            f"{_fmt(m.found)}{more}", m.loc, hint=f"{made_by}weight file {wfile.path}"))
+            f"layer '{m.layer}' expects weights {shapes_text(m.expected)} but file layer '{m.file_layer}' has "
+            f"{shapes_text(m.found)}{more}", m.loc, hint=f"{made_by}weight file {wfile.path}"))
     if report.count_error:
         out.append(Diagnostic(report.count_error + "; loading by order needs equal counts", where,
                               hint="try --by-name" if report.mode == "order" else None))
     elif report.mode == "name" and not allow_partial and (report.missing or report.extra):
-        names = [graph.nodes[n]["name"] for n in report.missing]
+        names = [graph.layers[n].name for n in report.missing]
         if names:
             out.append(Diagnostic(f"{len(names)} model layer(s) with weights not in the file: "
                                   f"{_list(names)}", where, hint="--allow-partial loads the rest"))
@@ -114,8 +143,9 @@ def diagnostics(report: MatchReport, graph: Any, wfile: WeightFile, allow_partia
     return out
 
 
-def _fmt(shapes: list[tuple]) -> str:
-    return "[" + ", ".join("(" + ", ".join(map(str, s)) + ")" for s in shapes) + "]"
+def shapes_text(shapes: list[tuple]) -> str:
+    """A layer's weight shapes: ``[(3, 3, 64, 64), (64,)]``."""
+    return "[" + ", ".join(fmt_shape(tuple(s)) for s in shapes) + "]"
 
 
 def _list(names: list[str], limit: int = 5) -> str:

@@ -21,12 +21,12 @@ def test_same_spec_twice_in_one_process_gives_identical_layer_names():
 
 
 def test_emitted_layers_carry_the_graph_attributes():
-    graph = archspec.expand("resnet50", input_shape=(64, 64, 3))
+    graph = archspec.api.layer_graph("resnet50", input_shape=(64, 64, 3))
     model = archspec.build("resnet50", input_shape=(64, 64, 3))
     layers = {layer.name: layer for layer in model.layers}
     for nid in keras_layer_order(graph):
-        node = graph.nodes[nid]
-        layer = layers[node["name"]]
-        assert tuple(layer.output.shape[1:]) == node["shape"], node["name"]
-        assert [tuple(w.shape) for w in layer.weights] == [w.shape for w in node["weights"]], node["name"]
+        node = graph.layers[nid]
+        layer = layers[node.name]
+        assert tuple(layer.output.shape[1:]) == node.shape, node.name
+        assert [tuple(w.shape) for w in layer.weights] == [w.shape for w in node.weights], node.name
     assert layers["conv1_bn"].epsilon == 1.001e-5

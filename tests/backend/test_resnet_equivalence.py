@@ -49,8 +49,8 @@ def test_names_and_layer_order_match_the_reference(reference):
     assert [layer.name for layer in model.layers][1:] == [layer.name for layer in ref.layers][1:]
     assert model.count_params() == ref.count_params()
     # the pure-Python order used by check-weights agrees with Keras
-    graph = archspec.expand(name, input_shape=SHAPE)
-    assert [graph.nodes[n]["name"] for n in keras_layer_order(graph)] == [layer.name for layer in model.layers]
+    graph = archspec.api.layer_graph(name, input_shape=SHAPE)
+    assert [graph.layers[n].name for n in keras_layer_order(graph)] == [layer.name for layer in model.layers]
 
 
 @pytest.mark.parametrize("mode", ["order", "name"])

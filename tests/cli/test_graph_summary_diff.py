@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 import pytest
 
-from archspec.api import expand
+from archspec.api import layer_graph
 from archspec.cli import main
 from archspec.weights.match import weighted_nodes
 
@@ -29,16 +29,16 @@ def run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
 
 def manifest_h5(path: Path, spec: str) -> Path:
     """A legacy-layout weight file written from the graph's manifest with h5py alone (zeros)."""
-    graph = expand(spec)
+    graph = layer_graph(spec)
     order = weighted_nodes(graph)
     with h5py.File(path, "w") as f:
-        f.attrs["layer_names"] = np.array([graph.nodes[n]["name"].encode() for n in order])
+        f.attrs["layer_names"] = np.array([graph.layers[n].name.encode() for n in order])
         for n in order:
-            node = graph.nodes[n]
-            group = f.create_group(node["name"])
-            names = [f"{node['name']}/{w.name}:0" for w in node["weights"]]
+            layer = graph.layers[n]
+            group = f.create_group(layer.name)
+            names = [f"{layer.name}/{w.name}:0" for w in layer.weights]
             group.attrs["weight_names"] = np.array([x.encode() for x in names])
-            for name, w in zip(names, node["weights"]):
+            for name, w in zip(names, layer.weights):
                 group.create_dataset(name, data=np.zeros(w.shape, "float32"))
     return path
 

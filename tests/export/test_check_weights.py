@@ -16,8 +16,9 @@ import keras
 import numpy as np
 import pytest
 
-from archspec.api import build, expand
-from archspec.export.weight_check import check_weights, format_text
+from archspec.api import build, layer_graph
+from archspec.export.weight_check import format_text
+from archspec.weights.match import check_weights
 from tests.support.reference import write_legacy_h5
 
 INPUT = (64, 64, 3)
@@ -91,7 +92,7 @@ def _keras_accepts(model: keras.Model, path: Path, by_name: bool) -> bool:
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_by_order_verdict_matches_keras(name: str, reference_file: Path, model: keras.Model, tmp_path: Path) -> None:
     path = _variant(reference_file, tmp_path, name)
-    ours = check_weights(expand("resnet50"), path, mode="order").loads == "order"
+    ours = check_weights(layer_graph("resnet50"), path, mode="order").loads == "order"
     assert ours == _keras_accepts(model, path, by_name=False)
     assert ours == (name == "good")
 
@@ -100,13 +101,13 @@ def test_by_order_verdict_matches_keras(name: str, reference_file: Path, model: 
 def test_by_name_verdict_matches_keras(name: str, reference_file: Path, model: keras.Model, tmp_path: Path) -> None:
     """(Keras by name silently skips layers missing from the file; check-weights calls that incomplete.)"""
     path = _variant(reference_file, tmp_path, name)
-    ours = check_weights(expand("resnet50"), path, mode="name").loads == "name"
+    ours = check_weights(layer_graph("resnet50"), path, mode="name").loads == "name"
     assert ours == _keras_accepts(model, path, by_name=True)
     assert ours == (name in ("good", "swapped"))
 
 
 def test_auto_mode_reports_the_mode_and_the_spec_line(reference_file: Path, tmp_path: Path) -> None:
-    graph = expand("resnet50")
+    graph = layer_graph("resnet50")
     swapped = check_weights(graph, _variant(reference_file, tmp_path, "swapped"))
     assert swapped.loads == "name" and [r.mode for r in swapped.reports] == ["order", "name"]
     assert "OK: the file loads fully by name" in format_text(swapped, graph)
@@ -123,7 +124,7 @@ def test_auto_mode_reports_the_mode_and_the_spec_line(reference_file: Path, tmp_
 def test_full_model_h5_file(tmp_path: Path, model: keras.Model) -> None:
     path = tmp_path / "full.h5"
     model.save(str(path))
-    result = check_weights(expand("resnet50"), path)
+    result = check_weights(layer_graph("resnet50"), path)
     assert result.wfile.layout == "model" and result.loads == "order"
     assert _keras_accepts(model, path, by_name=False)
-    assert "full-model file (model_weights)" in format_text(result, expand("resnet50"))
+    assert "full-model file (model_weights)" in format_text(result, layer_graph("resnet50"))

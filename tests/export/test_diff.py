@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 
-from archspec.api import expand
+from archspec.api import layer_graph
 from archspec.export.diff import diff, format_text
 
 
 def test_resnet50_to_resnet101_adds_exactly_conv4_blocks_7_to_23() -> None:
-    a, b = expand("resnet50"), expand("resnet101")
+    a, b = layer_graph("resnet50"), layer_graph("resnet101")
     result = diff(a, b)
-    expected = [d["name"] for d in b.nodes.values()
-                if (m := re.match(r"conv4_block(\d+)_", d["name"])) and int(m.group(1)) >= 7]
+    expected = [d.name for d in b.layers
+                if (m := re.match(r"conv4_block(\d+)_", d.name)) and int(m.group(1)) >= 7]
     assert len(expected) == 17 * 10
     assert result["added"] == expected
     assert result["removed"] == [] and result["changed"] == []
@@ -32,13 +32,13 @@ def test_resnet50_to_resnet101_adds_exactly_conv4_blocks_7_to_23() -> None:
 
 
 def test_identical_specs_have_an_empty_diff() -> None:
-    result = diff(expand("resnet50"), expand("resnet50"))
+    result = diff(layer_graph("resnet50"), layer_graph("resnet50"))
     assert (result["added"], result["removed"], result["changed"], result["rewired"]) == ([], [], [], [])
     assert result["weights"]["by_order"] is True and result["weights"]["by_name"]["blocked"] == []
 
 
 def test_changed_attributes_shapes_and_blocked_weights() -> None:
-    result = diff(expand("resnet50"), expand("resnet50", classes=10))
+    result = diff(layer_graph("resnet50"), layer_graph("resnet50", classes=10))
     assert result["changed"] == [{"name": "predictions", "changes": {
         "shape": [[1000], [10]], "attrs.units": [1000, 10], "weights": [[[2048, 1000], [1000]], [[2048, 10], [10]]]}}]
     blocked = result["weights"]["by_name"]["blocked"]

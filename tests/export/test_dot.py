@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from archspec.api import expand
+from archspec.api import layer_graph
 from archspec.export.dot import to_dot
 from archspec.export.nodes import groups
 from archspec.lang.sources import bundled_names
@@ -23,7 +23,7 @@ input: [16, 16, 3]
 stages:
   conv1:
     body:
-      - {op: conv2d, filters: 4, kernel_size: 3, name: conv1/conv}
+      - {op: conv2d, filters: 4, kernel_size: 3, name: conv1:conv}
       - {op: batch_norm, name: node}
   s2:
     repeat: 2
@@ -37,7 +37,7 @@ stages:
 head:
   top:
     - {op: global_avg_pool, name: graph}
-    - {op: dense, units: 3, name: a/b}
+    - {op: dense, units: 3, name: a-b}
     - {op: activation, activation: softmax, name: a_b}
 """
 
@@ -52,20 +52,20 @@ def _dot_exe() -> str:
 def awkward(tmp_path: Path):
     path = tmp_path / "awkward.yaml"
     path.write_text(AWKWARD)
-    return expand(path)
+    return layer_graph(path)
 
 
 def test_awkward_names_are_legal_dot_and_round_trip(awkward) -> None:
     text = to_dot(awkward).to_string()
     names, edges, _ = layer_view(text)
-    expected = {d["name"] for d in awkward.nodes.values()}
-    assert "conv1/conv" in expected and 'x"y1' in expected and "back\\slash2" in expected
+    expected = {d.name for d in awkward.layers}
+    assert "conv1:conv" in expected and 'x"y1' in expected and "back\\slash2" in expected
     assert sorted(names.values()) == sorted(expected)
-    by_id = awkward.nodes
-    assert edges == {(by_id[u]["name"], by_id[v]["name"]) for u, v in awkward.edges}
+    by_id = awkward.layers
+    assert edges == {(by_id[u].name, layer.name) for layer in by_id for u in layer.inputs}
     proc = subprocess.run([_dot_exe(), "-Tsvg"], input=text.encode(), capture_output=True)
     assert proc.returncode == 0, proc.stderr.decode()
-    assert b"conv1/conv" in proc.stdout and b"x&quot;y1" in proc.stdout
+    assert b"conv1:conv" in proc.stdout and b"x&quot;y1" in proc.stdout
 
 
 def test_merge_edges_carry_their_input_position(awkward) -> None:
@@ -77,39 +77,39 @@ def test_merge_edges_carry_their_input_position(awkward) -> None:
 
 def test_ids_are_stable_when_layers_are_inserted() -> None:
     """Common layers keep their node lines, so DOT diffs between commits show only what changed."""
-    small = to_dot(expand("resnet50")).to_string().splitlines()
-    big = set(to_dot(expand("resnet101")).to_string().splitlines())
+    small = to_dot(layer_graph("resnet50")).to_string().splitlines()
+    big = set(to_dot(layer_graph("resnet101")).to_string().splitlines())
     node_lines = [line for line in small if line.startswith("n_") and "->" not in line]
     assert len(node_lines) == 177
     assert all(line in big for line in node_lines if "conv4_block6" not in line)
-    assert to_dot(expand("resnet50")).to_string().splitlines() == small  # deterministic
+    assert to_dot(layer_graph("resnet50")).to_string().splitlines() == small  # deterministic
 
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_every_bundled_spec_at_every_level(spec: str) -> None:
     """Layer level is read back by Graphviz (pydot's parser takes ~10 s on 800 layers); collapsed levels by pydot."""
-    graph = expand(spec)
-    nodes = graph.nodes
+    graph = layer_graph(spec)
+    nodes = graph.layers
     names, edges = graphviz_view(to_dot(graph).to_string())
-    assert sorted(names.values()) == sorted(d["name"] for d in nodes.values())
-    assert edges == {(nodes[u]["name"], nodes[v]["name"]) for u, v in graph.edges}
+    assert sorted(names.values()) == sorted(d.name for d in nodes)
+    assert edges == {(nodes[u].name, layer.name) for layer in nodes for u in layer.inputs}
     for level in ("block", "stage"):
         found = groups(graph, level)
         collapsed = parse(to_dot(graph, level).to_string())
         labels = [unquote(n.get("label")).split("\n") for n in all_nodes(collapsed)]
         assert sorted(lab[0] for lab in labels) == sorted(found)
         for lab in labels:  # the output shape is the last label line
-            assert lab[-1] == "x".join(map(str, nodes[found[lab[0]].output]["shape"]))
+            assert lab[-1] == "x".join(map(str, nodes[found[lab[0]].output].shape))
         if level == "block":
-            stages = {d["stage"] for d in nodes.values()} - {"input"}
+            stages = {d.stage for d in nodes} - {"input"}
             assert {c for c in clusters(collapsed)} == {f"cluster_s_{s}" for s in stages}
 
 
 def test_layer_level_parses_back_with_pydot_with_nested_clusters() -> None:
-    graph = expand("resnet50")
+    graph = layer_graph("resnet50")
     names, edges, dot = layer_view(to_dot(graph).to_string())
-    assert sorted(names.values()) == sorted(d["name"] for d in graph.nodes.values())
-    assert len(edges) == graph.number_of_edges() == 192
+    assert sorted(names.values()) == sorted(d.name for d in graph.layers)
+    assert len(edges) == sum(len(layer.inputs) for layer in graph) == 192
     found = clusters(dot)
     assert "cluster_s_conv4" in found and "cluster_b_conv4_block6" in found
     assert "cluster_b_conv1_block1" not in found  # a one-block stage gets no inner cluster
@@ -118,19 +118,19 @@ def test_layer_level_parses_back_with_pydot_with_nested_clusters() -> None:
 
 @pytest.mark.parametrize("spec", ["resnet50", "inception_resnet_v2"])
 def test_renders_with_graphviz(spec: str, tmp_path: Path) -> None:
-    graph = expand(spec)
+    graph = layer_graph(spec)
     for level in ("stage", "layer"):
         out = tmp_path / f"{spec}-{level}.svg"
         proc = subprocess.run([_dot_exe(), "-Tsvg", "-o", str(out)], input=to_dot(graph, level).to_string().encode(),
                               capture_output=True)
         assert proc.returncode == 0, proc.stderr.decode()
         svg = out.read_text()
-        assert svg.count('class="node"') == (graph.number_of_nodes() if level == "layer"
+        assert svg.count('class="node"') == (len(graph) if level == "layer"
                                              else len(groups(graph, "stage")))
 
 
 def test_stage_level_edges_carry_shapes() -> None:
-    graph = expand("resnet50")
+    graph = layer_graph("resnet50")
     dot = parse(to_dot(graph, "stage", rankdir="LR").to_string())
     shown = {(e.get_source(), e.get_destination()): unquote(e.get("label")) for e in dot.get_edges()}
     assert shown == {("s_input", "s_conv1"): "224x224x3", ("s_conv1", "s_conv2"): "56x56x64",

@@ -7,7 +7,7 @@ import tracemalloc
 
 import pytest
 
-from archspec.lang.checks import validate_file
+from archspec.graph.validate import validate_file
 from archspec.lang.compose import SpecCache
 from tests.lang.corpus import INVALID, cases, header
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from archspec.api import expand
-from archspec.lang.checks import validate_file
+from archspec.graph.validate import validate_file
 from archspec.lang.compose import SpecCache
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"

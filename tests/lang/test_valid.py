@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from archspec.api import expand, load_spec, validate, validate_file
+from archspec.api import expand, layer_graph, load_spec, validate, validate_file
 from archspec.graph.order import keras_layer_order
 from tests.lang.corpus import VALID
 
@@ -40,6 +40,6 @@ def test_a_valid_spec_builds_with_every_head(path: Path) -> None:
     runs = [{}] + [{"include_top": False, "pooling": p} for p in ("avg", "max") if p in heads]
     for options in runs:
         model = build(path, **options)
-        graph = expand(path, **options)
-        assert [layer.name for layer in model.layers] == [graph.nodes[n]["name"] for n in keras_layer_order(graph)]
-        assert model.count_params() == sum(n["params"] for n in graph.nodes.values())
+        graph = layer_graph(path, **options)
+        assert [layer.name for layer in model.layers] == [graph.layers[n].name for n in keras_layer_order(graph)]
+        assert model.count_params() == sum(layer.params for layer in graph)

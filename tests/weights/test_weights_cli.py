@@ -9,7 +9,7 @@ import pytest
 
 h5py = pytest.importorskip("h5py")
 
-from archspec.api import expand  # noqa: E402
+from archspec.api import layer_graph  # noqa: E402
 from archspec.cli import main  # noqa: E402
 from archspec.weights.h5file import read_weight_file  # noqa: E402
 from archspec.weights.match import weighted_nodes  # noqa: E402
@@ -21,8 +21,8 @@ Layers = list[tuple[str, list[tuple[str, tuple]]]]
 
 def manifest() -> Layers:
     """The published legacy layout the spec's model expects: weighted layers in Keras order."""
-    graph = expand(SPEC)
-    return [(graph.nodes[n]["name"], [(w.name, w.shape) for w in graph.nodes[n]["weights"]])
+    graph = layer_graph(SPEC)
+    return [(graph.layers[n].name, [(w.name, w.shape) for w in graph.layers[n].weights])
             for n in weighted_nodes(graph)]
 
 

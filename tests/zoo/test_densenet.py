@@ -59,8 +59,8 @@ def test_densenet121_matches_reference(densenet121_top, by_name):
 
 def test_pure_python_order_matches_keras(densenet121_top):
     """The graph's own order (used to match weight files before Keras exists) is Keras's order."""
-    graph = archspec.expand("densenet121", input_shape=SMALL)
-    names = [graph.nodes[n]["name"] for n in keras_layer_order(graph)]
+    graph = archspec.api.layer_graph("densenet121", input_shape=SMALL)
+    names = [graph.layers[n].name for n in keras_layer_order(graph)]
     assert names == [layer.name for layer in densenet121_top.ref.layers]
     assert names[1] == "zero_padding2d" and names[5] == "zero_padding2d_1"
 

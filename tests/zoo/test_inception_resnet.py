@@ -69,18 +69,18 @@ def test_v2_pooling_heads_are_auto_named_like_the_reference(pooling, name):
 
 def test_v2_graph_order_names_and_shapes_match_reference(v2_reference):
     ref, _ = v2_reference
-    graph = archspec.expand(V2, input_shape=V2_SMALL)
+    graph = archspec.api.layer_graph(V2, input_shape=V2_SMALL)
     order = keras_layer_order(graph)
     assert len(order) == len(ref.layers) == 782
     theirs = [layer.name for layer in ref.layers]
-    ours = [graph.nodes[n]["name"] for n in order]
+    ours = [graph.layers[n].name for n in order]
     # every name agrees, auto-names included, except the weightless scale layers (40 of them)
     differ = [(a, b) for a, b in zip(ours, theirs) if a != b]
     assert len(differ) == 40 and all(a.startswith("scaled_add") and b.startswith("custom_scale_layer")
                                      for a, b in differ)
-    weighted = [n for n in order if graph.nodes[n]["params"]]
+    weighted = [n for n in order if graph.layers[n].params]
     assert len(weighted) == V2_WEIGHTED
-    assert [tuple(w.shape for w in graph.nodes[n]["weights"]) for n in weighted] == [
+    assert [tuple(w.shape for w in graph.layers[n].weights) for n in weighted] == [
         tuple(tuple(v.shape) for v in layer.weights) for layer in _weighted(ref)]
 
 

@@ -25,34 +25,33 @@ FILTERS = (64, 128, 256, 512)
 @pytest.fixture(scope="module", params=sorted(NETS))
 def net(request):
     name = request.param
-    return name, archspec.expand(name), archspec.build(name)
+    return name, archspec.api.layer_graph(name), archspec.build(name)
 
 
 def test_trainable_params_match_torchvision(net):
     name, graph, model = net
     expected, _ = NETS[name]
-    assert sum(graph.nodes[n]["trainable"] for n in graph) == expected
+    assert sum(layer.trainable for layer in graph) == expected
     assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == expected
-    bn_channels = sum(graph.nodes[n]["shape"][-1] for n in graph if graph.nodes[n]["op"] == "batch_norm")
+    bn_channels = sum(layer.shape[-1] for layer in graph if layer.op == "batch_norm")
     assert model.count_params() == expected + 2 * bn_channels  # + moving mean and variance
 
 
 def test_block_structure(net):
     name, graph, model = net
     _, blocks = NETS[name]
-    nodes = [graph.nodes[n] for n in keras_layer_order(graph)]
-    convs = [n for n in nodes if n["op"] == "conv2d"]
+    nodes = [graph.layers[n] for n in keras_layer_order(graph)]
+    convs = [n for n in nodes if n.op == "conv2d"]
     assert len(convs) == 1 + 2 * sum(blocks) + 3  # stem, two 3x3 per block, three projections
-    assert [n["name"] for n in nodes if n["op"] == "dense"] == ["predictions"]
-    assert [n["name"] for n in nodes if n["name"].endswith("_0_conv")] == [
+    assert [n.name for n in nodes if n.op == "dense"] == ["predictions"]
+    assert [n.name for n in nodes if n.name.endswith("_0_conv")] == [
         f"{stage}_block1_0_conv" for stage in STAGES[1:]]
     for stage, count, filters in zip(STAGES, blocks, FILTERS):
-        assert sum(n["name"].startswith(f"{stage}_block") and n["op"] == "add" for n in nodes) == count
-        assert graph.nodes[next(i for i in graph if graph.nodes[i]["name"] == f"{stage}_block{count}_out")][
-            "shape"] == (224 // 2 ** (STAGES.index(stage) + 2),) * 2 + (filters,)
+        assert sum(n.name.startswith(f"{stage}_block") and n.op == "add" for n in nodes) == count
+        assert next(n for n in graph if n.name == f"{stage}_block{count}_out").shape == (224 // 2 ** (STAGES.index(stage) + 2),) * 2 + (filters,)
 
     layers = {layer.name: layer for layer in model.layers}
-    strided = sorted(n["name"] for n in convs if tuple(layers[n["name"]].strides) != (1, 1))
+    strided = sorted(n.name for n in convs if tuple(layers[n.name].strides) != (1, 1))
     assert strided == ["conv1_conv"] + [f"{s}_block1_{k}_conv" for s in STAGES[1:] for k in (0, 1)]
     assert all(not layer.use_bias for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
     assert layers["predictions"].use_bias and layers["predictions"].units == 1000
@@ -65,7 +64,7 @@ def test_block_structure(net):
         assert layers[f"{stage}_block1_1_conv"].padding == "valid"
     assert layers["pool1_pad"].padding == ((1, 1), (1, 1)) and layers["pool1_pool"].padding == "valid"
     assert [layer.name for layer in model.layers if layer.weights] == [
-        n["name"] for n in nodes if n["params"]]
+        n.name for n in nodes if n.params]
 
 
 def test_headless_pooling_and_small_input():

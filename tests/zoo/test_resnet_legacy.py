@@ -44,13 +44,13 @@ def reference(tmp_path_factory):
 
 def test_graph_matches_reference_names_order_and_params(reference):
     ref, _ = reference
-    graph = archspec.expand(SPEC, input_shape=SMALL)
+    graph = archspec.api.layer_graph(SPEC, input_shape=SMALL)
     order = keras_layer_order(graph)
-    weighted = [graph.nodes[n]["name"] for n in order if graph.nodes[n]["params"]]
+    weighted = [graph.layers[n].name for n in order if graph.layers[n].params]
     assert weighted == [layer.name for layer in _weighted(ref)]
     assert len(weighted) == 107 and len(order) == len(ref.layers) == 177
-    assert sum(graph.nodes[n]["params"] for n in graph) == ref.count_params() == PARAMS
-    ops = [graph.nodes[n]["op"] for n in order]
+    assert sum(layer.params for layer in graph) == ref.count_params() == PARAMS
+    ops = [graph.layers[n].op for n in order]
     assert ops.count("add") == 16 and ops.count("activation") == 49
 
 
@@ -87,9 +87,9 @@ def test_add_order_decides_by_order_loading(reference):
     """keras.applications' [shortcut, main] order is the same function but a different layer order:
     the checked loader refuses the reference file, and Keras alone swaps same-shaped weights silently."""
     ref, path = reference
-    swapped_graph = archspec.expand(SPEC, overrides=SWAP_ADD, input_shape=SMALL)
-    swapped = [swapped_graph.nodes[n]["name"] for n in keras_layer_order(swapped_graph)
-               if swapped_graph.nodes[n]["params"]]
+    swapped_graph = archspec.api.layer_graph(SPEC, overrides=SWAP_ADD, input_shape=SMALL)
+    swapped = [swapped_graph.layers[n].name for n in keras_layer_order(swapped_graph)
+               if swapped_graph.layers[n].params]
     expected = [layer.name for layer in _weighted(ref)]
     assert sorted(swapped) == sorted(expected) and swapped != expected
     assert swapped.index("res2a_branch1") < swapped.index("res2a_branch2c")

@@ -67,8 +67,8 @@ def test_resnet50v2_matches_reference(resnet50v2_top, by_name):
 
 def test_pure_python_order_matches_keras(resnet50v2_top):
     """The graph's own order (used to match weight files before Keras exists) is Keras's order."""
-    graph = archspec.expand("resnet50v2", input_shape=SMALL)
-    names = [graph.nodes[n]["name"] for n in keras_layer_order(graph)]
+    graph = archspec.api.layer_graph("resnet50v2", input_shape=SMALL)
+    names = [graph.layers[n].name for n in keras_layer_order(graph)]
     assert names == [layer.name for layer in resnet50v2_top.ref.layers]
 
 

@@ -1,0 +1,106 @@
+"""The layer graph every later stage consumes: typed layers in creation order, and the graph around them.
+
+Layer ids are creation order, which is also a topological order and the order Keras layers are created
+in. ``inputs`` are ordered (merge order decides Keras's layer order). :meth:`Graph.to_networkx` builds
+the ``networkx.DiGraph`` that :func:`archspec.expand` returns to users.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any, Iterator
+
+from archspec.errors import Location
+from archspec.ops import Weight
+
+if TYPE_CHECKING:  # pragma: no cover
+    import networkx as nx
+
+
+@dataclass(slots=True)
+class Layer:
+    """One layer: what it computes, its place in the spec, and what it costs."""
+
+    id: int
+    op: str  # an op of the registry, or "input"
+    name: str  # explicit, or a Keras-style auto-name given at the end of expansion
+    attrs: dict[str, Any]
+    inputs: list[int]
+    shape: tuple
+    weights: list[Weight]
+    loc: Location
+    pointer: str
+    stage: str
+    block: str
+    macs: int = 0
+    auto_named: bool = False
+
+    @property
+    def params(self) -> int:
+        return sum(w.size for w in self.weights)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields (but ``id``) plus ``params`` and ``trainable``: a node's attributes in exports."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "id"}
+        out.update(params=self.params, trainable=self.trainable)
+        return out
+
+    @property
+    def trainable(self) -> int:
+        return sum(w.size for w in self.weights if w.trainable)
+
+
+@dataclass
+class Graph:
+    """An expanded network."""
+
+    name: str
+    file: str
+    preprocessing: str
+    input_shape: tuple
+    layers: list[Layer] = field(default_factory=list)
+    input: int = 0
+    output: int = 0
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    @property
+    def output_layer(self) -> Layer:
+        return self.layers[self.output]
+
+    def header(self) -> dict[str, Any]:
+        """What describes the network as a whole (name, file, preprocessing, input shape)."""
+        return {"name": self.name, "file": self.file, "preprocessing": self.preprocessing,
+                "input_shape": self.input_shape}
+
+    def weighted(self) -> list[Layer]:
+        return [layer for layer in self.layers if layer.weights]
+
+    def consumers(self) -> list[list[int]]:
+        """For each layer id, the ids of the layers that take it as an input (in creation order)."""
+        out: list[list[int]] = [[] for _ in self.layers]
+        for layer in self.layers:
+            for src in dict.fromkeys(layer.inputs):
+                out[src].append(layer.id)
+        return out
+
+    def copy(self) -> "Graph":
+        """Layers copied one level deep (names are assigned per copy); attrs and weights are shared."""
+        return replace(self, layers=[replace(layer, inputs=list(layer.inputs)) for layer in self.layers])
+
+    def to_networkx(self) -> "nx.DiGraph":
+        """The public form: integer nodes with the layer fields as attributes, edges with their input ``port``."""
+        import networkx as nx
+
+        g = nx.DiGraph()
+        g.graph.update(self.header(), input=self.input, output=self.output)
+        for layer in self.layers:
+            g.add_node(layer.id, **layer.as_dict())
+        for layer in self.layers:
+            for port, src in enumerate(layer.inputs):
+                g.add_edge(src, layer.id, port=port)
+        return g

@@ -1,0 +1,120 @@
+"""Validation short of building Keras layers: every independent mistake, each once, with its spec line.
+
+The builder stops at its first problem; CI wants them all. So validation runs in three layers:
+
+1. the JSON Schema, per file (collected for every file of an ``imports``/``extends`` chain);
+2. the static pass (:func:`archspec.lang.checks.check_spec`);
+3. full expansion with shape inference, once per head the spec declares, whose error is kept unless it
+   restates one already found.
+
+The static pass and the builder apply the same rules (:mod:`archspec.lang.rules`). Pure Python.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from archspec.errors import Diagnostic, SpecError
+from archspec.graph.builder import BuildOptions, expand_heads
+from archspec.lang.checks import check_spec, unique
+from archspec.lang.compose import Spec, SpecCache, load_spec
+from archspec.lang.yaml_loader import json_pointer
+from archspec.limits import DEFAULT_LIMITS, Limits
+
+
+def validate_file(path: str | Path, limits: Limits = DEFAULT_LIMITS, cache: SpecCache | None = None,
+                  options: BuildOptions | None = None) -> list[Diagnostic]:
+    """Every problem in one spec file (a network is expanded; a ``kind: library`` file is checked statically)."""
+    path = Path(path)
+    cache = cache if cache is not None else SpecCache(collect=True)
+    try:
+        spec = load_spec(path, None, limits, cache)
+    except SpecError as exc:
+        return unique([*_chain_problems(path, cache), *exc.diagnostics])
+    chain = _chain_problems(path, cache)
+    found = validate_spec(spec, limits, options, expand_graph=not any(d.severity == "error" for d in chain))
+    return _sorted(unique([*chain, *(d for d in found if not _inside(d, chain))]), str(path))
+
+
+def validate_spec(spec: Spec, limits: Limits = DEFAULT_LIMITS, options: BuildOptions | None = None,
+                  expand_graph: bool = True) -> list[Diagnostic]:
+    """Static checks, then (for a schema-valid network) expansion for every head it declares."""
+    found = check_spec(spec, limits)
+    if not expand_graph or spec.data.get("kind", "network") != "network":
+        return found
+    runs = [options or BuildOptions()]
+    if options is None and isinstance(spec.data.get("head"), dict):
+        runs += [BuildOptions(include_top=False, pooling=p) for p in ("avg", "max") if p in spec.data["head"]]
+    graphs = expand_heads(spec, runs, limits)
+    for _ in runs:
+        try:
+            next(graphs)
+        except SpecError as exc:
+            found += [d for d in exc.diagnostics if not _covered(d, found)]
+            break
+    return unique(found)
+
+
+def _sorted(diags: list[Diagnostic], own: str) -> list[Diagnostic]:
+    """By position: this file's problems first, then those of the files it names (each followed by notes)."""
+    def key(d: Diagnostic) -> tuple:
+        loc = d.location
+        return (loc is None or loc.file != own, loc.file if loc else "", loc.line or 0 if loc else 0,
+                loc.col or 0 if loc else 0)
+
+    return sorted(diags, key=key)
+
+
+def _covered(diag: Diagnostic, found: list[Diagnostic]) -> bool:
+    """Whether ``diag`` (from expansion) restates a problem already reported for the same spot."""
+    loc = diag.location
+    for other in found:
+        if other.severity != "error" or other.location is None or loc is None or other.location.file != loc.file:
+            continue
+        if other.location.line == loc.line and loc.line is not None:
+            return True
+        a, b = diag.pointer or "", other.pointer or ""
+        if a and b and (a == b or a.startswith(b + "/") or b.startswith(a + "/")):
+            return True
+    return False
+
+
+def _inside(diag: Diagnostic, schema_problems: list[Diagnostic]) -> bool:
+    """Whether a static finding lies in a value the schema already rejected (same file, same subtree)."""
+    a = diag.pointer or ""
+    for other in schema_problems:
+        b = other.pointer or ""
+        if b and other.location and diag.location and other.location.file == diag.location.file and (
+                a == b or a.startswith(b + "/")):
+            return True
+    return False
+
+
+def _chain_problems(path: Path, cache: SpecCache) -> list[Diagnostic]:
+    """Schema problems of ``path`` and of every file it imports or extends, with a note where each is named."""
+    out: list[Diagnostic] = []
+    seen: set[Path] = set()
+
+    def visit(file: Path, named_at: Diagnostic | None) -> None:
+        key = file.resolve()
+        if key in seen or key not in cache.docs:
+            return
+        seen.add(key)
+        problems = cache.problems.get(key, [])
+        out.extend(problems)
+        if problems and named_at is not None:
+            out.append(named_at)
+        doc = cache.docs[key]
+        refs: list[tuple[str, tuple]] = []
+        imports = doc.data.get("imports")
+        if isinstance(imports, list):
+            refs += [(rel, ("imports", i)) for i, rel in enumerate(imports) if isinstance(rel, str)]
+        if isinstance(doc.data.get("extends"), str):
+            refs.append((doc.data["extends"], ("extends",)))
+        for rel, at in refs:
+            note = Diagnostic(f"'{rel}' (named by '{at[0]}' here) has errors", doc.where(at), json_pointer(at),
+                              severity="note")
+            visit(file.parent / rel, note)
+
+    visit(path, None)
+    return out
