@@ -23,6 +23,7 @@ class Limits:
     exponent: int = 64
     int_bits: int = 63
     string_chars: int = 4096
+    graphviz_seconds: int = 60
 
     def with_overrides(self, items: dict[str, int]) -> "Limits":
         known = {f.name for f in fields(self)}

@@ -6,7 +6,9 @@ import argparse
 import os
 
 from archspec.cli.common import add_spec_arguments, build_options, limits_from, refuse_library
+from archspec.cli.outfile import output_target
 from archspec.cli.quiet import quiet_tensorflow
+from archspec.fileio import replacing
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,6 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     refuse_library(args.spec)
+    output = output_target(args, args.output, (".keras", ".h5"), [args.weights])
     from archspec.api import build
 
     with quiet_tensorflow(args.verbose):  # TensorFlow is imported and initialised in here
@@ -32,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     weighted = sum(1 for layer in model.layers if layer.weights)
     print(f"{model.name}: {len(model.layers)} layers, {weighted} with weights, {model.count_params():,} params, "
           f"output {tuple(model.output.shape)}")
-    if args.output:
-        model.save(args.output)
+    if output:
+        with replacing(output) as tmp:  # Keras picks the format from the suffix, which tmp keeps
+            model.save(tmp)
         print(f"wrote {args.output}")
     return 0

@@ -7,9 +7,12 @@ import io
 import json
 import sys
 
-from archspec.cli.common import add_spec_arguments, expand_from
+from archspec.cli.common import add_spec_arguments, expand_from, limits_from
+from archspec.cli.outfile import output_target
+from archspec.fileio import write_bytes
 
 FORMATS = ("dot", "json", "graphml", "svg", "png")
+SUFFIXES = ("", ".dot", ".gv", ".json", ".graphml", ".xml", ".svg", ".png")  # -o without --format
 LARGE = 300  # layers; beyond this a layer-level png exceeds what Graphviz rasterises at full size
 
 
@@ -28,6 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
 
     fmt = args.format or _from_suffix(args.output)
+    output = output_target(args, args.output, None if args.format else SUFFIXES)
     graph = expand_from(args, args.spec)
     if fmt == "json":
         from archspec.export.nodes import node_link
@@ -45,13 +49,12 @@ def run(args: argparse.Namespace) -> int:
         from archspec.export.dot import render, to_dot
 
         text = to_dot(graph, args.level, args.rankdir).to_string()
-        data = text.encode("utf8") if fmt == "dot" else render(text, fmt)
+        data = text.encode("utf8") if fmt == "dot" else render(text, fmt, limits_from(args).graphviz_seconds)
         if fmt == "png" and args.level == "layer" and graph.number_of_nodes() > LARGE:
             print(f"archspec: note: {graph.number_of_nodes()} layers may be scaled down in a png; "
                   "svg or --level block stays readable", file=sys.stderr)
-    if args.output:
-        with open(args.output, "wb") as f:
-            f.write(data)
+    if output:
+        write_bytes(output, data)
         print(f"wrote {args.output} ({fmt}, {graph.number_of_nodes()} layers)", file=sys.stderr)
     elif fmt == "png":
         print("archspec: error: png is binary; write it with -o FILE.png", file=sys.stderr)

@@ -96,7 +96,9 @@ def run(args: argparse.Namespace) -> int:
         return diags
 
     results = {path: check(path) for path in files}
-    through_networks(results, check, cache, limits)
+    readable = {path: diags for path, diags in results.items() if not unreadable(path)}  # no symlink loops
+    through_networks(readable, check, cache, limits)
+    results.update(readable)
     for path in files:
         diags = results[path]
         if any(d.severity == "error" for d in diags):

@@ -14,6 +14,7 @@ from typing import Any
 import networkx as nx
 
 from archspec.errors import Diagnostic, SpecError
+from archspec.limits import DEFAULT_LIMITS
 from archspec.ops import OPS
 from archspec.export.nodes import fmt_count, groups, key_attrs, safe_id, shape_text
 
@@ -134,15 +135,23 @@ def _groups(dot: Any, graph: nx.DiGraph, level: str) -> None:
         dot.add_edge(pydot.Edge(safe_id(gu, prefix), safe_id(gv, prefix), label=_label(", ".join(shapes))))
 
 
-def render(dot_text: str, fmt: str) -> bytes:
-    """Run Graphviz ``dot -T<fmt>``; a missing Graphviz is a user-facing error with the fix."""
+def render(dot_text: str, fmt: str, timeout: float = DEFAULT_LIMITS.graphviz_seconds) -> bytes:
+    """Run Graphviz ``dot -T<fmt>`` for at most ``timeout`` seconds (limit 'graphviz_seconds'); a missing
+    Graphviz, a failure or a timeout is a user-facing error."""
     exe = shutil.which("dot")
     if exe is None:
         raise SpecError(Diagnostic(
             f"rendering {fmt} needs Graphviz's 'dot' program, which was not found on PATH",
             hint="install Graphviz (apt-get install graphviz, brew install graphviz or conda install graphviz), "
                  "or write the DOT text with --format dot"))
-    proc = subprocess.run([exe, f"-T{fmt}"], input=dot_text.encode("utf8"), capture_output=True, check=False)
+    try:
+        proc = subprocess.run([exe, f"-T{fmt}"], input=dot_text.encode("utf8"), capture_output=True, check=False,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:  # run() has killed dot
+        raise SpecError(Diagnostic(
+            f"Graphviz 'dot' did not finish rendering {fmt} within {timeout:g} seconds (limit 'graphviz_seconds')",
+            hint="try --level block or --level stage, or write the DOT text with --format dot")) from None
     if proc.returncode != 0:
-        raise SpecError(Diagnostic(f"Graphviz 'dot' failed: {proc.stderr.decode('utf8', 'replace').strip()}"))
+        detail = proc.stderr.decode("utf8", "replace").strip()
+        raise SpecError(Diagnostic(f"Graphviz 'dot' failed: {detail[:500]}"))
     return proc.stdout

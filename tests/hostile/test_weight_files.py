@@ -14,7 +14,7 @@ h5py = pytest.importorskip("h5py")
 
 from archspec.errors import SpecError  # noqa: E402
 from archspec.weights.h5file import read_weight_file  # noqa: E402
-from tests.hostile.util import TINY, archspec, write  # noqa: E402
+from tests.hostile.util import TINY, cli, write  # noqa: E402
 
 SPEC = TINY.replace("kernel_size: 3}", "kernel_size: 3, name: conv}")
 SHAPES = {"kernel": (3, 3, 3, 8), "bias": (8,)}
@@ -115,16 +115,16 @@ def test_reader_refuses_with_the_object_path(tmp_path, case):
 
 
 @pytest.mark.parametrize("case", ["external link", "soft link loop", "fixed strings"])
-def test_check_weights_fails_where_build_would(tmp_path, case):
+def test_check_weights_fails_where_build_would(capsys, tmp_path, case):
     spec = write(tmp_path / "net.yaml", SPEC)
-    good = archspec("check-weights", spec, weights(tmp_path / "good.h5"), timeout=60)
-    assert good.rc == 0 and "OK" in good.out, good
+    code, out, err = cli(capsys, "check-weights", spec, weights(tmp_path / "good.h5"))
+    assert code == 0 and "OK" in out, err
     tamper, message = CASES[case]
     path = weights(tmp_path / "w.h5", tamper)
-    run = archspec("check-weights", spec, path, timeout=60)
-    assert run.rc == 1, run
-    assert run.err.startswith(f"{path}: error: ") and message in run.err, run.err
-    assert "OK" not in run.out and "internal error" not in run.err
+    code, out, err = cli(capsys, "check-weights", spec, path)
+    assert code == 1, err
+    assert err.startswith(f"{path}: error: ") and message in err, err
+    assert "OK" not in out and "internal error" not in err
 
 
 def test_names_with_control_characters_are_refused(tmp_path):
