@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 
@@ -30,18 +28,13 @@ def run(args: argparse.Namespace) -> int:
     if not target.parent.is_dir():
         print(f"archspec schema: error: no such directory: {target.parent}", file=sys.stderr)
         return 1
-    try:  # a temporary file beside the target, then a rename: never half a schema
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a schema is for everyone
-        os.replace(tmp, target)
-    except OSError as exc:
-        print(f"archspec schema: error: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
-        if "tmp" in locals() and os.path.exists(tmp):
-            os.unlink(tmp)
-        return 1
+    from archspec.fileio import OutputRefused, check_output, write_bytes
+
+    try:
+        real = check_output(target)  # a directory, a FIFO or device...: refused like graph -o and build -o
+    except OutputRefused as exc:
+        print(f"archspec schema: error: {exc}", file=sys.stderr)
+        return 2
+    write_bytes(real, text.encode("utf-8"))  # a temporary file beside the target, then a rename
     print(f"wrote {target}", file=sys.stderr)
     return 0

@@ -185,3 +185,12 @@ def _with_path(path: str, *args):
         return archspec(*args, timeout=60)
     finally:
         util.ENV["PATH"] = saved
+
+
+def test_schema_output_uses_the_same_writer(capsys, tmp_path):
+    code, _, err = cli(capsys, "schema", "-o", tmp_path)
+    assert code == 2 and "it is a directory" in err
+    out = write(tmp_path / "s.json", "old")
+    run = archspec("schema", "-o", out, timeout=30, preexec=_limit_file_size(2048))
+    assert run.rc == 1 and "cannot write file: File too large" in run.err, run
+    assert out.read_text() == "old" and sorted(tmp_path.iterdir()) == [out]
