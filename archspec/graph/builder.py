@@ -219,7 +219,7 @@ class _Builder:
             scope["block"] = self._format(block_name, scope, path + ("block_name",))
             if template is not None:
                 args = self._stage_args(stage, at, i, repeat, path)
-                scope.update(self._bind_params(template, stage["block"], args, scope, path))
+                scope.update(self._bind_params(template, stage["block"], args, scope, path, at, i))
             frame = _Frame(scope=scope, values={"input": prev}, prev=prev, stage=key, block=scope["block"] or key)
             self._steps(body, body_path, frame)
             prev = frame.prev
@@ -234,8 +234,10 @@ class _Builder:
         return args
 
     def _bind_params(self, template: dict, tname: str, args: dict[str, tuple[Any, tuple]], scope: dict,
-                     call_path: tuple) -> dict[str, Any]:
-        """Template parameters: declared defaults overridden by call arguments evaluated in ``scope``."""
+                     call_path: tuple, at: dict | None = None, i: int | None = None) -> dict[str, Any]:
+        """Template parameters: declared defaults overridden by call arguments evaluated in ``scope``
+        (``at``/``i``: the stage's per-repeat overrides and the repeat being bound)."""
+        self.check_all(rules.param_declared_twice(tname, template), ("templates", tname))
         params = template.get("params", {})
         required = template.get("required", [])
         known = set(params) | set(required)
@@ -246,7 +248,7 @@ class _Builder:
             bound[name] = self._value(raw, scope, path)
         for name in required:
             if name not in bound:
-                self.check(rules.missing_param(name, tname), call_path)
+                self.fail(rules.missing_param(name, tname, at, i), call_path)
         for name, default in params.items():
             if name not in bound:
                 bound[name] = self._value(default, {**scope, **bound}, ("templates", tname, "params", name))
@@ -358,16 +360,21 @@ class _Builder:
     def _value(self, raw: Any, scope: dict, path: tuple, attr: Attr | None = None, label: str = "",
                numeric: bool = False) -> Any:
         """Resolve a spec value (the one string rule of :func:`resolve`), then check it against ``attr``."""
-        try:
-            value = resolve(raw, scope, self.limits, numeric=numeric or (attr is not None and attr.kind in NUMERIC_KINDS))
-        except ExpressionError as exc:
-            self.fail(Problem(str(exc), hint=exc.hint), path)
+        value = self._resolve(raw, scope, path, numeric or (attr is not None and attr.kind in NUMERIC_KINDS))
         if attr is None:
             return value
         out, problem = rules.checked_value(attr, value, label, scope)
         self.check(problem, path)
         self.check(rules.int_bits(label, out, self.limits), path)
         return out
+
+    def _resolve(self, raw: Any, scope: dict, path: tuple, numeric: bool) -> Any:
+        if isinstance(raw, list):  # element by element, so a problem points at its element
+            return [self._resolve(v, scope, path + (k,), numeric) for k, v in enumerate(raw)]
+        try:
+            return resolve(raw, scope, self.limits, numeric=numeric)
+        except ExpressionError as exc:
+            self.fail(Problem(str(exc), hint=exc.hint), path)
 
     def _format(self, template: str, scope: dict, path: tuple) -> str | None:
         try:

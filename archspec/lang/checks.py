@@ -102,8 +102,8 @@ class _Checker:
 
     def run(self) -> list[Diagnostic]:
         self.report_all(rules.builtin_vars(self.vars), ("vars",))
-        for name, template in self.templates.items():
-            self._template(name, template)
+        for name in self._checked_templates():
+            self._template(name, self.templates[name])
         self._defaults()
         if self.spec.data.get("kind", "network") == "network":
             for key, stage in _dict(self.spec.data.get("stages")).items():
@@ -113,6 +113,23 @@ class _Checker:
                 if which in rules.HEADS:
                     self._steps(steps, ("head", which), self.scope({*INHERITED, *SHAPE_VARS}), {"input"})
         return unique(self.diags)
+
+    def _checked_templates(self) -> list[str]:
+        """A library's templates all; a network's, those its stages and heads use (directly or not):
+        what the network does not use cannot break it, and its libraries are checked on their own."""
+        if self.open_names:
+            return list(self.templates)
+        data = self.spec.data
+        roots = [s for s in _dict(data.get("stages")).values() if isinstance(s, dict)]
+        todo = [s["block"] for s in roots if isinstance(s.get("block"), str)]
+        todo += _uses([s.get("body") for s in roots] + list(_dict(data.get("head")).values()))
+        seen: list[str] = []
+        while todo:
+            name = todo.pop()
+            if name in self.templates and name not in seen:
+                seen.append(name)
+                todo += _uses(self.templates[name].get("body"))
+        return [name for name in self.templates if name in seen]
 
     # --------------------------------------------------------------------------------------- sections
     def _lenient(self) -> _Scope:
@@ -185,9 +202,7 @@ class _Checker:
                 continue
             covered = _covered_repeats(at, name, repeat)
             if covered is not True:
-                partly = any(isinstance(v, dict) and name in v for v in at.values())
-                where = f" in repeat {covered}" if partly and isinstance(covered, int) else ""
-                self.report(rules.missing_param(name, tname, where), path)
+                self.report(rules.missing_param(name, tname, at, covered), path)
 
     # --------------------------------------------------------------------------------------- steps
     def _steps(self, steps: Any, path: tuple, scope: _Scope, values: set[str]) -> None:
@@ -332,6 +347,20 @@ class _Checker:
         for text in fields:
             self._expression(text, scope, path)
         return DYNAMIC if fields else template.replace("{{", "{").replace("}}", "}")
+
+
+def _uses(steps: Any) -> list[str]:
+    """Template names called anywhere in ``steps`` (nested lists and branches included)."""
+    out, stack = [], [steps]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            if isinstance(item.get("use"), str):
+                out.append(item["use"])
+            stack.append(item.get("branches"))
+    return out
 
 
 def _covered_repeats(at: dict, name: str, repeat: int | None) -> bool | int:

@@ -238,7 +238,11 @@ def unknown_param(name: str, tname: str, known: Iterable[str]) -> Problem:
                                                      "it takes no parameters"), key=True)
 
 
-def missing_param(name: str, tname: str, where: str = "") -> Problem:
+def missing_param(name: str, tname: str, at: dict | None = None, repeat: int | None = None) -> Problem:
+    """A required parameter nobody passed; for a stage whose ``at`` overrides pass it to some repeats
+    only, the first ``repeat`` left without it is named."""
+    partly = at is not None and any(isinstance(v, dict) and name in v for v in at.values())
+    where = f" in repeat {repeat}" if partly and repeat is not None else ""
     return Problem(f"missing parameter '{name}' for template '{tname}'{where}")
 
 
