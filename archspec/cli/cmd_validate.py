@@ -60,7 +60,7 @@ def collect(paths: list[str]) -> tuple[list[Path], list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from archspec.lang.checks import validate_file
+    from archspec.graph.validate import validate_file
     from archspec.lang.compose import SpecCache
     from archspec.lang.sources import unreadable
 

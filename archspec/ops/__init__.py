@@ -13,10 +13,13 @@ import pkgutil
 from archspec.ops.base import ACTIVATIONS, NUMERIC_KINDS, Attr, OpDef, Shape, ShapeError, Weight, coerce, fmt_shape
 
 
+_NOT_OPS = {"base", "table"}  # the record type, and the docs table generated from the records
+
+
 def _collect() -> dict[str, OpDef]:
     found: dict[str, OpDef] = {}
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name == "base":
+        if info.name in _NOT_OPS:
             continue
         for op in importlib.import_module(f"{__name__}.{info.name}").OPS:
             if op.name in found:

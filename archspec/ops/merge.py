@@ -51,7 +51,7 @@ _FILL = "#f4cccc"
 
 OPS = [
     OpDef("add", "Add", "Element-wise sum of two or more same-shaped inputs, in order.",
-          "{op: add, in: [shortcut, prev]}", {}, _same_shapes("add"),
+          "{op: add, in: [input, prev]}", {}, _same_shapes("add"),
           lambda K, a, n: K.Add(name=n), min_inputs=2, max_inputs=None, fill=_FILL),
     OpDef("multiply", "Multiply", "Element-wise product, broadcasting size-1 axes: (H, W, C) x (1, 1, C) gates.",
           "{op: multiply, in: [input, prev]}", {}, _broadcast("multiply"),

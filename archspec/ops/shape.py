@@ -30,7 +30,7 @@ def _reshape(a: dict, s: list[Shape]) -> Shape:
 
 OPS = [
     OpDef("reshape", "Reshape", "Reshape without the batch axis (one size may be -1).",
-          "{op: reshape, target_shape: [1, 1, 1024]}",
+          "{op: reshape, target_shape: [1, 1, -1]}",
           {"target_shape": Attr("ints", required=True, doc="sizes without the batch axis, e.g. [1, 1, C]",
                                 minimum=-1)},
           _reshape, lambda K, a, n: K.Reshape(tuple(a["target_shape"]), name=n), fill="#eeeeee",
