@@ -50,12 +50,12 @@ def run(args: argparse.Namespace) -> int:
 
         text = to_dot(graph, args.level, args.rankdir).to_string()
         data = text.encode("utf8") if fmt == "dot" else render(text, fmt, limits_from(args).graphviz_seconds)
-        if fmt == "png" and args.level == "layer" and graph.number_of_nodes() > LARGE:
-            print(f"archspec: note: {graph.number_of_nodes()} layers may be scaled down in a png; "
+        if fmt == "png" and args.level == "layer" and len(graph) > LARGE:
+            print(f"archspec: note: {len(graph)} layers may be scaled down in a png; "
                   "svg or --level block stays readable", file=sys.stderr)
     if output:
         write_bytes(output, data)
-        print(f"wrote {args.output} ({fmt}, {graph.number_of_nodes()} layers)", file=sys.stderr)
+        print(f"wrote {args.output} ({fmt}, {len(graph)} layers)", file=sys.stderr)
     elif fmt == "png":
         print("archspec: error: png is binary; write it with -o FILE.png", file=sys.stderr)
         return 2

@@ -11,12 +11,11 @@ import shutil
 import subprocess
 from typing import Any
 
-import networkx as nx
-
 from archspec.errors import Diagnostic, SpecError
 from archspec.limits import DEFAULT_LIMITS
-from archspec.ops import OPS
 from archspec.export.nodes import fmt_count, groups, key_attrs, safe_id, shape_text
+from archspec.graph.ir import Graph
+from archspec.ops import OPS
 
 LEVELS = ("layer", "block", "stage")
 
@@ -33,13 +32,13 @@ def _label(*lines: str) -> str:
     return "\\n".join(line.replace("\\", "\\\\") for line in lines if line)
 
 
-def to_dot(graph: nx.DiGraph, level: str = "layer", rankdir: str = "TB") -> Any:
+def to_dot(graph: Graph, level: str = "layer", rankdir: str = "TB") -> Any:
     """A ``pydot.Dot``: one node per layer (or per block/stage), clusters for stages and blocks."""
     import pydot
 
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
-    dot = pydot.Dot(safe_id(str(graph.graph.get("name") or "network"), "g_"), graph_type="digraph")
+    dot = pydot.Dot(safe_id(str(graph.name or "network"), "g_"), graph_type="digraph")
     dot.set_graph_defaults(rankdir=rankdir, fontname="Helvetica", fontsize="11", nodesep="0.15",
                            ranksep="0.25", label=_label(_title(graph)), labelloc="t")
     dot.set_node_defaults(shape="box", style="rounded,filled", fontname="Helvetica", fontsize="9",
@@ -52,13 +51,12 @@ def to_dot(graph: nx.DiGraph, level: str = "layer", rankdir: str = "TB") -> Any:
     return dot
 
 
-def _title(graph: nx.DiGraph) -> str:
-    nodes = graph.nodes.values()
-    return (f"{graph.graph.get('name')}: {len(nodes)} layers, {fmt_count(sum(n['params'] for n in nodes))} params, "
-            f"{fmt_count(sum(n['macs'] for n in nodes))} MACs, input {shape_text(graph.graph['input_shape'])}")
+def _title(graph: Graph) -> str:
+    return (f"{graph.name}: {len(graph)} layers, {fmt_count(sum(n.params for n in graph))} params, "
+            f"{fmt_count(sum(n.macs for n in graph))} MACs, input {shape_text(graph.input_shape)}")
 
 
-def _clusters(dot: Any, graph: nx.DiGraph, nested: bool) -> dict[str, Any]:
+def _clusters(dot: Any, graph: Graph, nested: bool) -> dict[str, Any]:
     """Stage clusters, and inside them block clusters when a stage has more than one block (``nested``).
 
     Returns the container (graph or subgraph) for each block name; the input stays outside.
@@ -66,10 +64,10 @@ def _clusters(dot: Any, graph: nx.DiGraph, nested: bool) -> dict[str, Any]:
     import pydot
 
     blocks_of: dict[str, list[str]] = {}
-    for data in graph.nodes.values():
-        blocks = blocks_of.setdefault(data["stage"], [])
-        if data["block"] not in blocks:
-            blocks.append(data["block"])
+    for layer in graph:
+        blocks = blocks_of.setdefault(layer.stage, [])
+        if layer.block not in blocks:
+            blocks.append(layer.block)
     where: dict[str, Any] = {}
     for stage, blocks in blocks_of.items():
         if stage == "input":
@@ -89,48 +87,49 @@ def _clusters(dot: Any, graph: nx.DiGraph, nested: bool) -> dict[str, Any]:
     return where
 
 
-def _layers(dot: Any, graph: nx.DiGraph) -> None:
+def _layers(dot: Any, graph: Graph) -> None:
     import pydot
 
     where = _clusters(dot, graph, nested=True)
-    nodes = graph.nodes
-    for nid, data in nodes.items():
-        name = data["name"]
-        label = _label(name, f"{data['op']} {key_attrs(data['op'], data['attrs'])}".strip(), shape_text(data["shape"]))
-        where[data["block"]].add_node(pydot.Node(safe_id(name), label=label, fillcolor=_fill(data["op"]),
-                                                 tooltip=_label(f"{name}: {data['params']:,} params")))
-    for nid, data in nodes.items():
-        merge = len(data["inputs"]) > 1
-        for port, src in enumerate(data["inputs"]):
+    layers = graph.layers
+    for layer in layers:
+        name = layer.name
+        label = _label(name, f"{layer.op} {key_attrs(layer.op, layer.attrs)}".strip(), shape_text(layer.shape))
+        where[layer.block].add_node(pydot.Node(safe_id(name), label=label, fillcolor=_fill(layer.op),
+                                               tooltip=_label(f"{name}: {layer.params:,} params")))
+    for layer in layers:
+        merge = len(layer.inputs) > 1
+        for port, src in enumerate(layer.inputs):
             attrs = {"headlabel": str(port)} if merge else {}
-            dot.add_edge(pydot.Edge(safe_id(nodes[src]["name"]), safe_id(data["name"]), **attrs))
+            dot.add_edge(pydot.Edge(safe_id(layers[src].name), safe_id(layer.name), **attrs))
 
 
-def _groups(dot: Any, graph: nx.DiGraph, level: str) -> None:
+def _groups(dot: Any, graph: Graph, level: str) -> None:
     import pydot
 
     found = groups(graph, level)
-    nodes = graph.nodes
+    layers = graph.layers
     member = {nid: key for key, grp in found.items() for nid in grp.nodes}
     prefix = "s_" if level == "stage" else "b_"
     where = _clusters(dot, graph, nested=False) if level == "block" else {}
     for key, grp in found.items():
-        out = nodes[grp.output]
+        out = layers[grp.output]
         if grp.layers == 1:
-            detail = f"{out['name']}: {out['op']} {key_attrs(out['op'], out['attrs'])}".strip()
+            detail = f"{out.name}: {out.op} {key_attrs(out.op, out.attrs)}".strip()
         else:
             detail = f"{grp.layers} layers, {fmt_count(grp.params)} params, {fmt_count(grp.macs)} MACs"
-        node = pydot.Node(safe_id(key, prefix), label=_label(key, detail, shape_text(out["shape"])),
+        node = pydot.Node(safe_id(key, prefix), label=_label(key, detail, shape_text(out.shape)),
                           fillcolor=_INPUT_FILL if grp.stage == "input" else _GROUP_FILL)
         where.get(key, dot).add_node(node)
     edges: dict[tuple[str, str], list[str]] = {}
-    for u, v in graph.edges():
-        gu, gv = member[u], member[v]
-        if gu != gv:
-            shapes = edges.setdefault((gu, gv), [])
-            text = shape_text(nodes[u]["shape"])
-            if text not in shapes:
-                shapes.append(text)
+    for layer in layers:
+        for u in dict.fromkeys(layer.inputs):
+            gu, gv = member[u], member[layer.id]
+            if gu != gv:
+                shapes = edges.setdefault((gu, gv), [])
+                text = shape_text(layers[u].shape)
+                if text not in shapes:
+                    shapes.append(text)
     for (gu, gv), shapes in edges.items():
         dot.add_edge(pydot.Edge(safe_id(gu, prefix), safe_id(gv, prefix), label=_label(", ".join(shapes))))
 
