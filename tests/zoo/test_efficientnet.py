@@ -216,3 +216,13 @@ def test_b0_classes_and_logits(b0):
     assert ours.output_shape == ref.output_shape == (None, 10)
     assert ours.layers[-1].get_config()["activation"] == ref.layers[-1].get_config()["activation"] == "linear"
     assert math.isclose(ours.get_layer("top_dropout").rate, ref.get_layer("top_dropout").rate)
+
+
+@pytest.mark.parametrize("mask", [[None, 1, 1], [None, 1, 1, 2]], ids=["too_short", "not_broadcastable"])
+def test_dropout_noise_shape_must_fit_its_input(tmp_path, mask):
+    """Stochastic depth's noise_shape [null, 1, 1, 1] is checked against the feature map it masks."""
+    spec = tmp_path / "drop.yaml"
+    spec.write_text("archspec: 1\nname: drop\ninput: [8, 8, 3]\nstages:\n  s: {body: [{op: dropout, rate: 0.1, "
+                    f"noise_shape: {mask!r}}}]}}\n".replace("None", "null"))
+    with pytest.raises(archspec.SpecError, match="noise_shape"):
+        archspec.expand(spec)
