@@ -7,7 +7,6 @@ import importlib
 import importlib.util
 from typing import Any
 
-from archspec import _keras_hook
 from archspec.errors import Diagnostic, SpecError
 from archspec.limits import Limits
 
@@ -32,5 +31,3 @@ __all__ = [
     "BuildOptions", "Diagnostic", "Limits", "SpecError", "build", "expand", "load_spec", "preprocess", "validate",
 ]
 __version__ = "0.1.0"
-
-_keras_hook.install()

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import keras
 
-from archspec.backend import layers as archspec_layers
 from archspec.graph.ir import Graph
 from archspec.ops import OPS
 
+# Layer classes that keras.applications defines next to its models rather than in keras.layers. They are
+# the reference's own classes (same auto-names), and a saved ``.keras`` file names their module inside the
+# keras package, which Keras imports by itself when loading: archspec models need no custom objects, so
+# they load in a process that never imports archspec, whatever the import order.
+_APPLICATION_LAYERS = {"CustomScaleLayer": "keras.src.applications.inception_resnet_v2"}
+
 
 class _Layers:
-    """The namespace op records build layers from: Keras's layers, then archspec's own."""
+    """The namespace op records build layers from: keras.layers, and the applications' own classes."""
 
     def __getattr__(self, name: str) -> Any:
-        found = getattr(archspec_layers, name, None)
-        return found if found is not None else getattr(keras.layers, name)
+        if name in _APPLICATION_LAYERS:
+            return getattr(importlib.import_module(_APPLICATION_LAYERS[name]), name)
+        return getattr(keras.layers, name)
 
 
 LAYERS = _Layers()

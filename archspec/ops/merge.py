@@ -59,9 +59,10 @@ OPS = [
     OpDef("concat", "Concatenate", "Concatenation on the channel axis, in order.",
           "{op: concat, in: [input, prev]}", {}, _concat_shape,
           lambda K, a, n: K.Concatenate(axis=-1, name=n), min_inputs=2, max_inputs=None, fill="#fce5cd"),
-    OpDef("scaled_add", "ScaledAdd", "Scaled residual x + scale * up (Inception-ResNet); inputs [x, up] in that order.",
+    OpDef("scaled_add", "CustomScaleLayer",
+          "Scaled residual x + scale * up (Inception-ResNet, keras.applications' own layer); inputs [x, up] in order.",
           "{op: scaled_add, in: [input, prev], scale: 0.17}",
           {"scale": Attr("float", required=True, doc="multiplier of the second input")},
-          _same_shapes("scaled_add"), lambda K, a, n: K.ScaledAdd(a["scale"], name=n),
+          _same_shapes("scaled_add"), lambda K, a, n: K.CustomScaleLayer(a["scale"], name=n),
           min_inputs=2, max_inputs=2, fill=_FILL, summary=lambda a: f"scale {a['scale']:g}"),
 ]

@@ -7,7 +7,7 @@ layers are auto-named, so the names only agree when both sides count from zero: 
 right after ``keras.backend.clear_session()`` (the state of a fresh process).
 
 V1: counts and names from the pure-Python graph, and an independent test-only Keras reference (written
-here, with ``Rescaling`` + ``Add`` for the residual instead of archspec's ``ScaledAdd``) whose weights
+here, with ``Rescaling`` + ``Add`` for the residual instead of the scale layer) whose weights
 archspec loads by name.
 """
 
@@ -74,10 +74,7 @@ def test_v2_graph_order_names_and_shapes_match_reference(v2_reference):
     assert len(order) == len(ref.layers) == 782
     theirs = [layer.name for layer in ref.layers]
     ours = [graph.layers[n].name for n in order]
-    # every name agrees, auto-names included, except the weightless scale layers (40 of them)
-    differ = [(a, b) for a, b in zip(ours, theirs) if a != b]
-    assert len(differ) == 40 and all(a.startswith("scaled_add") and b.startswith("custom_scale_layer")
-                                     for a, b in differ)
+    assert ours == theirs  # every name, the auto-named scale layers (custom_scale_layer_N) included
     weighted = [n for n in order if graph.layers[n].params]
     assert len(weighted) == V2_WEIGHTED
     assert [tuple(w.shape for w in graph.layers[n].weights) for n in weighted] == [
@@ -91,7 +88,7 @@ def test_v2_loads_reference_file_by_order_and_computes_the_same_function(v2_refe
     assert [layer.name for layer in _weighted(ours)] == [layer.name for layer in _weighted(ref)]
     bns = [layer for layer in ours.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert len(bns) == 204 and all(not b.scale and b.epsilon == 1e-3 for b in bns)
-    scales = [layer.scale for layer in ours.layers if type(layer).__name__ == "ScaledAdd"]
+    scales = [layer.scale for layer in ours.layers if type(layer).__name__ == "CustomScaleLayer"]
     assert scales == [0.17] * 10 + [0.1] * 20 + [0.2] * 9 + [1.0]
     assert ours.get_layer("block8_9_ac") and "block8_10_ac" not in {layer.name for layer in ours.layers}
     with final_softmax_as_linear(ours, ref):
@@ -202,7 +199,7 @@ def test_v1_graph_counts_and_names():
     assert [node["attrs"]["scale"] for node in nodes.values() if node["op"] == "scaled_add"] == (
         [0.17] * 5 + [0.1] * 10 + [0.2] * 5 + [1.0])
     auto = sorted(name for name, node in nodes.items() if node.get("auto_named"))
-    assert all(name.startswith("scaled_add") for name in auto if name != "input_layer")  # the rest is named
+    assert all(name.startswith("custom_scale_layer") for name in auto if name != "input_layer")  # the rest is named
 
 
 def test_v1_loads_independent_reference_by_name_and_computes_the_same_function(v1_reference):
