@@ -17,7 +17,7 @@ from pathlib import Path
 from archspec.errors import Diagnostic, SpecError
 from archspec.graph.builder import BuildOptions, expand_heads
 from archspec.lang.checks import check_spec, unique
-from archspec.lang.compose import Spec, SpecCache, load_spec
+from archspec.lang.compose import Spec, SpecCache, load_spec, reference_path
 from archspec.lang.yaml_loader import json_pointer
 from archspec.limits import DEFAULT_LIMITS, Limits
 
@@ -96,7 +96,10 @@ def _chain_problems(path: Path, cache: SpecCache) -> list[Diagnostic]:
     seen: set[Path] = set()
 
     def visit(file: Path, named_at: Diagnostic | None) -> None:
-        key = file.resolve()
+        try:
+            key = file.resolve()
+        except (OSError, RuntimeError):  # a symlink loop: loading it already reported where it is named
+            return
         if key in seen or key not in cache.docs:
             return
         seen.add(key)
@@ -114,7 +117,7 @@ def _chain_problems(path: Path, cache: SpecCache) -> list[Diagnostic]:
         for rel, at in refs:
             note = Diagnostic(f"'{rel}' (named by '{at[0]}' here) has errors", doc.where(at), json_pointer(at),
                               severity="note")
-            visit(file.parent / rel, note)
+            visit(reference_path(file, rel), note)
 
     visit(path, None)
     return out
