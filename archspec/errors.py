@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable
 
 # C0/C1 controls and DEL, the Unicode line/paragraph separators, bidirectional overrides and isolates
@@ -89,19 +89,6 @@ class SpecError(Exception):
             diagnostics = [diagnostics]
         self.diagnostics: list[Diagnostic] = list(diagnostics)
         super().__init__("\n".join(d.format() for d in self.diagnostics))
-
-
-@dataclass
-class DiagnosticSink:
-    """Collects diagnostics so a run can report every problem, not just the first."""
-
-    items: list[Diagnostic] = field(default_factory=list)
-
-    def add(self, diag: Diagnostic) -> None:
-        self.items.append(diag)
-
-    def extend(self, diags: Iterable[Diagnostic]) -> None:
-        self.items.extend(diags)
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
