@@ -29,8 +29,23 @@ class _Layers:
 LAYERS = _Layers()
 
 
+class _Operations:
+    """The namespace of ops that are not layers (``OpDef.layer`` false): the classes behind ``keras.ops``
+    (``Add`` is what ``x + 3.0`` on a Keras tensor creates), so an op emits the node the reference's
+    arithmetic records, under the name archspec gave it."""
+
+    def __getattr__(self, name: str) -> Any:
+        from keras.src import ops
+
+        return getattr(ops, name)
+
+
+OPERATIONS = _Operations()
+
+
 def emit_model(graph: Graph, name: str | None = None, initialize: bool = True) -> keras.Model:
-    """Build the functional model: layers created in graph (declaration) order, merge inputs in order.
+    """Build the functional model: layers created in graph (declaration) order, merge inputs in order;
+    ops that are not layers are applied as the named Keras operations their records describe.
 
     ``initialize=False`` is for weights about to be overwritten from a checked file: every weight the
     record lists starts as zeros instead of random numbers (a fifth of a ResNet-50 build), and each
@@ -41,8 +56,13 @@ def emit_model(graph: Graph, name: str | None = None, initialize: bool = True) -
         if node.op == "input":
             tensors.append(keras.Input(shape=node.shape, name=node.name))
             continue
-        layer = OPS[node.op].keras(LAYERS, node.attrs, node.name)
+        opdef = OPS[node.op]
         args = [tensors[i] for i in node.inputs]
+        if not opdef.layer:  # a Keras operation: a graph node, not in model.layers, no weights
+            apply = opdef.keras(OPERATIONS, node.attrs, node.name)
+            tensors.append(apply(args if len(args) > 1 else args[0]))
+            continue
+        layer = opdef.keras(LAYERS, node.attrs, node.name)
         declared = {} if initialize else {w.initializer: getattr(layer, w.initializer)
                                           for w in node.weights if w.initializer}
         for attr in declared:

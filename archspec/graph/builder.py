@@ -422,7 +422,12 @@ class _Builder:
     def _assign_auto_names(self) -> None:
         """Keras-style names (``conv2d``, ``conv2d_1``, ...) in creation order, skipping explicit names.
 
-        Counters live in the build, not the process, so the same spec always gets the same names.
+        Counters live in the build, not the process, so the same spec always gets the same names. Ops that
+        are not layers are named too, from the same counters, as in Keras: a ``keras.ops`` operation takes
+        its auto-name from one per-process counter per snake_case class name that layers share
+        (``keras/src/utils/naming.py``), so after ``x + 3.0`` (an ``Add`` operation, ``add``) the next
+        auto-named ``Add`` layer is ``add_1``. Keras needs the names anyway: every operation of a
+        functional model must have a unique name, and saved configs refer to operations by name.
         """
         counters: dict[str, int] = {}
         for nid in self.auto:

@@ -1,18 +1,28 @@
 """Keras's ``model.layers`` order, computed from the graph without importing Keras.
 
-Keras 3 (``keras/src/ops/function.py``) walks the graph depth-first from the output, numbering
-operations in pre-order and visiting inputs in merge order; it then sorts layers by depth from the
-output (deepest first) and breaks ties by that number. By-order weight loading pairs layers in this
-order, which is why ``Add([shortcut, x])`` and ``Add([x, shortcut])`` load different weights.
+Keras 3 (``map_graph`` in ``keras/src/ops/function.py``) walks the graph depth-first from the output,
+numbering *operations* in pre-order and visiting a node's input tensors in merge order; it gives each
+node its longest distance to the output (its depth) and orders ``model.operations`` deepest first,
+breaking ties by that number. ``Functional.layers`` (``keras/src/models/functional.py``) is then
+``model.operations`` filtered to ``Layer`` instances. So an op that is not a layer (``OpDef.layer``
+false, e.g. ``x + 3.0``) takes part in the depths and the numbering like any node, and is only left out
+at the end. By-order weight loading pairs layers in this order, which is why ``Add([shortcut, x])`` and
+``Add([x, shortcut])`` load different weights.
 """
 
 from __future__ import annotations
 
-from archspec.graph.ir import Graph
+from archspec.graph.ir import Graph, Layer
+from archspec.ops import OPS
 
 
-def keras_layer_order(graph: Graph) -> list[int]:
-    """Node ids in the order Keras lists the layers of the emitted functional model."""
+def is_layer(node: Layer) -> bool:
+    """Whether the node is a Keras layer (in ``model.layers``); false for ops emitted as Keras operations."""
+    return node.op == "input" or OPS[node.op].layer
+
+
+def keras_operation_order(graph: Graph) -> list[int]:
+    """Node ids in the order of the emitted model's ``model.operations``: every node, layer or not."""
     layers = graph.layers
     root = graph.output
     index: dict[int, int] = {root: 0}
@@ -40,3 +50,9 @@ def keras_layer_order(graph: Graph) -> list[int]:
             if depth.get(parent, 0) < d + 1:
                 depth[parent] = d + 1
     return sorted(post, key=lambda n: (-depth[n], index[n]))
+
+
+def keras_layer_order(graph: Graph) -> list[int]:
+    """Node ids in the order Keras lists the layers of the emitted functional model (``model.layers``)."""
+    layers = graph.layers
+    return [n for n in keras_operation_order(graph) if is_layer(layers[n])]

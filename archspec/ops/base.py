@@ -61,7 +61,9 @@ class Attr:
 ShapeRule = Callable[[dict, list[Shape]], Shape]
 WeightsRule = Callable[[dict, list[Shape]], list[Weight]]
 MacsRule = Callable[[dict, list[Shape], Shape], int]
-KerasRule = Callable[[Any, dict, str], Any]  # (layer namespace, attrs, name) -> an unbuilt Keras layer
+# (namespace, attrs, name) -> an unbuilt Keras layer; for an op with ``layer=False``, a function of the input
+# tensor(s) that applies the named Keras operation (the namespace is then the backend's keras.ops classes)
+KerasRule = Callable[[Any, dict, str], Any]
 
 
 def no_weights(attrs: dict, shapes: list[Shape]) -> list[Weight]:
@@ -94,6 +96,9 @@ class OpDef:
     fill: str = "#ffffff"  # node colour in DOT pictures
     summary: Callable[[dict], str] | None = None  # what a picture shows of the attrs; default: key_attrs
     checks: tuple[Callable[[dict], str | None], ...] = field(default=())  # cross-attribute rules
+    # False: a Keras operation (``x + 3.0``), not a layer: a node of the functional graph that counts for
+    # Keras's layer order and auto-names, but is not in ``model.layers`` (so never in a weight file)
+    layer: bool = True
 
     @property
     def auto_prefix(self) -> str:

@@ -22,12 +22,14 @@ def _attr(name: str, attr: Attr) -> str:
 
 def markdown() -> str:
     """One row per op: name, Keras class, inputs, attributes with defaults, what it does, an example step."""
-    rows = ["| op | Keras layer | inputs | attributes (required, or = default) | what it does | example |",
+    rows = ["| op | Keras layer (or operation) | inputs | attributes (required, or = default) | what it does "
+            "| example |",
             "|---|---|---|---|---|---|"]
     for op in OPS.values():
         attrs = ", ".join(_attr(k, a) for k, a in op.attrs.items()) or "none"
         doc = op.doc.replace("|", "\\|")
-        rows.append(f"| `{op.name}` | {op.keras_class} | {op.arity()} | {attrs} | {doc} | `{op.example}` |")
+        emits = op.keras_class if op.layer else f"{op.keras_class} operation, not a layer"
+        rows.append(f"| `{op.name}` | {emits} | {op.arity()} | {attrs} | {doc} | `{op.example}` |")
     return "\n".join(rows)
 
 

@@ -40,7 +40,8 @@ def _network(op) -> str:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> dict:
-    """For each op: its graph layer and the Keras layer it became, in a model built once."""
+    """For each op: its graph node, the Keras layer (or, for ``layer=False`` ops, the Keras operation) it
+    became, and the model, built once."""
     out = {}
     folder = tmp_path_factory.mktemp("ops")
     for op in OPS.values():
@@ -49,7 +50,8 @@ def built(tmp_path_factory) -> dict:
         graph = archspec.api.layer_graph(path)
         model = emit_model(graph, initialize=False)
         node = graph.output_layer
-        out[op.name] = (node, model.get_layer(node.name), graph)
+        (operation,) = [o for o in model.operations if o.name == node.name]
+        out[op.name] = (node, operation, model)
     return out
 
 
@@ -63,10 +65,38 @@ def test_record_is_complete(name: str) -> None:
     assert yaml.safe_load(op.example)["op"] == name, "the example is a step of this op"
 
 
-@pytest.mark.parametrize("name", sorted(OPS))
+# What each op that is not a layer computes, for the test below.
+NUMPY = {
+    "add_scalar": lambda x, a: x + np.float32(a["value"]),
+    "multiply_scalar": lambda x, a: x * np.float32(a["value"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(name for name, op in OPS.items() if not op.layer))
+def test_emitted_operation_is_in_the_graph_and_not_a_layer(name: str, built: dict) -> None:
+    """An op with ``layer=False`` is one named Keras operation (the class ``x + c`` creates, keras.ops's), a
+    node of the functional graph reading the op's input, with no weights and absent from model.layers."""
+    node, operation, model = built[name]
+    op = OPS[name]
+    assert not isinstance(operation, keras.layers.Layer) and isinstance(operation, keras.Operation)
+    assert type(operation).__name__ == op.keras_class and type(operation).__module__.startswith("keras.src.ops.")
+    assert op.auto_prefix == to_snake_case(op.keras_class), "archspec auto-names as Keras does"
+    assert node.name not in [layer.name for layer in model.layers]
+    assert [o.name for o in model.operations] == ["input_layer", node.name]
+    (keras_node,) = operation._inbound_nodes
+    assert [t._keras_history.operation.name for t in keras_node.input_tensors] == ["input_layer"]
+    assert tuple(keras_node.outputs[0].shape[1:]) == node.shape, "shape rule = Keras output shape"
+    assert not node.weights and not model.weights
+    assert name in NUMPY, "say what the op computes, in NumPy"
+    x = np.random.default_rng(0).standard_normal((1, *INPUT)).astype("float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(x)), NUMPY[name](x, node.attrs), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(name for name, op in OPS.items() if op.layer))
 def test_emitted_layer_matches_the_record(name: str, built: dict) -> None:
     node, layer, _ = built[name]
     op = OPS[name]
+    assert isinstance(layer, keras.layers.Layer)
     assert type(layer).__name__ == op.keras_class
     assert op.auto_prefix == to_snake_case(op.keras_class), "archspec auto-names as Keras does"
     assert tuple(layer.output.shape[1:]) == node.shape, "shape rule = Keras output shape"
