@@ -81,8 +81,10 @@ class Diagnostic:
         }
 
 
-class SpecError(Exception):
-    """Raised with one or more diagnostics; the CLI prints them and exits 1."""
+class SpecError(ValueError):
+    """Raised with one or more diagnostics; the CLI prints them and exits 1.
+
+    A ``ValueError``, as the errors of ``keras.applications`` are, so ``except ValueError`` catches it."""
 
     def __init__(self, diagnostics: Diagnostic | Iterable[Diagnostic]):
         if isinstance(diagnostics, Diagnostic):

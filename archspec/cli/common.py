@@ -71,6 +71,9 @@ def _shape(text: str) -> tuple:
         raise argparse.ArgumentTypeError(f"expected H,W,C integers, got {text!r}") from None
     if len(dims) != 3 or any(d is not None and d < 1 for d in dims):
         raise argparse.ArgumentTypeError(f"expected three positive sizes H,W,C, got {text!r}")
+    if dims[2] is None:
+        raise argparse.ArgumentTypeError(f"the channel count C must be a number (only H and W can be open), "
+                                         f"got {text!r}")
     return dims
 
 

@@ -158,6 +158,9 @@ def build_schema() -> dict[str, Any]:
             "input": {"type": "array", "minItems": 3, "maxItems": 3,
                       "items": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]},
                       "description": "input shape [height, width, channels]; null leaves a size open"},
+            "min_input": {"type": "integer", "minimum": 1,
+                          "description": "smallest input height and width the family accepts (keras.applications' "
+                                         "min_size); build refuses a smaller input_shape"},
             "preprocessing": {"enum": ["caffe", "tf", "torch", "none"],
                               "description": "input preprocessing the weights expect (Keras preprocess_input mode)"},
             "vars": {"type": "object", "propertyNames": {"pattern": IDENT},
