@@ -6,10 +6,9 @@ layout stands in for the published files. Every reference is built once, at the 
 accepts (32x32), right after ``clear_session()`` so its auto-names (re_lu_N, activation_N, ...) are those
 of a fresh process.
 
-MobileNetV3 has one known, documented difference (specs/lib/mobilenet_v3.yaml): Keras computes the
-squeeze-and-excite hard sigmoid as ``ReLU(6.)(x + 3.0) * (1.0 / 6.0)``, where ``+`` and ``*`` are Keras
-operations that are not layers; the spec has no such node and uses two weightless Rescaling layers. The
-tests assert that this is the only difference in ``model.layers`` (:func:`_expected_names`).
+MobileNetV3 computes its squeeze-and-excite hard sigmoid as ``ReLU(6.)(x + 3.0) * (1.0 / 6.0)``, where ``+``
+and ``*`` are Keras operations, not layers; the specs write them with the ops add_scalar/multiply_scalar,
+so ``model.layers`` and ``model.operations`` equal the reference's, names and order.
 """
 
 from __future__ import annotations
@@ -51,26 +50,12 @@ PAPER_MACS = {
     "mobilenet_v3_small": 56e6,
     "mobilenet_v3_large": 219e6,
 }
-STAND_INS = ("squeeze_excite_hs_shift", "squeeze_excite_hs_scale")
-
-
-def _expected_names(ref: keras.Model) -> list[str]:
-    """The reference's layer names, with the V3 hard-sigmoid stand-ins where its non-layer ops are.
-
-    In the reference the gate is conv_1 -> (op: + 3) -> ReLU(6) re_lu_N -> (op: * 1/6) -> Multiply, so the
-    layer just before each ``<prefix>squeeze_excite_mul`` is that ReLU; the spec puts
-    ``<prefix>squeeze_excite_hs_shift`` before it and ``<prefix>squeeze_excite_hs_scale`` after it.
-    """
+def _operations(model: keras.Model) -> list[tuple[str, str, list[str]]]:
+    """``model.operations`` in order: name, class and the operations feeding each (layers or not)."""
     out = []
-    layers = ref.layers
-    for k, layer in enumerate(layers):
-        after = layers[k + 1].name if k + 1 < len(layers) else ""
-        if after.endswith("squeeze_excite_mul"):
-            assert isinstance(layer, keras.layers.ReLU) and float(layer.max_value) == 6.0, layer.name
-            prefix = after[: -len("squeeze_excite_mul")]
-            out += [prefix + STAND_INS[0], layer.name, prefix + STAND_INS[1]]
-        else:
-            out.append(layer.name)
+    for op in model.operations:
+        (node,) = op._inbound_nodes
+        out.append((op.name, type(op).__name__, [t._keras_history.operation.name for t in node.input_tensors]))
     return out
 
 
@@ -118,8 +103,9 @@ class Case:
                               overrides={f"vars.{k}": v for k, v in self.variant.items()}, **self.options)
 
     def check(self, model: keras.Model) -> float:
-        """Same names in the same order (V3: plus the stand-ins), same params, same outputs."""
-        assert [layer.name for layer in model.layers] == _expected_names(self.ref)
+        """Same layer names in the same order, same operations (layers or not), same params, same outputs."""
+        assert [layer.name for layer in model.layers] == [layer.name for layer in self.ref.layers]
+        assert _operations(model) == _operations(self.ref)
         assert model.count_params() == self.ref.count_params()
         assert model.output_shape == self.ref.output_shape
         if getattr(self.ref.layers[-1], "activation", None) is keras.activations.get("softmax"):
@@ -164,20 +150,17 @@ def test_matches_reference_with_top(top, by_name):
     top.check(top.build(by_name))
 
 
-def test_v3_reference_gate_is_made_of_non_layer_operations(top):
-    """Why the V3 specs have stand-ins: the reference's ReLU(6) gate reads a Keras operation that is not
-    a layer. If a future Keras makes it a layer (or drops it), this fails and the spec can follow."""
-    if "v3" not in top.name:
-        assert not any(name.endswith(STAND_INS) for name in _expected_names(top.ref))
-        return
-    layers = {id(layer) for layer in top.ref.layers}
-    gates = [layer for layer in top.ref.layers if layer.name in {
-        n for n, after in zip(_expected_names(top.ref), _expected_names(top.ref)[1:]) if after.endswith(STAND_INS[1])}]
-    assert gates
-    for gate in gates:
-        (node,) = gate._inbound_nodes
-        source = node.input_tensors[0]._keras_history.operation
-        assert id(source) not in layers and type(source).__name__ == "Add"
+def test_v3_gate_arithmetic_is_keras_operations_not_layers(top):
+    """The reference's ``x + 3.0`` and ``* (1.0 / 6.0)`` are Keras operations outside model.layers, two per
+    squeeze-and-excite block (if a future Keras made them layers, the spec would have to follow).
+    :meth:`Case.check` holds archspec's model to the same operations, names and inputs."""
+    model = top.ref
+    layers = {id(layer) for layer in model.layers}
+    ops = [(o.name, type(o).__name__) for o in model.operations if id(o) not in layers]
+    blocks = sum(1 for layer in model.layers if layer.name.endswith("squeeze_excite_mul"))
+    assert blocks == {"mobilenet_v3_small": 9, "mobilenet_v3_large": 8}.get(top.name, 0)
+    assert ops == [pair for k in range(blocks) for pair in
+                   ((f"add_{k}" if k else "add", "Add"), (f"multiply_{k}" if k else "multiply", "Multiply"))]
 
 
 # Options (include_top / pooling / classes / classifier_activation) and the vars (alpha, depth_multiplier,
