@@ -12,6 +12,7 @@ from typing import Any
 
 from archspec.export.nodes import fmt_count, jsonable, shape_text
 from archspec.graph.ir import Graph, Layer
+from archspec.graph.order import is_layer
 from archspec.weights.match import weighted_nodes
 
 
@@ -20,7 +21,8 @@ def _by_name(graph: Graph) -> dict[str, Layer]:
 
 
 def _totals(graph: Graph) -> dict[str, int]:
-    return {"layers": len(graph), "weighted_layers": len(graph.weighted()),
+    ops = sum(not is_layer(n) for n in graph)  # Keras operations that are not layers
+    return {"layers": len(graph) - ops, "operations": ops, "weighted_layers": len(graph.weighted()),
             "params": sum(n.params for n in graph), "macs": sum(n.macs for n in graph)}
 
 
@@ -118,6 +120,8 @@ def format_text(result: dict[str, Any], a: Graph, b: Graph) -> str:
 
     out = [f"--- {result['a']}", f"+++ {result['b']}",
            total("layers", False), total("weighted_layers", False), total("params", True), total("macs", True)]
+    if t["operations"]["a"] or t["operations"]["b"]:
+        out.insert(3, total("operations", False))
     for title, names, graph, sign in (("added", result["added"], b, "+"), ("removed", result["removed"], a, "-")):
         out.append(f"{title}: {len(names)} layer(s)")
         out += [f"  {sign} {line}" for line in _blocks(graph, names)]

@@ -15,6 +15,7 @@ from archspec.errors import Diagnostic, SpecError
 from archspec.limits import DEFAULT_LIMITS
 from archspec.export.nodes import fmt_count, groups, key_attrs, safe_id, shape_text
 from archspec.graph.ir import Graph
+from archspec.graph.order import is_layer
 from archspec.ops import OPS
 
 LEVELS = ("layer", "block", "stage")
@@ -33,7 +34,8 @@ def _label(*lines: str) -> str:
 
 
 def to_dot(graph: Graph, level: str = "layer", rankdir: str = "TB") -> Any:
-    """A ``pydot.Dot``: one node per layer (or per block/stage), clusters for stages and blocks."""
+    """A ``pydot.Dot``: one node per layer (or per block/stage), clusters for stages and blocks. An op that is
+    a Keras operation rather than a layer (``OpDef.layer`` false) is a node too, drawn as an ellipse."""
     import pydot
 
     if level not in LEVELS:
@@ -52,8 +54,14 @@ def to_dot(graph: Graph, level: str = "layer", rankdir: str = "TB") -> Any:
 
 
 def _title(graph: Graph) -> str:
-    return (f"{graph.name}: {len(graph)} layers, {fmt_count(sum(n.params for n in graph))} params, "
+    ops = sum(not is_layer(n) for n in graph)
+    return (f"{graph.name}: {_count(len(graph) - ops, ops)}, {fmt_count(sum(n.params for n in graph))} params, "
             f"{fmt_count(sum(n.macs for n in graph))} MACs, input {shape_text(graph.input_shape)}")
+
+
+def _count(layers: int, operations: int) -> str:
+    """``12 layers`` or ``12 layers + 2 ops`` (Keras operations that are not layers)."""
+    return f"{layers} layers" + (f" + {operations} op{'s' if operations > 1 else ''}" if operations else "")
 
 
 def _clusters(dot: Any, graph: Graph, nested: bool) -> dict[str, Any]:
@@ -94,9 +102,16 @@ def _layers(dot: Any, graph: Graph) -> None:
     layers = graph.layers
     for layer in layers:
         name = layer.name
-        label = _label(name, f"{layer.op} {key_attrs(layer.op, layer.attrs)}".strip(), shape_text(layer.shape))
-        where[layer.block].add_node(pydot.Node(safe_id(name), label=label, fillcolor=_fill(layer.op),
-                                               tooltip=_label(f"{name}: {layer.params:,} params")))
+        what = f"{layer.op} {key_attrs(layer.op, layer.attrs)}".strip()
+        if is_layer(layer):
+            label = _label(name, what, shape_text(layer.shape))
+            where[layer.block].add_node(pydot.Node(safe_id(name), label=label, fillcolor=_fill(layer.op),
+                                                   tooltip=_label(f"{name}: {layer.params:,} params")))
+        else:  # a Keras operation: drawn as an ellipse, "op" in its label, and not counted as a layer
+            label = _label(name, f"op {what}", shape_text(layer.shape))
+            where[layer.block].add_node(pydot.Node(safe_id(name), label=label, fillcolor=_fill(layer.op),
+                                                   shape="ellipse", style="filled",
+                                                   tooltip=_label(f"{name}: Keras operation, not a layer")))
     for layer in layers:
         merge = len(layer.inputs) > 1
         for port, src in enumerate(layer.inputs):
@@ -114,10 +129,10 @@ def _groups(dot: Any, graph: Graph, level: str) -> None:
     where = _clusters(dot, graph, nested=False) if level == "block" else {}
     for key, grp in found.items():
         out = layers[grp.output]
-        if grp.layers == 1:
+        if len(grp.nodes) == 1:
             detail = f"{out.name}: {out.op} {key_attrs(out.op, out.attrs)}".strip()
         else:
-            detail = f"{grp.layers} layers, {fmt_count(grp.params)} params, {fmt_count(grp.macs)} MACs"
+            detail = f"{_count(grp.layers, grp.operations)}, {fmt_count(grp.params)} params, {fmt_count(grp.macs)} MACs"
         node = pydot.Node(safe_id(key, prefix), label=_label(key, detail, shape_text(out.shape)),
                           fillcolor=_INPUT_FILL if grp.stage == "input" else _GROUP_FILL)
         where.get(key, dot).add_node(node)

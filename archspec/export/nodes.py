@@ -15,6 +15,7 @@ from typing import Any
 import networkx as nx
 
 from archspec.graph.ir import Graph
+from archspec.graph.order import is_layer, keras_operation_order
 from archspec.ops import OPS
 
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_]+")
@@ -61,11 +62,13 @@ def jsonable(value: Any) -> Any:
 
 def named_graph(graph: Graph) -> nx.DiGraph:
     """A networkx graph keyed by layer name with JSON-ready attributes (``inputs`` as names, ``index`` =
-    creation id, ``keras_index`` = position in Keras ``model.layers``)."""
-    from archspec.graph.order import keras_layer_order
-
+    creation id, ``layer`` = whether Keras lists it in ``model.layers`` (false for an op emitted as a Keras
+    operation), ``keras_index`` = position in ``model.layers`` (null for those ops), ``keras_operation_index``
+    = position in ``model.operations``)."""
     layers = graph.layers
-    keras_pos = {nid: k for k, nid in enumerate(keras_layer_order(graph))}
+    operation_order = keras_operation_order(graph)
+    op_pos = {nid: k for k, nid in enumerate(operation_order)}
+    keras_pos = {nid: k for k, nid in enumerate(n for n in operation_order if is_layer(layers[n]))}
     out = nx.DiGraph()
     out.graph.update(jsonable(graph.header()))
     out.graph["input"] = layers[graph.input].name
@@ -73,7 +76,8 @@ def named_graph(graph: Graph) -> nx.DiGraph:
     for layer in layers:
         attrs = jsonable(layer.as_dict())
         attrs["inputs"] = [layers[i].name for i in layer.inputs]
-        attrs.update(index=layer.id, keras_index=keras_pos[layer.id])
+        attrs.update(index=layer.id, layer=is_layer(layer), keras_index=keras_pos.get(layer.id),
+                     keras_operation_index=op_pos[layer.id])
         out.add_node(layer.name, **attrs)
     for layer in layers:
         for port, src in enumerate(layer.inputs):
@@ -119,7 +123,11 @@ def graphml_graph(graph: Graph) -> nx.DiGraph:
 
 @dataclass
 class Group:
-    """A stage or a block: its layers (creation order) and totals, for collapsed views and summaries."""
+    """A stage or a block: its nodes (creation order) and totals, for collapsed views and summaries.
+
+    ``layers`` counts what Keras lists in ``model.layers``; ``operations`` the ops that are Keras operations,
+    not layers (``OpDef.layer`` false), which are among ``nodes`` too.
+    """
 
     key: str
     stage: str
@@ -129,10 +137,11 @@ class Group:
     trainable: int = 0
     macs: int = 0
     weighted: int = 0
+    operations: int = 0
 
     @property
     def layers(self) -> int:
-        return len(self.nodes)
+        return len(self.nodes) - self.operations
 
 
 def groups(graph: Graph, level: str) -> dict[str, Group]:
@@ -155,6 +164,7 @@ def groups(graph: Graph, level: str) -> dict[str, Group]:
         grp.trainable += layer.trainable
         grp.macs += layer.macs
         grp.weighted += bool(layer.weights)
+        grp.operations += not is_layer(layer)
         if layer.id == graph.output or any(getattr(layers[c], level) != key for c in consumers[layer.id]):
             grp.output = layer.id
     for grp in out.values():

@@ -14,7 +14,11 @@ from archspec.graph.ir import Graph
 
 
 def summarize(graph: Graph) -> dict[str, Any]:
-    """Totals and one row per stage (the input is a stage of its own, the head is ``head``)."""
+    """Totals and one row per stage (the input is a stage of its own, the head is ``head``).
+
+    ``layers`` counts what Keras lists in ``model.layers``; ``operations`` the ops emitted as Keras
+    operations (``x + 3.0``), which are graph nodes but not layers.
+    """
     layers = graph.layers
     stages = []
     for key, grp in groups(graph, "stage").items():
@@ -22,6 +26,7 @@ def summarize(graph: Graph) -> dict[str, Any]:
             "stage": key,
             "output_shape": list(layers[grp.output].shape),
             "layers": grp.layers,
+            "operations": grp.operations,
             "weighted_layers": grp.weighted,
             "params": grp.params,
             "trainable_params": grp.trainable,
@@ -37,7 +42,8 @@ def summarize(graph: Graph) -> dict[str, Any]:
         "trainable_params": trainable,
         "non_trainable_params": params - trainable,
         "macs": sum(s["macs"] for s in stages),
-        "layers": sum(s["layers"] for s in stages),
+        "layers": sum(s["layers"] for s in stages),  # = len(model.layers) of the built model
+        "operations": sum(s["operations"] for s in stages),  # graph nodes that are Keras operations, not layers
         "weighted_layers": sum(s["weighted_layers"] for s in stages),
         "stages": stages,
     }
@@ -62,4 +68,6 @@ def format_table(summary: dict[str, Any]) -> str:
            f"params: {summary['params']:,} ({fmt_count(summary['params'])}; trainable {summary['trainable_params']:,}, "
            f"non-trainable {summary['non_trainable_params']:,})",
            f"MACs: {summary['macs']:,} ({fmt_count(summary['macs'])})"]
+    if summary.get("operations"):
+        out[0] += f"; plus {summary['operations']} Keras operations that are not layers, not counted in 'layers'"
     return "\n".join(out)

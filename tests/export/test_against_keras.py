@@ -2,11 +2,16 @@
 
 Models are built at a small input size (params do not depend on it: every head pools globally), and
 the summary at the spec's own input size must give the same count. One build per spec serves all checks.
+Keras operations that are not layers (MobileNetV3's ``x + 3.0``) are nodes of the functional graph: the DOT
+has one node per ``model.operations`` entry, those ops drawn as ellipses, and the summary's ``layers`` is
+``len(model.layers)``.
 """
 
 from __future__ import annotations
 
 import math
+import shutil
+import subprocess
 
 import keras
 import pytest
@@ -21,12 +26,19 @@ SMALL_INPUT = (75, 75, 3)  # the smallest size every zoo network accepts (Incept
 
 
 def _inbound(model: keras.Model) -> dict[str, list[str]]:
-    """Each layer's input layers, in call order, from Keras's own node records."""
+    """Each operation's (layer or not) input operations, in call order, from Keras's own node records."""
     out = {}
-    for layer in model.layers:
-        (node,) = layer._inbound_nodes
-        out[layer.name] = [t._keras_history.operation.name for t in node.input_tensors]
+    for operation in model.operations:
+        (node,) = operation._inbound_nodes
+        out[operation.name] = [t._keras_history.operation.name for t in node.input_tensors]
     return out
+
+
+def _ellipses(dot_text: str) -> set[str]:
+    """Names (first label line) of the DOT nodes drawn as ellipses, read by Graphviz's gvpr."""
+    prog = 'N[shape=="ellipse"]{print($.label)}'
+    proc = subprocess.run([shutil.which("gvpr"), prog], input=dot_text.encode(), capture_output=True, check=True)
+    return {line.split("\\n")[0] for line in proc.stdout.decode().splitlines()}
 
 
 @pytest.mark.parametrize("spec", bundled_names())
@@ -35,14 +47,20 @@ def test_exports_agree_with_the_built_keras_model(spec: str) -> None:
     model = build(spec, input_shape=SMALL_INPUT)
     graph = layer_graph(spec, input_shape=SMALL_INPUT)
 
+    not_layers = {op.name for op in model.operations if not isinstance(op, keras.layers.Layer)}
+    assert bool(not_layers) == spec.startswith("mobilenet_v3")  # the zoo's only ops that are not layers
+
     summary = summarize(graph)
     assert summary["params"] == model.count_params()
     assert summary["trainable_params"] == sum(math.prod(w.shape) for w in model.trainable_weights)
     assert summary["weighted_layers"] == sum(1 for layer in model.layers if layer.weights)
+    assert summary["layers"] == len(model.layers) and summary["operations"] == len(not_layers)
 
-    names, edges = graphviz_view(to_dot(graph).to_string())
+    text = to_dot(graph).to_string()
+    names, edges = graphviz_view(text)
     inbound = _inbound(model)
-    assert sorted(names.values()) == sorted(inbound)  # one DOT node per Keras layer
+    assert sorted(names.values()) == sorted(inbound)  # one DOT node per Keras operation, layer or not
+    assert _ellipses(text) == not_layers  # and those that are not layers look different
     assert edges == {(src, dst) for dst, srcs in inbound.items() for src in srcs}
     nodes = graph.layers
     assert {d.name: [nodes[i].name for i in d.inputs] for d in nodes} == inbound  # merge order
