@@ -57,6 +57,9 @@ class Diagnostic:
     pointer: str | None = None
     hint: str | None = None
     severity: str = "error"
+    # where the rule fired, when that is inside a template of a file the user did not name (a library);
+    # ``location`` is then the user's own call site and notes follow with the chain of calls
+    origin: Location | None = None
 
     def format(self) -> str:
         """One line of text; control characters in any part are escaped (see :func:`printable`)."""
@@ -78,6 +81,7 @@ class Diagnostic:
             "col": loc.col if loc else None,
             "pointer": self.pointer,
             "hint": self.hint,
+            "origin": str(self.origin) if self.origin else None,
         }
 
 

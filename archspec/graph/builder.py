@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Iterator, NoReturn
 
-from archspec.errors import Diagnostic, SpecError
+from archspec.errors import Diagnostic, Location, SpecError
 from archspec.graph.ir import Graph, Layer
 from archspec.lang import rules
 from archspec.lang.compose import Spec
@@ -125,6 +125,7 @@ class _Builder:
         self.explicit: dict[str, int] = {}
         self.auto: list[int] = []
         self.located: dict[tuple, tuple] = {}  # path -> (loc, pointer); a template's steps recur per block
+        self.calls: list[tuple[tuple, str, dict]] = []  # template calls being expanded: (path, name, args)
         self.work = 0  # steps and repeats expanded, bounded by limits.steps (empty templates make no layers)
 
     # ------------------------------------------------------------------------------------ errors
@@ -135,8 +136,34 @@ class _Builder:
 
     def fail(self, problem: Problem, path: tuple) -> NoReturn:
         where = path + problem.at
-        raise SpecError(Diagnostic(problem.message, self.spec.where(where, key=problem.key), json_pointer(where),
-                                   problem.hint))
+        found = Diagnostic(problem.message, self.spec.where(where, key=problem.key), json_pointer(where), problem.hint)
+        raise SpecError(self._in_context(found))
+
+    def _in_context(self, found: Diagnostic) -> list[Diagnostic]:
+        """A problem inside a template from another file (a library) is reported at the user's own call
+        site, the value written there in the notes, then each template call down to the line that failed
+        (a compiler's "in instantiation of ... required from here")."""
+        own = self.spec.file
+        if not self.calls or found.location is None or found.location.file == own:
+            return [found]
+        sites = [(self._site(path, args), name, args) for path, name, args in self.calls]
+        user = next((site for site, _, _ in sites if site[0].file == own), None)
+        if user is None:
+            return [found]
+        first = Diagnostic(found.message, user[0], user[1], found.hint, origin=found.location)
+        notes = [Diagnostic(f"in template '{name}', called here{_written(args)}", loc, pointer, severity="note")
+                 for (loc, pointer), name, args in sites]
+        failing = Diagnostic(f"the step of template '{sites[-1][1]}' that failed", found.location, found.pointer,
+                             severity="note")
+        return [first, *notes, failing]
+
+    def _site(self, path: tuple, args: dict) -> tuple[Location, str]:
+        """Where a call is written: the first argument the user's own file sets, else the call itself."""
+        for arg_path in [a for _, a in args.values()] + [path]:
+            loc = self.spec.where(arg_path)
+            if loc.file == self.spec.file:
+                return loc, json_pointer(arg_path)
+        return self.spec.where(path), json_pointer(path)
 
     def check_all(self, problems: list[Problem], path: tuple) -> None:
         self.check(problems[0] if problems else None, path)
@@ -221,7 +248,11 @@ class _Builder:
                 args = self._stage_args(stage, at, i, repeat, path)
                 scope.update(self._bind_params(template, stage["block"], args, scope, path, at, i))
             frame = _Frame(scope=scope, values={"input": prev}, prev=prev, stage=key, block=scope["block"] or key)
+            if template is not None:
+                self.calls.append((path, stage["block"], args))
             self._steps(body, body_path, frame)
+            if template is not None:
+                self.calls.pop()
             prev = frame.prev
         return prev
 
@@ -279,6 +310,7 @@ class _Builder:
         self.check(rules.else_needs_if(step), path)
         if "if" in step:
             cond = self._value(step["if"], scope, path + ("if",), numeric=True)
+            self.check(rules.condition(cond), path + ("if",))
             if not cond:  # a skipped step yields its input, or the value named by 'else'
                 otherwise = self._inputs(step, path, frame, "else")[0] if "else" in step else inputs[0]
                 self._bind(step, path, frame, otherwise)
@@ -310,7 +342,9 @@ class _Builder:
         params = self._bind_params(template, name, args, scope, path)
         inner = _Frame(scope={**inherited, **params}, values={"input": inp}, prev=inp,
                        stage=frame.stage, block=frame.block, depth=frame.depth + 1)
+        self.calls.append((path, name, args))
         self._steps(template["body"], ("templates", name, "body"), inner)
+        self.calls.pop()
         return inner.prev
 
     def _op(self, step: dict, path: tuple, frame: _Frame, inputs: list[int], scope: dict) -> int:
@@ -374,7 +408,8 @@ class _Builder:
         try:
             return resolve(raw, scope, self.limits, numeric=numeric)
         except ExpressionError as exc:
-            self.fail(Problem(str(exc), hint=exc.hint), path)
+            hint = exc.hint or (rules.NOT_A_WORD if numeric and str(exc).startswith("unknown name") else None)
+            self.fail(Problem(str(exc), hint=hint), path)
 
     def _format(self, template: str, scope: dict, path: tuple) -> str | None:
         try:
@@ -439,6 +474,13 @@ class _Builder:
             counters[prefix] = n + 1
             layer.name = candidate
             layer.auto_named = True
+
+
+def _written(args: dict[str, tuple[Any, tuple]], limit: int = 120) -> str:
+    """`` with filters: -192, stride: 2``: the arguments as the user wrote them."""
+    text = ", ".join(f"{k}: {v!r}" if isinstance(v, str) else f"{k}: {v}" for k, (v, _) in args.items())
+    text = text if len(text) <= limit else text[:limit] + "..."
+    return f" with {text}" if text else ""
 
 
 def _letter(i: int) -> str:

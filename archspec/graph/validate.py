@@ -50,7 +50,8 @@ def validate_spec(spec: Spec, limits: Limits = DEFAULT_LIMITS, options: BuildOpt
         try:
             next(graphs)
         except SpecError as exc:
-            found += [d for d in exc.diagnostics if not _covered(d, found)]
+            if not _covered(exc.diagnostics[0], found):  # the builder's error, then its notes
+                found += exc.diagnostics
             break
     return unique(found)
 
@@ -66,8 +67,9 @@ def _sorted(diags: list[Diagnostic], own: str) -> list[Diagnostic]:
 
 
 def _covered(diag: Diagnostic, found: list[Diagnostic]) -> bool:
-    """Whether ``diag`` (from expansion) restates a problem already reported for the same spot."""
-    loc = diag.location
+    """Whether ``diag`` (from expansion) restates a problem already reported for the same spot (where the
+    rule fired: a library template's line, not the call site it is reported at)."""
+    loc = diag.origin or diag.location
     for other in found:
         if other.severity != "error" or other.location is None or loc is None or other.location.file != loc.file:
             continue

@@ -216,7 +216,9 @@ class _Checker:
         if "else" in step:
             self.report_all(rules.unknown_refs(step, "else", values), path)
         if "if" in step:
-            self._typed(step["if"], scope, path + ("if",), None, "if")
+            value = self._typed(step["if"], scope, path + ("if",), None, "if")
+            if value is not DYNAMIC:
+                self.report(rules.condition(value), path + ("if",))
         if "use" in step:
             self._call(step, path, scope)
         elif "op" in step:
@@ -303,7 +305,7 @@ class _Checker:
             if text in ("True", "False", "None"):
                 return {"True": True, "False": False, "None": None}[text]
             if numeric and not self.open_names:
-                self.error(f"unknown name '{text}'", path, did_you_mean(text, scope.names))
+                self.error(f"unknown name '{text}'", path, did_you_mean(text, scope.names) or rules.NOT_A_WORD)
             return DYNAMIC if numeric else value
         if "{" not in text:
             try:

@@ -146,6 +146,18 @@ def input_count(step: dict) -> int:
     return len(refs) if isinstance(refs, list) else 1
 
 
+NOT_A_WORD = "a number, true/false or an expression is expected here, not a word"
+
+
+def condition(value: Any) -> Problem | None:
+    """``if:`` takes a boolean; a quoted ``"false"`` is a string, and every non-empty string is true."""
+    if isinstance(value, str):
+        return Problem(f"'if' needs true or false, got the string {value!r}",
+                       hint="write true/false without quotes" if value.lower() in ("true", "false", "yes", "no")
+                       else None)
+    return None
+
+
 def unknown_template(name: str, templates: Iterable[str]) -> Problem | None:
     templates = list(templates)
     if name in templates:

@@ -57,7 +57,8 @@ def _agree(path: Path, limits=None) -> str:
             expand(spec, options, **kwargs)
         except SpecError as exc:
             first = exc.diagnostics[0]
-            assert any(d.message == first.message and d.location == first.location for d in checker), (
+            fired = first.origin or first.location
+            assert any(d.message == first.message and (d.origin or d.location) == fired for d in checker), (
                 f"{path}: the builder stops at\n  {first.format()}\nwhich the checker does not report; it reports\n  "
                 + "\n  ".join(d.format() for d in checker))
             return "reject"
