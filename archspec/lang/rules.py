@@ -150,11 +150,10 @@ NOT_A_WORD = "a number, true/false or an expression is expected here, not a word
 
 
 def condition(value: Any) -> Problem | None:
-    """``if:`` takes a boolean; a quoted ``"false"`` is a string, and every non-empty string is true."""
-    if isinstance(value, str):
-        return Problem(f"'if' needs true or false, got the string {value!r}",
-                       hint="write true/false without quotes" if value.lower() in ("true", "false", "yes", "no")
-                       else None)
+    """``if:`` tests truth, and a non-empty string is true (``if: activation`` means "when one is set");
+    so a *quoted* boolean such as ``"false"`` would silently count as true: that is an error."""
+    if isinstance(value, str) and value.strip().lower() in ("false", "true", "no", "yes", "off", "on", "0", "1"):
+        return Problem(f"'if' needs true or false, got the string {value!r}", hint="write true/false without quotes")
     return None
 
 
