@@ -33,7 +33,10 @@ from benchmarks.synthetic import deep_resnet, write_spec_tree  # noqa: E402
 
 SECTIONS = ("cli", "startup", "frontend", "scaling", "build", "inference", "weights")
 # zoo spec -> keras.applications constructor that builds the same network
-REFERENCES = {"resnet50": "ResNet50", "densenet121": "DenseNet121", "inception_resnet_v2": "InceptionResNetV2"}
+REFERENCES = {"resnet50": "ResNet50", "densenet121": "DenseNet121", "inception_resnet_v2": "InceptionResNetV2",
+              "vgg16": "VGG16", "inception_v3": "InceptionV3", "xception": "Xception", "mobilenet": "MobileNet",
+              "mobilenet_v2": "MobileNetV2", "mobilenet_v3_small": "MobileNetV3Small",
+              "efficientnet_b0": "EfficientNetB0", "efficientnet_v2_b0": "EfficientNetV2B0"}
 
 
 class Bench:
