@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -82,20 +83,37 @@ def build(source: Source, *, weights: str | Path | None = None, input_tensor: An
     names the layer, both shapes and the spec line that made the layer, instead of a Keras traceback.
     """
     loaded = load_spec(source, overrides, limits)
+    if "keras" in sys.modules:  # a channels_first configuration is set through Keras, so Keras is loaded
+        from archspec.backend.load import check_data_format
+
+        check_data_format(loaded.where(("input",)))
+    if input_tensor is None:  # checked with the tensor's shape once Keras is imported
+        options = keras_input_options(loaded, dict(options), weights, variable=True)
+    wfile = None
+    if weights is not None:  # a wrong file is refused here, with h5py alone, before Keras is imported
+        from archspec.weights.h5file import read_weight_file
+
+        if isinstance(weights, str) and weights == "imagenet":
+            weights = published_weights(loaded, options.get("include_top", True))
+        wfile = read_weight_file(weights)
     try:
         from archspec.backend import keras_emitters as _keras, load as backend  # noqa: F401 (imports Keras)
     except ImportError as exc:  # the base install is pure Python; Keras comes with the extra
         raise SpecError(Diagnostic(f"building a Keras model needs TensorFlow ({exc})",
                                    Location(loaded.file), hint="pip install 'archspec[tensorflow]'")) from None
     backend.check_data_format(loaded.where(("input",)))
-    options = dict(options)
     if input_tensor is not None:
         options["input_shape"] = backend.tensor_input_shape(input_tensor, options.get("input_shape"),
                                                             loaded.where(("input",)))
-    options = keras_input_options(loaded, options, weights, variable=True)
+        options = keras_input_options(loaded, options, weights, variable=True)
     graph = layer_graph(loaded, None, limits, **options)
-    return backend.build_model(graph, loaded, weights, by_name=by_name, allow_partial=allow_partial,
-                               input_tensor=input_tensor, name=name)
+    return backend.build_model(graph, weights, by_name=by_name, allow_partial=allow_partial,
+                               input_tensor=input_tensor, name=name, wfile=wfile)
+
+
+def published_weights(spec: Spec, include_top: bool = True) -> str:
+    """The local path of the spec's published ImageNet weights (``weights="imagenet"``)."""
+    raise SpecError(Diagnostic(f"'{spec.name}' declares no published weights", spec.where(("input",))))
 
 
 def keras_input_options(spec: Spec, options: dict[str, Any], weights: Any = None,

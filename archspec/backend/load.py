@@ -8,7 +8,8 @@ from typing import Any
 
 from archspec.errors import Diagnostic, Location, SpecError
 from archspec.graph.ir import Graph
-from archspec.weights.match import check_weights, diagnostics
+from archspec.weights.h5file import WeightFile, read_weight_file
+from archspec.weights.match import diagnostics, match
 
 
 def check_data_format(where: Location) -> None:
@@ -36,14 +37,15 @@ def tensor_input_shape(tensor: Any, input_shape: Any, where: Location) -> tuple:
     return dims
 
 
-def build_model(graph: Graph, spec: Any, weights: Any, by_name: bool = False, allow_partial: bool = False,
-                input_tensor: Any = None, name: str | None = None) -> Any:
+def build_model(graph: Graph, weights: Any, by_name: bool = False, allow_partial: bool = False,
+                input_tensor: Any = None, name: str | None = None, wfile: WeightFile | None = None) -> Any:
     from archspec.backend.keras_emitters import emit_model
 
     if weights is None:
         model = emit_model(graph, name=name)
     else:
-        model = build_with_weights(graph, weights, by_name=by_name, allow_partial=allow_partial, name=name)
+        model = build_with_weights(graph, weights, by_name=by_name, allow_partial=allow_partial, name=name,
+                                   wfile=wfile)
     if input_tensor is not None:
         model = _on_tensor(model, graph, input_tensor)
     return model
@@ -67,24 +69,74 @@ def _on_tensor(model: Any, graph: Graph, input_tensor: Any) -> Any:
     return keras.Model(keras.utils.get_source_inputs(input_tensor), tensors[graph.output], name=model.name)
 
 
+class SkippedWeightsWarning(UserWarning):
+    """Layers a weight file did not set (transfer learning: a new classifier); the CLI prints it."""
+
+
+def head_only_mismatch(report: Any, graph: Graph) -> tuple[list[int], list[str]] | None:
+    """For a by-order match that fails only in the head (``classes=10`` against ImageNet weights, or a
+    top file for a model without its top): the model layers left as initialised and the file layers not
+    used. ``None`` when anything outside the head disagrees, when the file lacks a layer the model has
+    (a file without its top gives no classifier), or when nothing disagrees."""
+    if report.mode != "order" or report.complete or report.missing:
+        return None  # a file that lacks layers the model has is an error, as in Keras
+    keep = [m.node for m in report.mismatched]
+    if any(graph.layers[n].stage != "head" for n in keep):
+        return None
+    return keep, list(report.extra) + [m.file_layer for m in report.mismatched]
+
+
 def build_with_weights(graph: Graph, path: str | Path, by_name: bool = False, allow_partial: bool = False,
-                       name: str | None = None) -> Any:
-    """Check ``path``, emit the model, load it; random initialisation is skipped when the check shows
-    that the file sets every weight (so ``build(weights=f)`` is faster than build-then-load)."""
+                       name: str | None = None, wfile: WeightFile | None = None) -> Any:
+    """Check ``path``, emit the model, set the weights the check paired; random initialisation is skipped
+    when the check shows that the file sets every weight (so ``build(weights=f)`` is faster than
+    build-then-load).
+
+    Legacy HDF5 and Keras 3 ``.weights.h5`` files are read the same way (h5py, the pairs of
+    :func:`archspec.weights.match.check_weights`). By order, a file that differs only in the head (a new
+    ``classes``, or a top file without the top) loads everything else and warns with the layers skipped.
+    """
+    import warnings
+
     from archspec.backend.keras_emitters import emit_model
 
-    fname = str(path)
-    if not fname.endswith((".h5", ".hdf5")) or fname.endswith(".weights.h5"):
-        # Keras picks the reader by suffix; any other name would fail inside Keras with a traceback
-        raise SpecError(Diagnostic("weight files must be legacy Keras HDF5 files named *.h5 or *.hdf5 "
-                                   "(not *.weights.h5)", Location(fname)))
-    result = check_weights(graph, path, "name" if by_name else "order")
-    problems = diagnostics(result.reports[0], graph, result.wfile, allow_partial=allow_partial)
+    wfile = wfile or read_weight_file(path)
+    report = match(graph, wfile, by_name=by_name)
+    skipped = head_only_mismatch(report, graph) if not by_name else None
+    problems = [] if skipped else diagnostics(report, graph, wfile, allow_partial=allow_partial)
     if problems:
         raise SpecError(problems)
-    model = emit_model(graph, name=name, initialize=not result.loads)
-    if by_name:
-        model.load_weights(fname, by_name=True, skip_mismatch=allow_partial)
-    else:
-        model.load_weights(fname)
+    model = emit_model(graph, name=name, initialize=report.complete)
+    _assign(model, graph, report, wfile)
+    if skipped:
+        mine, theirs = skipped
+        parts = [f"{wfile.path}: loaded {len(report.matched)} layers with weights"]
+        if mine:
+            parts.append(f"{len(mine)} head layer(s) keep their initial weights, their shapes differ from the "
+                         f"file's (new classes or input size): {', '.join(graph.layers[n].name for n in mine)}")
+        if theirs:
+            parts.append(f"file layer(s) not used: {', '.join(dict.fromkeys(theirs))}")
+        warnings.warn(SkippedWeightsWarning("; ".join(parts)), stacklevel=3)
     return model
+
+
+def _assign(model: Any, graph: Graph, report: Any, wfile: Any) -> None:
+    """Set each paired layer's variables from the file, in stored order (the order Keras saves them)."""
+    import h5py
+
+    layers = {layer.name: layer for layer in model.layers}
+    stored = {layer.name: layer for layer in wfile.layers} if report.mode == "name" or wfile.layout != "keras3" \
+        else None
+    by_key = {layer.key: layer for layer in wfile.layers} if stored is None else {}
+    keras3 = None
+    if stored is None:
+        from archspec.weights.match import keras3_keys
+
+        keras3 = keras3_keys(graph)
+    with h5py.File(wfile.path, "r") as f:
+        for nid, file_name in report.matched:
+            node = graph.layers[nid]
+            found = stored[file_name] if stored is not None else by_key[keras3[nid]]
+            variables = layers[node.name].weights
+            for variable, dataset in zip(variables, found.datasets):
+                variable.assign(f[dataset][()])

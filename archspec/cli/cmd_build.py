@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+import warnings
 
 from archspec.cli.common import add_spec_arguments, build_options, limits_from, refuse_library
 from archspec.cli.outfile import output_target
 from archspec.cli.quiet import quiet_tensorflow
+from archspec.errors import printable
 from archspec.fileio import replacing
 
 
@@ -15,7 +18,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build", help="build the Keras model of a spec")
     p.add_argument("spec", help="spec file or bundled name (e.g. resnet50)")
     p.add_argument("-o", "--output", help="write the model (.keras)")
-    p.add_argument("--weights", help="Keras HDF5 weight file to load (published layout)")
+    p.add_argument("--weights", help="weights to load: 'imagenet' (the spec's published files, via the Keras "
+                   "cache) or a Keras weight file (legacy .h5 or Keras 3 .weights.h5); with a new --classes "
+                   "everything but the classifier loads")
     p.add_argument("--by-name", action="store_true", help="load weights by layer name instead of by order")
     p.add_argument("--allow-partial", action="store_true", help="with --by-name, load what matches")
     p.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's start-up log lines")
@@ -28,10 +33,17 @@ def run(args: argparse.Namespace) -> int:
     refuse_library(args.spec)
     output = output_target(args, args.output, (".keras", ".h5"), [args.weights])
     from archspec.api import build
+    from archspec.backend.load import SkippedWeightsWarning  # pure Python until a build runs
 
-    with quiet_tensorflow(args.verbose):  # TensorFlow is imported and initialised in here
+    with quiet_tensorflow(args.verbose), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SkippedWeightsWarning)  # TensorFlow is imported and initialised in here
         model = build(args.spec, weights=args.weights, by_name=args.by_name, allow_partial=args.allow_partial,
                       overrides=args.overrides, limits=limits_from(args), **build_options(args))
+    for warning in caught:
+        if issubclass(warning.category, SkippedWeightsWarning):
+            print(f"warning: {printable(warning.message)}", file=sys.stderr)
+        else:  # recorded only to pick ours out: show the rest as Python would have
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
     weighted = sum(1 for layer in model.layers if layer.weights)
     print(f"{model.name}: {len(model.layers)} layers, {weighted} with weights, {model.count_params():,} params, "
           f"output {tuple(model.output.shape)}")

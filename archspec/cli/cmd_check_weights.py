@@ -1,4 +1,5 @@
-"""``archspec check-weights SPEC FILE.h5``: does a Keras HDF5 file load fully? (h5py only, no TensorFlow)."""
+"""``archspec check-weights SPEC FILE``: does a Keras weight file (legacy ``.h5``, full-model ``.h5`` or Keras 3
+``.weights.h5``) load fully? (h5py only, no TensorFlow)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from archspec.cli.common import add_spec_arguments, expand_from
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("check-weights", help="check a Keras .h5 weight or model file against a spec")
+    p = sub.add_parser("check-weights", help="check a Keras weight file (.h5, .weights.h5) against a spec")
     p.add_argument("spec", help="spec file or bundled name (e.g. resnet50)")
-    p.add_argument("file", metavar="FILE.h5", help="legacy weights file or full-model .h5")
+    p.add_argument("file", metavar="FILE.h5", help="legacy weights file, full-model .h5 or Keras 3 .weights.h5")
     p.add_argument("--mode", choices=("auto", "order", "name"), default="auto",
                    help="pairing: by order, by name, or auto (order, then name)")
     p.add_argument("--format", choices=("text", "json"), default="text")

@@ -1,8 +1,10 @@
 """Read the layer/weight layout of a Keras HDF5 file with h5py only (no TensorFlow).
 
-Two layouts exist: the legacy *weights* file the published ImageNet weights use (root attribute
-``layer_names``, each layer group with ``weight_names``), and full-model ``.h5`` files that hold the
-same structure under a ``model_weights`` group.
+Three layouts exist: the legacy *weights* file the published ImageNet weights use (root attribute
+``layer_names``, each layer group with ``weight_names``), full-model ``.h5`` files that hold the
+same structure under a ``model_weights`` group, and the Keras 3 ``.weights.h5`` file that
+``model.save_weights`` writes (``layers/<class path>/vars/<i>``, the layer's name an attribute of ``vars``).
+The layout is told from the content, not the file name.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from archspec.errors import UNPRINTABLE, Diagnostic, Location, SpecError, printa
 class FileLayer:
     name: str
     weights: tuple[tuple[str, tuple], ...]  # (weight name, shape) in stored order
+    datasets: tuple[str, ...] = ()  # the HDF5 path of each weight, in the same order
+    key: str = ""  # Keras 3 files: the layer's path under 'layers' (class name + counter, e.g. 'conv2d_3')
 
 
 @dataclass(frozen=True)
 class WeightFile:
     path: str
-    layout: str  # "weights" | "model"
+    layout: str  # "weights" | "model" | "keras3"
     layers: tuple[FileLayer, ...]  # every layer listed, in file order
 
     @property
@@ -56,13 +60,11 @@ def read_weight_file(path: str | Path) -> WeightFile:
     except ImportError:  # the base install is pure Python; h5py comes with archspec[tensorflow]
         raise SpecError(Diagnostic("reading HDF5 weight files needs h5py", where,
                                    hint="pip install h5py, or archspec[tensorflow]")) from None
-    name = str(path)
-    if not name.endswith((".h5", ".hdf5")) or name.endswith(".weights.h5"):
-        # the rule build --weights applies (Keras picks its reader by suffix), so check-weights agrees with it
-        raise SpecError(Diagnostic("weight files must be legacy Keras HDF5 files named *.h5 or *.hdf5 "
-                                   "(not *.weights.h5)", where))
     if not Path(path).is_file():
         raise SpecError(Diagnostic("weight file not found", where))
+    if not h5py.is_hdf5(str(path)):
+        raise SpecError(Diagnostic(_not_hdf5(path), where, hint="pass a Keras weight file: legacy HDF5 (.h5) or "
+                                   "Keras 3 .weights.h5 (what model.save_weights writes)"))
     try:
         with h5py.File(path, "r") as f:
             layout, group = "weights", f
@@ -70,10 +72,13 @@ def read_weight_file(path: str | Path) -> WeightFile:
                 layout, group = "model", _member(f, "model_weights", where, h5py)
             layer_names = _string_list(group.attrs, "layer_names")
             if layer_names is None:
+                if isinstance(f.get("layers", getlink=True), h5py.HardLink) and isinstance(f["layers"], h5py.Group):
+                    return WeightFile(str(path), "keras3", _keras3_layers(f, where, h5py))
                 raise SpecError(Diagnostic(
-                    "not a Keras HDF5 weights file (no 'layer_names' attribute at the root or in 'model_weights')",
-                    where, hint="'.weights.h5' files of Keras 3 model.save_weights() are not the published "
-                    "legacy layout" if str(path).endswith(".weights.h5") else None))
+                    "not a Keras HDF5 weights file (no 'layer_names' attribute at the root or in 'model_weights', and "
+                    "no 'layers' group of a Keras 3 .weights.h5 file)", where,
+                    hint="write weights with model.save_weights('w.weights.h5') or a full model with "
+                         "model.save('m.h5')"))
             layers = []
             for name in layer_names:
                 _check_name(name, group.name, where)
@@ -83,12 +88,48 @@ def read_weight_file(path: str | Path) -> WeightFile:
                 names = _string_list(g.attrs, "weight_names") or []
                 for w in names:
                     _check_name(w, g.name, where)
-                layers.append(FileLayer(name, tuple((w, _weight_shape(g, w, where, h5py)) for w in names)))
+                layers.append(FileLayer(name, tuple((w, _weight_shape(g, w, where, h5py)) for w in names),
+                                        tuple(f"{g.name}/{w}" for w in names)))
     except SpecError:
         raise
     except (OSError, KeyError, ValueError, TypeError, AttributeError, RuntimeError) as exc:
         raise SpecError(Diagnostic(f"cannot read HDF5 weight file: {exc}", where)) from None
     return WeightFile(str(path), layout, tuple(layers))
+
+
+def _not_hdf5(path: str | Path) -> str:
+    """What a non-HDF5 file probably is, for the refusal."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        head = b""
+    if head.startswith(b"PK"):
+        return ("cannot read HDF5 weight file: this is a zip archive (a Keras 3 '.keras' model?); load it with "
+                "keras.saving.load_model and write its weights with model.save_weights('w.weights.h5')")
+    return "cannot read HDF5 weight file: not an HDF5 file"
+
+
+def _keras3_layers(f: Any, where: Location, h5py: Any) -> tuple[FileLayer, ...]:
+    """The layers of a Keras 3 ``.weights.h5`` file: ``layers/<key>/vars/<0..n-1>``, name in ``vars.attrs``."""
+    top = _member(f, "layers", where, h5py)
+    out = []
+    for key in top.keys():
+        _check_name(key, top.name, where)
+        group = _member(top, key, where, h5py)
+        if not isinstance(group, h5py.Group):
+            raise _refuse(where, group.name, f"layer '{key}' is not an HDF5 group")
+        if "vars" not in group:
+            continue
+        vars_ = _member(group, "vars", where, h5py)
+        name = _text(vars_.attrs.get("name", key))
+        _check_name(name, vars_.name, where)
+        count = len(vars_.keys())
+        if sorted(vars_.keys()) != sorted(str(i) for i in range(count)):
+            raise _refuse(where, vars_.name, f"layer '{key}' has variables {sorted(vars_.keys())}, not 0..{count - 1}")
+        weights = tuple((str(i), _weight_shape(vars_, str(i), where, h5py)) for i in range(count))
+        out.append(FileLayer(name, weights, tuple(f"{vars_.name}/{i}" for i in range(count)), key))
+    return tuple(out)
 
 
 def _check_name(name: str, h5path: str, where: Location) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from archspec.errors import Diagnostic, Location
 from archspec.graph.ir import Graph, Layer
 from archspec.graph.order import keras_layer_order
-from archspec.ops import fmt_shape
+from archspec.ops import OPS, fmt_shape
 from archspec.weights.h5file import FileLayer, WeightFile, read_weight_file
 
 
@@ -60,6 +60,8 @@ def match(graph: Graph, wfile: WeightFile, by_name: bool = False) -> MatchReport
     ours = weighted_nodes(graph)
     theirs = wfile.weighted
     report = MatchReport("name" if by_name else "order")
+    if wfile.layout == "keras3" and not by_name:
+        return _match_keras3(graph, wfile, report)
     if by_name:
         index = {layer.name: layer for layer in theirs}
         taken = set()
@@ -78,6 +80,36 @@ def match(graph: Graph, wfile: WeightFile, by_name: bool = False) -> MatchReport
         _pair(report, layers[nid], found)
     report.missing = ours[len(theirs):]
     report.extra = [layer.name for layer in theirs[len(ours):]]
+    return report
+
+
+def keras3_keys(graph: Graph) -> dict[int, str]:
+    """Each layer's path in a Keras 3 ``.weights.h5`` file: its class in snake_case, numbered per class in
+    ``model.layers`` order (``conv2d``, ``conv2d_1``, ...), as ``model.save_weights`` names them."""
+    used: dict[str, int] = {}
+    keys = {}
+    for nid in keras_layer_order(graph):
+        op = graph.layers[nid].op
+        base = "input_layer" if op == "input" else OPS[op].auto_prefix
+        n = used.get(base, 0)
+        keys[nid] = base if n == 0 else f"{base}_{n}"
+        used[base] = n + 1
+    return keys
+
+
+def _match_keras3(graph: Graph, wfile: WeightFile, report: MatchReport) -> MatchReport:
+    """Pair layers as Keras 3's ``load_weights`` does: by class and position (the file's layer paths)."""
+    keys = keras3_keys(graph)
+    index = {layer.key: layer for layer in wfile.weighted}
+    taken = set()
+    for nid in weighted_nodes(graph):
+        found = index.get(keys[nid])
+        if found is None:
+            report.missing.append(nid)
+            continue
+        taken.add(found.key)
+        _pair(report, graph.layers[nid], found)
+    report.extra = [layer.name for layer in wfile.weighted if layer.key not in taken]
     return report
 
 
@@ -132,7 +164,7 @@ def diagnostics(report: MatchReport, graph: Graph, wfile: WeightFile, allow_part
     if report.count_error:
         out.append(Diagnostic(report.count_error + "; loading by order needs equal counts", where,
                               hint="try --by-name" if report.mode == "order" else None))
-    elif report.mode == "name" and not allow_partial and (report.missing or report.extra):
+    elif (report.mode == "name" or wfile.layout == "keras3") and not allow_partial and (report.missing or report.extra):
         names = [graph.layers[n].name for n in report.missing]
         if names:
             out.append(Diagnostic(f"{len(names)} model layer(s) with weights not in the file: "
