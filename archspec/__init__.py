@@ -13,7 +13,8 @@ from archspec.limits import Limits
 # imported on first use (PEP 562), so `archspec --version`, `archspec schema` and the like do not pay
 # for networkx, jsonschema and PyYAML
 _LAZY = {"build": "archspec.api", "expand": "archspec.api", "load_spec": "archspec.api", "validate": "archspec.api",
-         "BuildOptions": "archspec.graph.builder", "preprocess": "archspec.preprocessing"}
+         "BuildOptions": "archspec.graph.builder", "preprocess": "archspec.preprocessing",
+         "decode_predictions": "archspec.backend.imagenet"}
 
 
 def __getattr__(name: str) -> Any:
@@ -28,6 +29,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "BuildOptions", "Diagnostic", "Limits", "SpecError", "build", "expand", "load_spec", "preprocess", "validate",
+    "BuildOptions", "Diagnostic", "Limits", "SpecError", "build", "decode_predictions", "expand", "load_spec",
+    "preprocess", "validate",
 ]
 __version__ = "0.1.0"
