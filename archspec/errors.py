@@ -97,7 +97,15 @@ class SpecError(ValueError):
         super().__init__("\n".join(d.format() for d in self.diagnostics))
 
 
+_HINT_CANDIDATES = 300  # the cost of one suggestion is bounded, however many names a spec declares
+
+
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
-    """Suggest the closest known name, the way compilers do for typos."""
-    matches = difflib.get_close_matches(str(word), sorted(set(candidates)), n=1, cutoff=0.6)
+    """Suggest the closest known name, the way compilers do for typos. Among thousands of names only the
+    few hundred closest in length are compared (a typo rarely changes the length by much)."""
+    word = str(word)
+    pool = sorted(set(candidates))
+    if len(pool) > _HINT_CANDIDATES:
+        pool = sorted(pool, key=lambda c: (abs(len(c) - len(word)), c))[:_HINT_CANDIDATES]
+    matches = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
     return f"did you mean '{matches[0]}'?" if matches else None

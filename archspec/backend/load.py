@@ -137,6 +137,8 @@ def _assign(model: Any, graph: Graph, report: Any, wfile: Any) -> None:
         for nid, file_name in report.matched:
             node = graph.layers[nid]
             found = stored[file_name] if stored is not None else by_key[keras3[nid]]
-            variables = layers[node.name].weights
-            for variable, dataset in zip(variables, found.datasets):
+            layer = layers[node.name]
+            for variable, dataset in zip(layer.weights, found.datasets):
                 variable.assign(f[dataset][()])
+            if hasattr(layer, "finalize_state"):  # as Keras's loaders do: Normalization derives its
+                layer.finalize_state()            # mean/variance tensors from the loaded statistics

@@ -11,6 +11,7 @@ import contextlib
 import copy
 import gc
 import re
+from collections import ChainMap
 from dataclasses import dataclass, replace
 from typing import Any, Iterator, NoReturn
 
@@ -48,7 +49,7 @@ class BuildOptions:
 class _Frame:
     """One template expansion: its scope, its symbolic values and the running 'prev'."""
 
-    scope: dict[str, Any]
+    scope: ChainMap  # local names first, the network's vars last (never copied per step)
     values: dict[str, int]
     prev: int
     stage: str
@@ -125,6 +126,8 @@ class _Builder:
         self.explicit: dict[str, int] = {}
         self.auto: list[int] = []
         self.located: dict[tuple, tuple] = {}  # path -> (loc, pointer); a template's steps recur per block
+        self.params = 0  # so far, bounded by limits.params
+        self._at_cache: tuple[tuple, dict[int, list[str]]] = ((), {})
         self.calls: list[tuple[tuple, str, dict]] = []  # template calls being expanded: (path, name, args)
         self.work = 0  # steps and repeats expanded, bounded by limits.steps (empty templates make no layers)
 
@@ -173,6 +176,7 @@ class _Builder:
         return self._finish(self._body())
 
     def _body(self) -> int:
+        self.check(rules.input_shape(self.g.input_shape), ("input",))
         self.global_scope = self._global_scope()
         prev = self.g.input = self._add_layer("input", {}, [], self.g.input_shape, None, ("input",), "input", "input")
         for key, stage in self.spec.data["stages"].items():
@@ -225,7 +229,7 @@ class _Builder:
     # ------------------------------------------------------------------------------------ stages
     def _stage(self, key: str, stage: dict, path: tuple, prev: int) -> int:
         self.check(rules.stage_form(key, stage), path)
-        stage_scope = {**self.global_scope, "stage": key, **self._shape_vars(prev)}
+        stage_scope = ChainMap({"stage": key, **self._shape_vars(prev)}, self.global_scope)
         repeat = self._value(stage.get("repeat", 1), stage_scope, path + ("repeat",), Attr("int"), "repeat")
         self.check(rules.repeat_count(repeat, self.limits), path + ("repeat",))
         self.check_all(rules.inline_stage_keys(key, stage), path)
@@ -241,8 +245,8 @@ class _Builder:
         block_name = stage.get("block_name", "{stage}_block{i}")
         for i in range(1, repeat + 1):
             self._count_work(path)
-            scope = {**stage_scope, "i": i, "repeat": repeat, "first": i == 1, "last": i == repeat,
-                     "letter": _letter(i), **self._shape_vars(prev)}
+            scope = stage_scope.new_child({"i": i, "repeat": repeat, "first": i == 1, "last": i == repeat,
+                                           "letter": _letter(i), **self._shape_vars(prev)})
             scope["block"] = self._format(block_name, scope, path + ("block_name",))
             if template is not None:
                 args = self._stage_args(stage, at, i, repeat, path)
@@ -259,10 +263,22 @@ class _Builder:
     def _stage_args(self, stage: dict, at: dict, i: int, repeat: int, path: tuple) -> dict[str, tuple[Any, tuple]]:
         """Stage parameters for repeat ``i``: stage values, then 'at' overrides (first, last, index)."""
         args = {k: (v, path + (k,)) for k, v in stage.items() if k not in STAGE_META}
-        for which, values in at.items():
-            if rules.at_selects(which, i, repeat):
-                args.update({k: (v, path + ("at", which, k)) for k, v in values.items()})
+        for which in self._at_keys(at, repeat).get(i, ()):
+            self._count_work(path)
+            args.update({k: (v, path + ("at", which, k)) for k, v in at[which].items()})
         return args
+
+    def _at_keys(self, at: dict, repeat: int) -> dict[int, list[str]]:
+        """Repeat index -> the 'at' keys naming it, in written order (one pass, not one per repeat)."""
+        key = (id(at), repeat)
+        if self._at_cache[0] != key:
+            found: dict[int, list[str]] = {}
+            for which in at:
+                index = {"first": 1, "last": repeat}.get(which) or rules.at_index(which)
+                if index is not None:
+                    found.setdefault(index if index > 0 else repeat + 1 + index, []).append(which)
+            self._at_cache = (key, found)
+        return self._at_cache[1]
 
     def _bind_params(self, template: dict, tname: str, args: dict[str, tuple[Any, tuple]], scope: dict,
                      call_path: tuple, at: dict | None = None, i: int | None = None) -> dict[str, Any]:
@@ -271,6 +287,7 @@ class _Builder:
         self.check_all(rules.param_declared_twice(tname, template), ("templates", tname))
         params = template.get("params", {})
         required = template.get("required", [])
+        self._count_work(call_path, len(params) + len(args))
         known = set(params) | set(required)
         bound: dict[str, Any] = {}
         for name, (raw, path) in args.items():
@@ -280,9 +297,10 @@ class _Builder:
         for name in required:
             if name not in bound:
                 self.fail(rules.missing_param(name, tname, at, i), call_path)
+        seen = scope.new_child(dict(bound))  # a default sees the arguments and the defaults before it
         for name, default in params.items():
             if name not in bound:
-                bound[name] = self._value(default, {**scope, **bound}, ("templates", tname, "params", name))
+                bound[name] = seen[name] = self._value(default, seen, ("templates", tname, "params", name))
         return bound
 
     def _head(self, prev: int) -> int:
@@ -292,8 +310,8 @@ class _Builder:
         if which is None or head is None:  # a spec without a head is a feature extractor
             return prev
         self.check(rules.head_exists(head, which), ("head",))
-        scope = {**self.global_scope, "stage": "head", "block": "head", "i": 1, "repeat": 1, "first": True,
-                 "last": True, "letter": "a"}
+        scope = ChainMap({"stage": "head", "block": "head", "i": 1, "repeat": 1, "first": True,
+                          "last": True, "letter": "a"}, self.global_scope)
         frame = _Frame(scope=scope, values={"input": prev}, prev=prev, stage="head", block="head")
         self._steps(head[which], ("head", which), frame)
         return frame.prev
@@ -306,7 +324,7 @@ class _Builder:
     def _step(self, step: dict, path: tuple, frame: _Frame) -> None:
         self._count_work(path)
         inputs = self._inputs(step, path, frame)
-        scope = {**frame.scope, **self._shape_vars(inputs[0])}
+        scope = frame.scope.new_child(self._shape_vars(inputs[0]))
         self.check(rules.else_needs_if(step), path)
         if "if" in step:
             cond = self._value(step["if"], scope, path + ("if",), numeric=True)
@@ -338,14 +356,21 @@ class _Builder:
         self.check(rules.template_depth(frame.depth + 1, self.limits), path)
         template = self.templates[name]
         args = {k: (v, path + (k,)) for k, v in step.items() if k not in CALL_META}
-        inherited = {k: v for k, v in frame.scope.items() if k in INHERITED or k in self.global_scope}
         params = self._bind_params(template, name, args, scope, path)
-        inner = _Frame(scope={**inherited, **params}, values={"input": inp}, prev=inp,
+        inner = _Frame(scope=self._inherited(frame.scope).new_child(params), values={"input": inp}, prev=inp,
                        stage=frame.stage, block=frame.block, depth=frame.depth + 1)
         self.calls.append((path, name, args))
         self._steps(template["body"], ("templates", name, "body"), inner)
         self.calls.pop()
         return inner.prev
+
+    def _inherited(self, scope: ChainMap) -> ChainMap:
+        """What a nested template sees of its caller's scope: the repeat names and the network's vars (with
+        the caller's values where it shadows them). Only the small local maps are copied, not the vars."""
+        local: dict[str, Any] = {}
+        for layer in reversed(scope.maps[:-1]):
+            local.update((k, v) for k, v in layer.items() if k in INHERITED or k in self.global_scope)
+        return ChainMap(local, self.global_scope)
 
     def _op(self, step: dict, path: tuple, frame: _Frame, inputs: list[int], scope: dict) -> int:
         self.check(rules.unknown_op(step["op"]), path)
@@ -417,8 +442,10 @@ class _Builder:
         except ExpressionError as exc:
             self.fail(Problem(str(exc), hint=exc.hint), path)
 
-    def _count_work(self, path: tuple) -> None:
-        self.work += 1
+    def _count_work(self, path: tuple, amount: int = 1) -> None:
+        """Expansion work (steps, repeats, parameters bound) is bounded by limits.steps, so a spec inside
+        every other limit still cannot make expansion run for minutes."""
+        self.work += amount
         if self.work > self.limits.steps:
             self.fail(Problem(f"expansion takes more than {self.limits.steps} steps (limit 'steps')"), path)
 
@@ -440,6 +467,8 @@ class _Builder:
             macs = opdef.macs(attrs, shapes, shape)
         else:
             weights, macs = [], 0
+        self.params += sum(w.size for w in weights)
+        self.check(rules.params_total(self.params, self.limits), path)
         if path not in self.located:
             self.located[path] = (self.spec.where(path), json_pointer(path))
         loc, pointer = self.located[path]

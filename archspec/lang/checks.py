@@ -75,6 +75,8 @@ class _Checker:
         self.global_names = frozenset(self.vars) | frozenset(OPTION_NAMES)
         # a library's templates may use vars of the networks that import it: names are checked there
         self.open_names = data.get("kind") == "library"
+        self.lenient: _Scope | None = None
+        self.hints_left = 200
         self.all_params = frozenset(
             str(p) for t in self.templates.values()
             for p in [*_dict(t.get("params")), *_list(t.get("required"))] if isinstance(p, str)
@@ -106,6 +108,8 @@ class _Checker:
             self._template(name, self.templates[name])
         self._defaults()
         if self.spec.data.get("kind", "network") == "network":
+            if "input" in self.spec.data:
+                self.report(rules.input_shape(self.spec.data["input"]), ("input",))
             for key, stage in _dict(self.spec.data.get("stages")).items():
                 if isinstance(stage, dict):
                     self._stage(str(key), stage, ("stages", key))
@@ -133,8 +137,11 @@ class _Checker:
 
     # --------------------------------------------------------------------------------------- sections
     def _lenient(self) -> _Scope:
-        """Names a template default or a network default might see: it depends on the call site."""
-        return self.scope({*INHERITED, *SHAPE_VARS, *self.all_params})
+        """Names a template default or a network default might see: it depends on the call site (built
+        once: a template may declare thousands of parameters)."""
+        if self.lenient is None:
+            self.lenient = self.scope({*INHERITED, *SHAPE_VARS, *self.all_params})
+        return self.lenient
 
     def _template(self, name: str, template: dict) -> None:
         path = ("templates", name)
@@ -305,7 +312,7 @@ class _Checker:
             if text in ("True", "False", "None"):
                 return {"True": True, "False": False, "None": None}[text]
             if numeric and not self.open_names:
-                self.error(f"unknown name '{text}'", path, did_you_mean(text, scope.names) or rules.NOT_A_WORD)
+                self.error(f"unknown name '{text}'", path, self._hint(text, scope) or rules.NOT_A_WORD)
             return DYNAMIC if numeric else value
         if "{" not in text:
             try:
@@ -326,7 +333,7 @@ class _Checker:
             return DYNAMIC
         unknown = [] if self.open_names else sorted(free - scope.names)
         for name in unknown:
-            self.error(f"unknown name '{name}'", path, did_you_mean(name, scope.names))
+            self.error(f"unknown name '{name}'", path, self._hint(name, scope))
         if unknown:
             return DYNAMIC
         if free <= set(scope.consts) and not (self.open_names and free):
@@ -338,6 +345,12 @@ class _Checker:
         if _divides_by_zero(text, self.limits):
             self.error("division by zero", path)
         return DYNAMIC
+
+    def _hint(self, name: str, scope: _Scope) -> str | None:
+        """A did-you-mean for the first 200 unknown names of a spec: each costs a pass over the names in
+        scope, and a spec can declare thousands of both."""
+        self.hints_left -= 1
+        return did_you_mean(name, scope.names) if self.hints_left >= 0 else None
 
     def _name(self, template: str, scope: _Scope, path: tuple) -> Any:
         """Check each ``{expr}`` field of a name template; the literal name when it has none."""

@@ -69,6 +69,24 @@ def builtin_vars(vars_: dict) -> list[Problem]:
             for bad in sorted(set(vars_) & reserved)]
 
 
+def input_shape(shape: Any) -> Problem | None:
+    """``[height, width, channels]``: sizes may be open (null), the channel count may not."""
+    if not isinstance(shape, (list, tuple)) or len(shape) != 3:
+        return Problem(f"input must be [height, width, channels], got {shape!r}")
+    if shape[2] is None:
+        return Problem("the input's channel count cannot be open (null): every layer's weights depend on it",
+                       (2,))
+    return None
+
+
+def params_total(total: int, limits: Limits) -> Problem | None:
+    """Weights are float32: a network beyond the limit would not fit in memory when built."""
+    if total > limits.params:
+        return Problem(f"the network has more than {limits.params:,} parameters ({4 * limits.params / 2**30:.0f} GiB "
+                       f"as float32) at this layer (limit 'params')")
+    return None
+
+
 def stage_form(key: str, stage: dict) -> Problem | None:
     if ("block" in stage) == ("body" in stage):
         return Problem(f"stage '{key}' needs exactly one of 'block' (a template) or 'body' (inline steps)")

@@ -1,0 +1,70 @@
+"""Specs inside every documented limit that used to run for minutes, and specs that validated but could
+not build: each is now a located error or a result within seconds (generated at test time)."""
+
+from __future__ import annotations
+
+from tests.hostile.util import archspec, assert_located, write
+
+HEAD = "archspec: 1\nname: n\ninput: [8, 8, 3]\n"
+
+
+def test_ten_thousand_at_keys_on_ten_thousand_repeats(tmp_path):
+    """The 'at' overrides were scanned once per repeat: 10^8 checks."""
+    at = ", ".join(f"{i}: {{k: 1}}" for i in range(1, 10_001))
+    spec = write(tmp_path / "at.yaml", HEAD + "templates:\n  t:\n    params: {k: 0}\n    body: [{op: batch_norm}]\n"
+                 f"stages:\n  s: {{block: t, repeat: 10000, at: {{{at}}}}}\n")
+    run = archspec("validate", spec, timeout=60)
+    assert run.rc == 0, run.out
+    assert run.seconds < 15, run.seconds
+
+
+def test_thirty_thousand_parameters_repeated(tmp_path):
+    """Binding parameters counts as expansion work, and a default no longer copies the scope per parameter."""
+    params = ", ".join(f"p{i}: {i}" for i in range(30_000))
+    spec = write(tmp_path / "p.yaml", HEAD + f"templates:\n  t:\n    params: {{{params}}}\n    body: [{{op: batch_norm}}]\n"
+                 "stages:\n  s: {block: t, repeat: 10000}\n")
+    run = archspec("validate", spec, timeout=60)
+    assert run.rc == 1 and "limit 'steps'" in run.out
+    assert_located(run.out, spec, 9)
+    assert run.seconds < 15, run.seconds
+
+
+def test_thirty_thousand_vars_and_many_steps(tmp_path):
+    """Every step copied every var into its scope; scopes now chain to the vars."""
+    vars_ = ", ".join(f"v{i}: {i}" for i in range(30_000))
+    steps = "".join("      - {op: batch_norm}\n" for _ in range(2_000))
+    spec = write(tmp_path / "v.yaml", HEAD + f"vars: {{{vars_}}}\nstages:\n  s:\n    repeat: 20\n    body:\n{steps}")
+    run = archspec("validate", spec, timeout=60)
+    assert run.rc == 0, run.out
+    assert run.seconds < 20, run.seconds
+
+
+def test_thousands_of_unknown_names_against_thousands_of_vars(tmp_path):
+    """One did-you-mean search per error over every var: now the first 200 get a hint."""
+    vars_ = ", ".join(f"v{i}: {i}" for i in range(20_000))
+    steps = "".join(f"      - {{op: dropout, rate: unknown{i}}}\n" for i in range(3_000))
+    spec = write(tmp_path / "u.yaml", HEAD + f"vars: {{{vars_}}}\nstages:\n  s:\n    body:\n{steps}")
+    run = archspec("validate", spec, timeout=60)
+    assert run.rc == 1 and run.out.count("unknown name 'unknown") == 3_000
+    assert_located(run.out, spec, 8)
+    assert run.seconds < 20, run.seconds
+
+
+def test_a_trillion_parameters_is_refused_before_building(tmp_path):
+    spec = write(tmp_path / "big.yaml", HEAD + "stages:\n  s:\n    body:\n"
+                 "      - {op: conv2d, filters: 1000000, kernel_size: 3}\n"
+                 "      - {op: conv2d, filters: 1000000, kernel_size: 3}\n")
+    run = archspec("validate", spec, timeout=60)
+    assert run.rc == 1 and "limit 'params'" in run.out
+    assert_located(run.out, spec, 8)
+    raised = archspec("validate", "--limit", "params=100000000000000", spec, timeout=60)
+    assert raised.rc == 0, raised.out  # configurable
+
+
+def test_an_open_channel_count_is_a_located_error(tmp_path):
+    spec = write(tmp_path / "open.yaml", "archspec: 1\nname: n\ninput: [null, null, null]\nstages:\n  s:\n"
+                 "    body:\n      - {op: conv2d, filters: 4, kernel_size: 1}\n")
+    for command in ("validate", "summary"):
+        run = archspec(command, spec, timeout=60)
+        assert run.rc == 1, (command, run.out, run.err)
+        assert "channel count cannot be open" in run.out + run.err
