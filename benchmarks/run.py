@@ -208,7 +208,10 @@ class Bench:
 
         self.raw["build"] = {}
         for spec, ctor in self._pairs():
-            ours, ref = archspec.build(spec), ctor(weights=None)
+            keras.backend.clear_session()  # keras's auto-names count per session: compare both from zero
+            ours = archspec.build(spec)
+            keras.backend.clear_session()
+            ref = ctor(weights=None)
             weighted = [[layer.name for layer in m.layers if layer.weights] for m in (ours, ref)]
             same = weighted[0] == weighted[1] and ours.count_params() == ref.count_params()
             del ours, ref
