@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from typing import Any
+import sys
+from typing import Any, Iterator
 
 import keras
 
@@ -70,4 +72,18 @@ def emit_model(graph: Graph, name: str | None = None, initialize: bool = True) -
         tensors.append(layer(args if len(args) > 1 else args[0]))  # builds the layer: creates its weights
         for attr, init in declared.items():
             setattr(layer, attr, init)
-    return keras.Model(tensors[graph.input], tensors[graph.output], name=name or graph.name)
+    with _recursion_room(len(graph)):
+        return keras.Model(tensors[graph.input], tensors[graph.output], name=name or graph.name)
+
+
+@contextlib.contextmanager
+def _recursion_room(layers: int) -> Iterator[None]:
+    """Keras maps a functional model with a recursive walk (``ops/function.py``, a few frames per layer),
+    so a 4,000-layer chain hits Python's default limit of 1,000. Raise it for this call only, then put
+    the caller's limit back."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(before, 4 * layers + 1_000))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(before)

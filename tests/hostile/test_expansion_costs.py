@@ -68,3 +68,22 @@ def test_an_open_channel_count_is_a_located_error(tmp_path):
         run = archspec(command, spec, timeout=60)
         assert run.rc == 1, (command, run.out, run.err)
         assert "channel count cannot be open" in run.out + run.err
+
+
+def test_a_4200_layer_chain_builds_and_runs(tmp_path):
+    """Keras maps a functional model recursively; the build gives it room instead of a RecursionError."""
+    import sys
+
+    import keras  # noqa: F401  (importing TensorFlow sets its own recursion limit; the build must keep it)
+    import numpy as np
+
+    import archspec
+
+    spec = write(tmp_path / "chain.yaml", "archspec: 1\nname: chain\ninput: [2, 2, 1]\ntemplates:\n  t:\n"
+                 "    body: [{op: activation, activation: relu}]\nstages:\n  s: {block: t, repeat: 4200}\n")
+    limit = sys.getrecursionlimit()
+    model = archspec.build(spec)
+    assert sys.getrecursionlimit() == limit, "the caller's recursion limit is put back"
+    assert len(model.layers) == 4201
+    x = np.array([[[[-1.0], [2.0]], [[3.0], [-4.0]]]], dtype="float32")
+    assert np.array_equal(np.asarray(model(x)), np.maximum(x, 0))
