@@ -136,11 +136,7 @@ def _sync(path: Path) -> None:
 def _sync_folder(folder: Path) -> None:
     """Make the rename itself durable; not every filesystem lets a folder be opened or synced."""
     with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _sync(folder)
 
 
 def _mode_for(real: Path) -> int:

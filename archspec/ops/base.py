@@ -175,6 +175,13 @@ def window(n: int | None, k: int, s: int, padding: str, d: int = 1, what: str = 
     return out
 
 
+def stride_or_dilation(attrs: dict) -> str | None:
+    """Cross-attribute check shared by the convolutions: Keras refuses a stride and a dilation together."""
+    if pair(attrs["strides"]) != (1, 1) and pair(attrs["dilation_rate"]) != (1, 1):
+        return "strides and dilation_rate cannot both be above 1 (Keras refuses the combination)"
+    return None
+
+
 def area(shape: Shape) -> int | None:
     """H * W of a feature map, or None when open."""
     return None if shape[0] is None or shape[1] is None else shape[0] * shape[1]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from archspec.ops.base import ACT, PADDING, Attr, OpDef, Shape, ShapeError, Weight, area, pair, spatial, window
+from archspec.ops.base import (ACT, PADDING, Attr, OpDef, Shape, ShapeError, Weight, area, pair, spatial,
+                               stride_or_dilation, window)
 
 
 def _conv_shape(a: dict, s: list[Shape]) -> Shape:
@@ -34,12 +35,6 @@ def _groups_divide_filters(a: dict) -> str | None:
     return None
 
 
-def _stride_or_dilation(a: dict) -> str | None:
-    if pair(a["strides"]) != (1, 1) and pair(a["dilation_rate"]) != (1, 1):
-        return "strides and dilation_rate cannot both be above 1 (Keras refuses the combination)"
-    return None
-
-
 OPS = [
     OpDef(
         "conv2d", "Conv2D", "2-D convolution; `groups` splits channels into independent groups (ResNeXt).",
@@ -58,6 +53,6 @@ OPS = [
         lambda K, a, n: K.Conv2D(a["filters"], a["kernel_size"], strides=a["strides"], padding=a["padding"],
                                  dilation_rate=a["dilation_rate"], groups=a["groups"], use_bias=a["use_bias"],
                                  activation=a["activation"], name=n),
-        _conv_weights, _conv_macs, fill="#cfe2f3", checks=(_groups_divide_filters, _stride_or_dilation),
+        _conv_weights, _conv_macs, fill="#cfe2f3", checks=(_groups_divide_filters, stride_or_dilation),
     ),
 ]

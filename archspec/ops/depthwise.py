@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from archspec.ops.base import ACT, PADDING, Attr, OpDef, Shape, Weight, area, pair, spatial, window
+from archspec.ops.base import (ACT, PADDING, Attr, OpDef, Shape, Weight, area, pair, spatial, stride_or_dilation,
+                               window)
 
 
 def _shape(op: str, filters: str | None):
@@ -44,12 +45,6 @@ def _separable_macs(a: dict, s: list[Shape], out: Shape) -> int:
     return 0 if hw is None else _depthwise_macs(a, s, out) + s[0][2] * a["depth_multiplier"] * a["filters"] * hw
 
 
-def _stride_or_dilation(a: dict) -> str | None:
-    if pair(a["strides"]) != (1, 1) and pair(a["dilation_rate"]) != (1, 1):
-        return "strides and dilation_rate cannot both be above 1 (Keras refuses the combination)"
-    return None
-
-
 _COMMON = {
     "kernel_size": Attr("size2", required=True, doc="kernel size: k or [kh, kw]", minimum=1),
     "strides": Attr("size2", 1, doc="stride: s or [sh, sw]", minimum=1),
@@ -68,7 +63,7 @@ OPS = [
         lambda K, a, n: K.DepthwiseConv2D(a["kernel_size"], strides=a["strides"], padding=a["padding"],
                                           depth_multiplier=a["depth_multiplier"], dilation_rate=a["dilation_rate"],
                                           use_bias=a["use_bias"], activation=a["activation"], name=n),
-        _depthwise_weights, _depthwise_macs, fill="#cfe2f3", checks=(_stride_or_dilation,),
+        _depthwise_weights, _depthwise_macs, fill="#cfe2f3", checks=(stride_or_dilation,),
     ),
     OpDef(
         "separable_conv2d", "SeparableConv2D", "Depthwise convolution followed by a 1x1 pointwise convolution.",
@@ -78,6 +73,6 @@ OPS = [
         lambda K, a, n: K.SeparableConv2D(a["filters"], a["kernel_size"], strides=a["strides"], padding=a["padding"],
                                           depth_multiplier=a["depth_multiplier"], dilation_rate=a["dilation_rate"],
                                           use_bias=a["use_bias"], activation=a["activation"], name=n),
-        _separable_weights, _separable_macs, fill="#cfe2f3", checks=(_stride_or_dilation,),
+        _separable_weights, _separable_macs, fill="#cfe2f3", checks=(stride_or_dilation,),
     ),
 ]
