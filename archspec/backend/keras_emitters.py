@@ -20,12 +20,28 @@ _APPLICATION_LAYERS = {"CustomScaleLayer": "keras.src.applications.inception_res
 
 
 class _Layers:
-    """The namespace op records build layers from: keras.layers, and the applications' own classes."""
+    """The namespace op records build layers from: keras.layers, and the applications' own classes.
+
+    The graph is channels-last; under ``keras.config.image_data_format() == "channels_first"`` the spatial
+    layers follow Keras's setting by themselves, and a record places what names the channel axis through
+    ``K.channel_axis`` (BatchNormalization, Concatenate, Normalization) and ``K.feature_shape`` (a Reshape
+    target), as keras.applications does with its ``bn_axis``/``channel_axis``/``se_shape``."""
 
     def __getattr__(self, name: str) -> Any:
         if name in _APPLICATION_LAYERS:
             return getattr(importlib.import_module(_APPLICATION_LAYERS[name]), name)
         return getattr(keras.layers, name)
+
+    @property
+    def channel_axis(self) -> int:
+        return 1 if keras.config.image_data_format() == "channels_first" else -1
+
+    @staticmethod
+    def feature_shape(shape: tuple) -> tuple:
+        """A channels-last (H, W, C) shape as Keras's data format lays it out; other ranks unchanged."""
+        if len(shape) == 3 and keras.config.image_data_format() == "channels_first":
+            return (shape[2], shape[0], shape[1])
+        return tuple(shape)
 
 
 LAYERS = _Layers()
@@ -56,7 +72,7 @@ def emit_model(graph: Graph, name: str | None = None, initialize: bool = True) -
     tensors: list[Any] = []
     for node in graph.layers:  # creation order is a topological order
         if node.op == "input":
-            tensors.append(keras.Input(shape=node.shape, name=node.name))
+            tensors.append(keras.Input(shape=LAYERS.feature_shape(node.shape), name=node.name))
             continue
         opdef = OPS[node.op]
         args = [tensors[i] for i in node.inputs]

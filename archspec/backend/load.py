@@ -12,29 +12,47 @@ from archspec.weights.h5file import WeightFile, read_weight_file
 from archspec.weights.match import diagnostics, match
 
 
-def check_data_format(where: Location) -> None:
-    """archspec emits channels_last layers; a channels_first Keras configuration is refused, not ignored."""
+def check_data_format(spec: Any) -> str:
+    """Keras's image data format for this build. The graph stays channels-last; under ``channels_first`` the
+    emitters give layers channels-first tensors (``keras_emitters``). A spec whose reference refuses that
+    format (``channels_first: false``, DenseNet) is refused with keras's error, at that line."""
     import keras
 
     fmt = keras.config.image_data_format()
-    if fmt != "channels_last":
+    if fmt == "channels_first" and spec.data.get("channels_first", True) is False:
         raise SpecError(Diagnostic(
-            f"archspec builds channels_last models, but keras.config.image_data_format() is {fmt!r}", where,
-            hint="call keras.config.set_image_data_format('channels_last') before building (or set "
-                 "\"image_data_format\": \"channels_last\" in ~/.keras/keras.json)"))
+            f"'{spec.name}' does not support the `channels_first` image data format. Switch to `channels_last` "
+            "by editing your local config file at ~/.keras/keras.json", spec.where(("channels_first",)),
+            "/channels_first", hint="or call keras.config.set_image_data_format('channels_last') before building"))
+    return fmt
 
 
-def tensor_input_shape(tensor: Any, input_shape: Any, where: Location) -> tuple:
-    """The (height, width, channels) an ``input_tensor`` gives the model, checked against ``input_shape``."""
+def fetch_published(file: str, url: str, file_hash: str | None, where: Location) -> str:
+    """A published weight file through the Keras cache, exactly as keras.applications gets it (same file
+    name, cache folder and hash, so either one's download serves both); a failure names the spec line."""
+    import keras
+
+    try:
+        return keras.utils.get_file(file, url, cache_subdir="models", file_hash=file_hash)
+    except Exception as exc:  # get_file raises bare Exception for a failed download, ValueError for a bad hash
+        raise SpecError(Diagnostic(f"could not get the published weights '{file}' from {url}: {exc}", where,
+                                   hint="the file is fetched into the Keras cache ($KERAS_HOME/models, default "
+                                        "~/.keras/models); offline, put it there under that name")) from None
+
+
+def tensor_input_shape(tensor: Any, input_shape: Any, where: Location, data_format: str = "channels_last") -> tuple:
+    """The (height, width, channels) an ``input_tensor`` gives the model, checked against ``input_shape``
+    (both written in ``data_format``, as keras reads them)."""
     shape = getattr(tensor, "shape", None)
+    axes = "channels, height, width" if data_format == "channels_first" else "height, width, channels"
     if shape is None or len(shape) != 4:
-        raise SpecError(Diagnostic(f"`input_tensor` must be a 4D image tensor (batch, height, width, channels); "
+        raise SpecError(Diagnostic(f"`input_tensor` must be a 4D image tensor (batch, {axes}); "
                                    f"Received: shape={shape}", where, "/input"))
     dims = tuple(None if d is None else int(d) for d in tuple(shape)[1:])
     if input_shape is not None and tuple(input_shape) != dims:
         raise SpecError(Diagnostic(f"`input_shape`={tuple(input_shape)} does not match the shape of "
                                    f"`input_tensor`, {dims}", where, "/input"))
-    return dims
+    return (dims[1], dims[2], dims[0]) if data_format == "channels_first" else dims
 
 
 def build_model(graph: Graph, weights: Any, by_name: bool = False, allow_partial: bool = False,
@@ -61,8 +79,8 @@ def _on_tensor(model: Any, graph: Graph, input_tensor: Any) -> Any:
     by_name = {layer.name: layer for layer in model.layers}
     tensors: list[Any] = []
     for node in graph.layers:
-        if node.op == "input":
-            tensors.append(input_tensor)
+        if node.op == "input" or node.nested_in is not None:  # a nested layer's members are called by it
+            tensors.append(input_tensor if node.op == "input" else None)
             continue
         args = [tensors[i] for i in node.inputs]
         tensors.append(by_name[node.name](args if len(args) > 1 else args[0]))
@@ -137,8 +155,9 @@ def _assign(model: Any, graph: Graph, report: Any, wfile: Any) -> None:
         for nid, file_name in report.matched:
             node = graph.layers[nid]
             found = stored[file_name] if stored is not None else by_key[keras3[nid]]
-            layer = layers[node.name]
-            for variable, dataset in zip(layer.weights, found.datasets):
+            layer = layers[node.name]  # stored order: trainable, then the rest (a nested Sequential's too)
+            for variable, dataset in zip(list(layer.trainable_weights) + list(layer.non_trainable_weights),
+                                         found.datasets):
                 variable.assign(f[dataset][()])
             if hasattr(layer, "finalize_state"):  # as Keras's loaders do: Normalization derives its
                 layer.finalize_state()            # mean/variance tensors from the loaded statistics

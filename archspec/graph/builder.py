@@ -177,6 +177,8 @@ class _Builder:
 
     def _body(self) -> int:
         self.check(rules.input_shape(self.g.input_shape), ("input",))
+        self.check(rules.checkpoint_family(self.spec.data.get("checkpoint")), ("checkpoint",))
+        self.g.checkpoint = self.spec.data.get("checkpoint")
         self.global_scope = self._global_scope()
         prev = self.g.input = self._add_layer("input", {}, [], self.g.input_shape, None, ("input",), "input", "input")
         for key, stage in self.spec.data["stages"].items():
@@ -398,7 +400,19 @@ class _Builder:
             name = self._format(str(step["name"]), scope, path + ("name",))
             if name is not None:
                 self.check(rules.layer_name(name), path)
-        return self._add_layer(opdef.name, attrs, inputs, shape, name, path, frame.stage, frame.block, opdef)
+        key = self._checkpoint_key(opdef, step, scope, path) if "checkpoint" in step else None
+        nid = self._add_layer(opdef.name, attrs, inputs, shape, name, path, frame.stage, frame.block, opdef)
+        self.g.layers[nid].checkpoint = key
+        return nid
+
+    def _checkpoint_key(self, opdef: OpDef, step: dict, scope: dict, path: tuple) -> str | None:
+        """The checkpoint key a step names, a name template like ``name`` (null: no tensors for it)."""
+        self.check(rules.checkpoint_key(opdef, None), path)
+        raw = step["checkpoint"]
+        key = None if raw is None else self._format(str(raw), scope, path + ("checkpoint",))
+        self.check(rules.checkpoint_key(opdef, key), path)
+        return key
+
 
     def _attrs(self, opdef: OpDef, step: dict, path: tuple, scope: dict) -> dict[str, Any]:
         self.check_all(rules.unknown_attrs(opdef, step), path)

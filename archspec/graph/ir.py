@@ -34,6 +34,7 @@ class Layer:
     block: str
     macs: int = 0
     auto_named: bool = False
+    checkpoint: str | None = None  # the checkpoint key whose tensors fill the weights (docs/pytorch.md)
 
     @property
     def params(self) -> int:
@@ -61,6 +62,7 @@ class Graph:
     layers: list[Layer] = field(default_factory=list)
     input: int = 0
     output: int = 0
+    checkpoint: str | None = None  # the checkpoint family the spec maps (top-level `checkpoint:`), if any
 
     def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers)

@@ -104,6 +104,7 @@ class _Checker:
 
     def run(self) -> list[Diagnostic]:
         self.report_all(rules.builtin_vars(self.vars), ("vars",))
+        self.report(rules.checkpoint_family(self.spec.data.get("checkpoint")), ("checkpoint",))
         for name in self._checked_templates():
             self._template(name, self.templates[name])
         self._defaults()
@@ -269,6 +270,16 @@ class _Checker:
             value = self._name(name, scope, path + ("name",))
             if value is not DYNAMIC:
                 self.report(rules.layer_name(value), path)
+        if "checkpoint" in step:
+            self._checkpoint_key(opdef, step["checkpoint"], scope, path)
+
+    def _checkpoint_key(self, opdef: OpDef, raw: Any, scope: _Scope, path: tuple) -> None:
+        """A step's checkpoint key: the op must take checkpoint tensors; a literal key must be a module path."""
+        if self.report(rules.checkpoint_key(opdef, None), path) or raw is None:
+            return
+        value = self._name(str(raw), scope, path + ("checkpoint",))
+        if value is not DYNAMIC:
+            self.report(rules.checkpoint_key(opdef, value), path)
 
     def _combination(self, opdef: OpDef, literal: dict, path: tuple) -> None:
         """Cross-attribute rules, when every attribute is a literal (the builder checks the rest)."""

@@ -21,7 +21,7 @@ from archspec.limits import Limits
 from archspec.ops import ACTIVATIONS, OPS, Attr, OpDef, coerce
 
 # ------------------------------------------------------------------------------------------ vocabulary
-STEP_META = ("op", "use", "name", "in", "as", "if", "else", "branches", "doc")
+STEP_META = ("op", "use", "name", "in", "as", "if", "else", "branches", "doc", "checkpoint")
 CALL_META = ("use", "in", "as", "if", "else", "doc")
 STAGE_META = ("block", "body", "repeat", "block_name", "at", "doc")
 RESERVED = ("input", "prev")  # value names a step cannot bind with 'as'
@@ -31,6 +31,9 @@ SHAPE_VARS = ("in_channels", "in_height", "in_width")
 OPTION_NAMES = ("classes", "include_top", "pooling", "classifier_activation")
 OPTION_DEFAULTS = {"include_top": True, "pooling": None, "classifier_activation": "softmax", "classes": 1000}
 HEADS = ("top", "avg", "max")
+# checkpoint families a network can map (top-level `checkpoint:`); each names PyTorch state_dict tensors, which
+# the op records' `torch` layouts turn into Keras weights (docs/pytorch.md). timm would be one more entry.
+CHECKPOINT_FAMILIES = ("torchvision",)
 
 
 @dataclass(frozen=True)
@@ -286,3 +289,27 @@ def param_declared_twice(tname: str, template: dict) -> list[Problem]:
 def mistyped(name: str, unknown: list[str]) -> bool:
     """A missing name that one of the unknown keys is a typo of is reported once, as the typo."""
     return any(did_you_mean(k, [name]) for k in unknown)
+
+
+# ------------------------------------------------------------------------------------------ checkpoints
+def checkpoint_family(value: Any) -> Problem | None:
+    """The top-level ``checkpoint:`` names a family archspec knows how to read (docs/pytorch.md)."""
+    if value is None or value in CHECKPOINT_FAMILIES:
+        return None
+    return Problem(f"unknown checkpoint family {value!r}", hint=did_you_mean(str(value), CHECKPOINT_FAMILIES)
+                   or f"families: {', '.join(CHECKPOINT_FAMILIES)}")
+
+
+def checkpoint_key(opdef: OpDef, key: Any) -> Problem | None:
+    """A step's ``checkpoint:`` key: only on an op whose record says how checkpoint tensors fill its weights,
+    and a dotted module path (``layer1.0.conv1``) without spaces or control characters. ``key`` is None
+    when not known yet (the checker) or null (no tensors for this layer)."""
+    if opdef.torch is None:
+        takes = ", ".join(name for name, op in OPS.items() if op.torch is not None)
+        return Problem(f"op '{opdef.name}' takes no checkpoint tensors", ("checkpoint",), f"ops that do: {takes}")
+    if key is None:
+        return None
+    if not isinstance(key, str) or not key or any(c.isspace() or not c.isprintable() for c in key) \
+            or "" in key.split("."):
+        return Problem(f"checkpoint key {key!r} is not a dotted module path like 'layer1.0.conv1'", ("checkpoint",))
+    return None

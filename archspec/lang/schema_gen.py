@@ -133,6 +133,32 @@ def build_schema() -> dict[str, Any]:
             "body": {"$ref": "#/$defs/steps"},
         },
     }
+    published_file = {
+        "type": "object", "additionalProperties": False,
+        "description": "one weight file, as keras.utils.get_file takes it (file and url are needed once "
+                       "extends is applied); each value is a name template over vars, rows and cols (and "
+                       "file, in url and hash)",
+        "properties": {
+            "file": {"type": "string", "description": "file name in the Keras cache ($KERAS_HOME/models)"},
+            "url": {"type": "string", "description": "where it is published, e.g. 'https://.../{file}'"},
+            "hash": {"type": ["string", "null"], "description": "its md5 or sha256 (null: not checked)"},
+        },
+    }
+    published = {
+        "type": "object", "propertyNames": {"pattern": IDENT},
+        "description": "published weight files by name: build(spec, weights='imagenet') fetches one as "
+                       "keras.applications does",
+        "additionalProperties": {
+            "type": "object", "additionalProperties": False,
+            "properties": {
+                "if": {"type": ["boolean", "string"],
+                       "description": "expression: the options the files exist for (false: a located error)"},
+                "doc": {"type": "string", "description": "which options have published files (the error's hint)"},
+                "top": {**published_file, "description": "the file with the classifier (include_top=True)"},
+                "notop": {**published_file, "description": "the file without it (include_top=False)"},
+            },
+        },
+    }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -163,6 +189,10 @@ def build_schema() -> dict[str, Any]:
                                          "min_size); build refuses a smaller input_shape"},
             "preprocessing": {"enum": ["caffe", "tf", "torch", "none"],
                               "description": "input preprocessing the weights expect (Keras preprocess_input mode)"},
+            "channels_first": {"type": "boolean",
+                               "description": "false: the family refuses keras.config.image_data_format() "
+                                              "'channels_first', as keras.applications' DenseNet does (default true)"},
+            "published": published,
             "vars": {"type": "object", "propertyNames": {"pattern": IDENT},
                      "additionalProperties": {"type": ["number", "string", "boolean", "null"]},
                      "description": "network-wide values usable in expressions (e.g. classes, growth_rate)"},

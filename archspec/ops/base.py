@@ -58,6 +58,42 @@ class Attr:
     maximum: float | None = None
 
 
+@dataclass(frozen=True)
+class TorchTensor:
+    """One Keras weight filled from a PyTorch tensor: the Keras weight's name, the tensor's name under the
+    layer's checkpoint key (``conv1`` + ``weight`` is ``conv1.weight``), and how the axes map (:data:`TORCH_LAYOUTS`)."""
+
+    keras: str
+    torch: str
+    layout: str = "same"
+
+
+@dataclass(frozen=True)
+class TorchLayout:
+    """How a PyTorch module's ``state_dict`` entries become the op's Keras weights (``OpDef.torch``):
+    ``tensors`` in any order, ``ignored`` tensors the module stores that Keras has no place for."""
+
+    tensors: tuple[TorchTensor, ...]
+    ignored: tuple[str, ...] = ()
+
+
+def _depthwise_torch_shape(k: tuple) -> tuple:
+    return (k[2] * k[3], 1, k[0], k[1])
+
+
+# layout -> (the PyTorch tensor's shape for a Keras weight shape, the Keras array from the PyTorch array);
+# the arrays are numpy's, used through their methods only (this layer imports no numpy)
+TORCH_LAYOUTS: dict[str, tuple[Callable[[tuple], tuple], Callable[[Any, tuple], Any]]] = {
+    "same": (lambda k: k, lambda a, k: a),
+    # nn.Conv2d (out, in/groups, kh, kw) -> Conv2D (kh, kw, in/groups, out)
+    "conv": (lambda k: (k[3], k[2], k[0], k[1]), lambda a, k: a.transpose(2, 3, 1, 0)),
+    # nn.Conv2d with groups=C (C*M, 1, kh, kw), output c*M + m from input c -> DepthwiseConv2D (kh, kw, C, M)
+    "depthwise": (_depthwise_torch_shape, lambda a, k: a.reshape(k[2], k[3], k[0], k[1]).transpose(2, 3, 0, 1)),
+    # nn.Linear (out, in) -> Dense (in, out)
+    "dense": (lambda k: (k[1], k[0]), lambda a, k: a.transpose(1, 0)),
+}
+
+
 ShapeRule = Callable[[dict, list[Shape]], Shape]
 WeightsRule = Callable[[dict, list[Shape]], list[Weight]]
 MacsRule = Callable[[dict, list[Shape], Shape], int]
@@ -99,6 +135,8 @@ class OpDef:
     # False: a Keras operation (``x + 3.0``), not a layer: a node of the functional graph that counts for
     # Keras's layer order and auto-names, but is not in ``model.layers`` (so never in a weight file)
     layer: bool = True
+    # how a PyTorch checkpoint's tensors fill the weights (docs/pytorch.md); None: not from a checkpoint
+    torch: TorchLayout | None = None
 
     @property
     def auto_prefix(self) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from archspec.ops.base import (ACT, PADDING, Attr, OpDef, Shape, ShapeError, Weight, area, pair, spatial,
-                               stride_or_dilation, window)
+from archspec.ops.base import (ACT, PADDING, Attr, OpDef, Shape, ShapeError, TorchLayout, TorchTensor, Weight, area,
+                               pair, spatial, stride_or_dilation, window)
 
 
 def _conv_shape(a: dict, s: list[Shape]) -> Shape:
@@ -54,5 +54,6 @@ OPS = [
                                  dilation_rate=a["dilation_rate"], groups=a["groups"], use_bias=a["use_bias"],
                                  activation=a["activation"], name=n),
         _conv_weights, _conv_macs, fill="#cfe2f3", checks=(_groups_divide_filters, stride_or_dilation),
+        torch=TorchLayout((TorchTensor("kernel", "weight", "conv"), TorchTensor("bias", "bias"))),
     ),
 ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from archspec.ops.base import ACT, Attr, OpDef, Shape, ShapeError, Weight, fmt_shape, same_shape, vector
+from archspec.ops.base import (ACT, Attr, OpDef, Shape, ShapeError, TorchLayout, TorchTensor, Weight, fmt_shape,
+                               same_shape, vector)
 
 
 def _dense_shape(a: dict, s: list[Shape]) -> Shape:
@@ -47,6 +48,7 @@ OPS = [
         _dense_shape,
         lambda K, a, n: K.Dense(a["units"], use_bias=a["use_bias"], activation=a["activation"], name=n),
         _dense_weights, lambda a, s, o: s[0][0] * a["units"], fill="#d9d2e9",
+        torch=TorchLayout((TorchTensor("kernel", "weight", "dense"), TorchTensor("bias", "bias"))),
     ),
     OpDef("activation", "Activation", "Element-wise activation.", "{op: activation, activation: relu}",
           {"activation": Attr("activation", required=True, doc="activation function name")},

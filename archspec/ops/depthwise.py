@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from archspec.ops.base import (ACT, PADDING, Attr, OpDef, Shape, Weight, area, pair, spatial, stride_or_dilation,
-                               window)
+from archspec.ops.base import (ACT, PADDING, Attr, OpDef, Shape, TorchLayout, TorchTensor, Weight, area, pair, spatial,
+                               stride_or_dilation, window)
 
 
 def _shape(op: str, filters: str | None):
@@ -64,6 +64,7 @@ OPS = [
                                           depth_multiplier=a["depth_multiplier"], dilation_rate=a["dilation_rate"],
                                           use_bias=a["use_bias"], activation=a["activation"], name=n),
         _depthwise_weights, _depthwise_macs, fill="#cfe2f3", checks=(stride_or_dilation,),
+        torch=TorchLayout((TorchTensor("depthwise_kernel", "weight", "depthwise"), TorchTensor("bias", "bias"))),
     ),
     OpDef(
         "separable_conv2d", "SeparableConv2D", "Depthwise convolution followed by a 1x1 pointwise convolution.",

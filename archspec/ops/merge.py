@@ -58,7 +58,7 @@ OPS = [
           lambda K, a, n: K.Multiply(name=n), min_inputs=2, max_inputs=None, fill=_FILL),
     OpDef("concat", "Concatenate", "Concatenation on the channel axis, in order.",
           "{op: concat, in: [input, prev]}", {}, _concat_shape,
-          lambda K, a, n: K.Concatenate(axis=-1, name=n), min_inputs=2, max_inputs=None, fill="#fce5cd"),
+          lambda K, a, n: K.Concatenate(axis=K.channel_axis, name=n), min_inputs=2, max_inputs=None, fill="#fce5cd"),
     OpDef("scaled_add", "CustomScaleLayer",
           "Scaled residual x + scale * up (Inception-ResNet, keras.applications' own layer); inputs [x, up] in order.",
           "{op: scaled_add, in: [input, prev], scale: 0.17}",

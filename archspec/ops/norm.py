@@ -24,7 +24,7 @@ OPS = [
             "center": Attr("bool", True, doc="learn beta"),
         },
         same_shape,
-        lambda K, a, n: K.BatchNormalization(axis=-1, epsilon=a["epsilon"], momentum=a["momentum"],
+        lambda K, a, n: K.BatchNormalization(axis=K.channel_axis, epsilon=a["epsilon"], momentum=a["momentum"],
                                              scale=a["scale"], center=a["center"], name=n),
         _bn_weights, fill="#eeeeee",
     ),

@@ -38,6 +38,6 @@ OPS = [
           {"mean": Attr("floats", None, nullable=True, doc="per-channel mean (null: a weight, as after adapt)"),
            "variance": Attr("floats", None, nullable=True, doc="per-channel variance (null: a weight)")},
           _norm_shape,
-          lambda K, a, n: K.Normalization(axis=-1, mean=a["mean"], variance=a["variance"], name=n),
+          lambda K, a, n: K.Normalization(axis=K.channel_axis, mean=a["mean"], variance=a["variance"], name=n),
           _norm_weights, fill="#ffe599", checks=(_both_or_neither,)),
 ]

@@ -33,6 +33,6 @@ OPS = [
           "{op: reshape, target_shape: [1, 1, -1]}",
           {"target_shape": Attr("ints", required=True, doc="sizes without the batch axis, e.g. [1, 1, C]",
                                 minimum=-1)},
-          _reshape, lambda K, a, n: K.Reshape(tuple(a["target_shape"]), name=n), fill="#eeeeee",
+          _reshape, lambda K, a, n: K.Reshape(K.feature_shape(a["target_shape"]), name=n), fill="#eeeeee",
           summary=lambda a: "to " + "x".join(map(str, a["target_shape"]))),
 ]

@@ -82,11 +82,13 @@ def test_input_tensor_and_name():
         archspec.build("resnet18", include_top=False, input_tensor=x, input_shape=(64, 64, 3))
 
 
-def test_channels_first_is_refused_not_ignored():
+def test_channels_first_is_refused_where_keras_refuses_it():
+    """DenseNet refuses channels_first in keras.applications; the other families build it
+    (tests/compat/test_channels_first.py)."""
     keras.config.set_image_data_format("channels_first")
     try:
-        with pytest.raises(ValueError, match="archspec builds channels_last models"):
-            archspec.build("resnet18", include_top=False, input_shape=(1, None, None))
+        with pytest.raises(ValueError, match="does not support the `channels_first` image data format"):
+            archspec.build("densenet121", include_top=False, input_shape=(1, None, None))
     finally:
         keras.config.set_image_data_format("channels_last")
 

@@ -1,0 +1,212 @@
+"""The transfer plan: which checkpoint tensors fill which layers of a graph, computed from shapes alone.
+
+Each weighted layer whose step names a ``checkpoint`` key takes, for every Keras weight, the tensor
+``<key>.<name>`` its op record's ``torch`` layout names (``conv1.weight`` -> ``conv1_conv``'s kernel), in the
+layout the record gives (``OIHW -> HWIO`` for a convolution). One rule is the graph's, not an op's: a dense
+layer fed by a flatten of an ``(H, W, C)`` map reads its input features in channels-last order, PyTorch's in
+channels-first order, so its kernel's rows are reordered (:func:`flattened_features`).
+
+No numpy, Keras or torch here: the plan is what ``check-weights`` prints; :func:`keras_arrays` applies it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from archspec.errors import Diagnostic, Location, SpecError
+from archspec.graph.ir import Graph, Layer
+from archspec.graph.order import keras_layer_order
+from archspec.ops import OPS, fmt_shape
+from archspec.ops.base import TORCH_LAYOUTS
+
+
+@dataclass(frozen=True)
+class TensorMap:
+    """One Keras weight from one checkpoint tensor."""
+
+    weight: str  # the Keras weight (kernel, gamma, ...)
+    tensor: str  # the checkpoint tensor (layer1.0.conv1.weight)
+    layout: str  # a TORCH_LAYOUTS key
+    shape: tuple  # the Keras weight's shape
+    features: tuple | None = None  # (H, W, C) of a flatten feeding this dense kernel: rows reordered
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    node: int
+    tensor: str
+    expected: tuple  # the tensor shape the layer needs (PyTorch's layout)
+    found: tuple
+
+
+@dataclass
+class TransferPlan:
+    """What a checkpoint gives a graph. Lists follow ``model.layers`` order, tensors the file's order."""
+
+    family: str
+    file: str
+    tensors: int  # in the checkpoint
+    mapped: list[tuple[int, list[TensorMap]]] = field(default_factory=list)
+    unmapped: list[tuple[int, str]] = field(default_factory=list)  # (node, why it gets nothing)
+    mismatched: list[Mismatch] = field(default_factory=list)
+    leftover: list[str] = field(default_factory=list)  # tensors nothing takes
+    ignored: list[str] = field(default_factory=list)  # tensors Keras has no place for (num_batches_tracked)
+
+    @property
+    def complete(self) -> bool:
+        """Every weighted layer is filled and every tensor used."""
+        return not (self.unmapped or self.mismatched or self.leftover)
+
+    def outside_head(self, graph: Graph) -> tuple[list[Mismatch], list[int]]:
+        """Shape mismatches and unfilled layers outside the head (a new classifier is not a problem)."""
+        return ([m for m in self.mismatched if graph.layers[m.node].stage != "head"],
+                [n for n, _ in self.unmapped if graph.layers[n].stage != "head"])
+
+
+def plan_transfer(graph: Graph, shapes: dict[str, tuple], file: str) -> TransferPlan:
+    """Pair the graph's weighted layers with a checkpoint's tensors (``shapes``: name -> shape)."""
+    where = Location(file)
+    if graph.checkpoint is None:
+        raise SpecError(Diagnostic(f"spec '{graph.name}' declares no checkpoint family, so it says nothing about "
+                                   "which checkpoint tensor fills which layer", Location(graph.file),
+                                   hint="use a spec in the checkpoint's topology that declares one, e.g. "
+                                        "'checkpoint: torchvision' (archspec list shows them; docs/pytorch.md)"))
+    plan = TransferPlan(graph.checkpoint, file, len(shapes))
+    claimed: set[str] = set()
+    owner: dict[str, Layer] = {}
+    weighted = {layer.id for layer in graph.weighted()}
+    for nid in [n for n in keras_layer_order(graph) if n in weighted]:
+        layer = graph.layers[nid]
+        if layer.checkpoint is None:
+            plan.unmapped.append((nid, "its step names no checkpoint key"))
+            continue
+        if layer.checkpoint in owner:
+            first = owner[layer.checkpoint]
+            raise SpecError(Diagnostic(f"checkpoint key '{layer.checkpoint}' is taken by layer '{layer.name}' and by "
+                                       f"layer '{first.name}' (made at {first.loc})", layer.loc, layer.pointer))
+        owner[layer.checkpoint] = layer
+        rule = OPS[layer.op].torch
+        claimed.update(f"{layer.checkpoint}.{name}" for name in rule.ignored)
+        maps, missing, before = [], [], len(plan.mismatched)
+        features = flattened_features(graph, layer)
+        for weight in layer.weights:
+            t = next(t for t in rule.tensors if t.keras == weight.name)
+            name = f"{layer.checkpoint}.{t.torch}"
+            expected = TORCH_LAYOUTS[t.layout][0](weight.shape)
+            if name not in shapes:
+                missing.append(name)
+                continue
+            claimed.add(name)
+            if tuple(shapes[name]) != expected:
+                plan.mismatched.append(Mismatch(nid, name, expected, tuple(shapes[name])))
+            maps.append(TensorMap(weight.name, name, t.layout, weight.shape,
+                                  features if t.layout == "dense" else None))
+        if missing:
+            plan.unmapped.append((nid, f"the checkpoint has no {', '.join(missing)}"))
+        elif len(plan.mismatched) == before:
+            plan.mapped.append((nid, maps))
+    ignored = {f".{name}" for op in OPS.values() if op.torch for name in op.torch.ignored}
+    for name in shapes:
+        if name in claimed:
+            if any(name.endswith(s) for s in ignored):
+                plan.ignored.append(name)
+        else:
+            plan.leftover.append(name)
+    return plan
+
+
+def flattened_features(graph: Graph, layer: Layer) -> tuple | None:
+    """``(H, W, C)`` when ``layer`` is a dense layer fed by a flatten of an ``H x W x C`` map with ``H * W > 1``:
+    Keras flattens channels-last (``h, w, c``), PyTorch channels-first (``c, h, w``), so the rows of the
+    kernel must be reordered. ``None`` otherwise (after a global pool the orders agree)."""
+    if layer.op != "dense" or not layer.inputs:
+        return None
+    source = graph.layers[layer.inputs[0]]
+    if source.op != "flatten":
+        return None
+    shape = graph.layers[source.inputs[0]].shape
+    return tuple(shape) if len(shape) == 3 and shape[0] * shape[1] > 1 else None
+
+
+def keras_arrays(plan: TransferPlan, checkpoint: Any) -> Iterator[tuple[int, list[Any]]]:
+    """For each mapped layer, its Keras weights (in the layer's weight order) as float32 numpy arrays."""
+    for nid, maps in plan.mapped:
+        yield nid, [keras_array(m, checkpoint.array(m.tensor)) for m in maps]
+
+
+def keras_array(m: TensorMap, array: Any) -> Any:
+    """One tensor in its Keras layout: the op's axis rule, after the flatten reorder for a dense kernel."""
+    if m.features is not None:
+        h, w, c = m.features
+        out = array.shape[0]
+        array = array.reshape(out, c, h, w).transpose(0, 2, 3, 1).reshape(out, h * w * c)
+    return TORCH_LAYOUTS[m.layout][1](array, m.shape).astype("float32", copy=False)
+
+
+def problems(plan: TransferPlan, graph: Graph, allow_partial: bool = False) -> list[Diagnostic]:
+    """What stops a transfer, each at the spec line that made the layer: a shape mismatch outside the head,
+    a layer outside the head that gets nothing (unless ``allow_partial``), a tensor of a mapped module that
+    no weight takes (the spec's layer lacks a bias, say), or nothing mapped at all. A new classifier (the
+    head's mismatches) and tensors of modules the spec does not have (a top without ``--no-top``) are not
+    problems: :func:`skipped` says what they leave out."""
+    out: list[Diagnostic] = []
+    where = Location(plan.file)
+    mismatched, unmapped = plan.outside_head(graph)
+    if mismatched:
+        m, layer = mismatched[0], graph.layers[mismatched[0].node]
+        more = f" ({len(mismatched) - 1} more)" if len(mismatched) > 1 else ""
+        out.append(Diagnostic(f"layer '{layer.name}' takes '{m.tensor}' as {fmt_shape(m.expected)} but the checkpoint has "
+                              f"{fmt_shape(m.found)}{more}", layer.loc, layer.pointer,
+                              hint=f"made in block '{layer.block}' of stage '{layer.stage}'; checkpoint {plan.file}"))
+    if unmapped and not allow_partial:
+        layer = graph.layers[unmapped[0]]
+        why = dict(plan.unmapped)[unmapped[0]]
+        more = f" ({len(unmapped) - 1} more layer(s))" if len(unmapped) > 1 else ""
+        out.append(Diagnostic(f"layer '{layer.name}' gets nothing from the checkpoint: {why}{more}", layer.loc,
+                              layer.pointer, hint="--allow-partial loads the rest"))
+    keys = {graph.layers[n].checkpoint for n, _ in plan.mapped + plan.unmapped} | {
+        graph.layers[m.node].checkpoint for m in plan.mismatched}
+    orphans = [name for name in plan.leftover if name.rpartition(".")[0] in keys]
+    if orphans:
+        out.append(Diagnostic(f"{len(orphans)} tensor(s) of mapped modules have no place in the spec's layers: "
+                              f"{names_text(orphans)}", where,
+                              hint="the spec's topology differs from the checkpoint's (a bias the layer lacks?)"))
+    if not plan.mapped:
+        out.append(Diagnostic(f"no layer of '{graph.name}' takes a tensor of this checkpoint", where,
+                              hint=f"is it a {plan.family} checkpoint of this network?"))
+    return out
+
+
+def skipped(plan: TransferPlan, graph: Graph) -> str | None:
+    """What a transfer that has no :func:`problems` leaves out (head layers, unused tensors), or None."""
+    parts = []
+    keep = [graph.layers[m.node].name for m in plan.mismatched] + [graph.layers[n].name for n, _ in plan.unmapped]
+    if keep:
+        parts.append(f"{len(keep)} layer(s) keep their initial weights (shapes differ from the checkpoint's, e.g. "
+                     f"new classes, or no tensors): {names_text(list(dict.fromkeys(keep)))}")
+    unused = plan.leftover + [m.tensor for m in plan.mismatched]
+    if unused:
+        parts.append(f"checkpoint tensor(s) not used: {names_text(unused)}")
+    if not parts:
+        return None
+    return f"{plan.file}: loaded {len(plan.mapped)} layers with weights; " + "; ".join(parts)
+
+
+def convert(graph: Graph, checkpoint: Any, out: str | Path, allow_partial: bool = False) -> TransferPlan:
+    """Plan the transfer, refuse it with every problem, else write the Keras weights of the mapped layers to
+    ``out`` (``.weights.h5``: Keras 3 layout, other ``.h5``: legacy layout)."""
+    from archspec.weights.h5write import write_weights
+
+    plan = plan_transfer(graph, checkpoint.shapes, checkpoint.path)
+    found = problems(plan, graph, allow_partial)
+    if found:
+        raise SpecError(found)
+    write_weights(out, graph, dict(keras_arrays(plan, checkpoint)))
+    return plan
+
+
+def names_text(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
