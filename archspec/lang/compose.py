@@ -26,7 +26,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from archspec.errors import Diagnostic, Location, SpecError, did_you_mean
 from archspec.limits import DEFAULT_LIMITS, Limits
 from archspec.lang import schema
-from archspec.lang.sources import BUNDLED_PREFIX, bundled_dir, bundled_names, resolve_source
+from archspec.lang.sources import BUNDLED_PREFIX, bundled_dir, bundled_names, resolve_source, shown_path
 from archspec.lang.yaml_loader import Document, json_pointer, load_document, parse_value
 
 NETWORK_KEYS = ("name", "input", "stages")
@@ -86,8 +86,8 @@ def reference_path(file: str | Path, rel: str) -> Path:
     """The file named by an ``imports``/``extends`` entry ``rel`` of ``file`` (rule not checked)."""
     if rel.startswith(BUNDLED_PREFIX):
         name = rel[len(BUNDLED_PREFIX):]
-        return bundled_dir() / (name if Path(name).suffix in (".yaml", ".yml") else f"{name}.yaml")
-    return Path(file).parent / rel
+        return shown_path(bundled_dir() / (name if Path(name).suffix in (".yaml", ".yml") else f"{name}.yaml"))
+    return shown_path(Path(file).parent / rel)
 
 
 def _bundled_refs() -> list[str]:

@@ -24,6 +24,18 @@ def bundled_dir() -> Path:
     return package / "specs"
 
 
+def shown_path(path: Path) -> Path:
+    """``path`` as diagnostics show it: ``..`` folded away, and relative to the current folder when inside it
+    (``specs/lib/resnet.yaml`` in a checkout, not ``/home/me/archspec/specs/../specs/lib/resnet.yaml``)."""
+    path = Path(os.path.normpath(path))
+    if path.is_absolute():
+        try:
+            return path.relative_to(Path.cwd())
+        except (ValueError, OSError):  # outside the current folder, or no current folder
+            return path
+    return path
+
+
 def bundled_names() -> list[str]:
     """Names of the bundled network specs (library files under ``lib/`` excluded)."""
     return sorted(p.stem for p in bundled_dir().glob("*.yaml"))
@@ -39,7 +51,7 @@ def resolve_source(source: str | Path) -> Path:
         name = text[len(BUNDLED_PREFIX):]
         bundled = bundled_dir() / (name if Path(name).suffix in (".yaml", ".yml") else f"{name}.yaml")
         if bundled.resolve().is_relative_to(bundled_dir().resolve()) and bundled.is_file():
-            return bundled
+            return shown_path(bundled)
         raise SpecError(Diagnostic(f"no bundled spec named '{name}'", Location(text),
                                    hint=did_you_mean(name, bundled_names()) or "see 'archspec list'"))
     path = Path(source)
@@ -48,7 +60,7 @@ def resolve_source(source: str | Path) -> Path:
         return path
     bundled = bundled_dir() / f"{source}.yaml"
     if bundled.exists():
-        return bundled
+        return shown_path(bundled)
     raise SpecError(
         Diagnostic(
             f"no spec file or bundled spec named '{source}'",

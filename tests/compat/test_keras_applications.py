@@ -5,7 +5,6 @@ network; shape-only cases check the layer graph, whose shapes tests/ops and test
 
 from __future__ import annotations
 
-import json
 
 import keras
 import numpy as np
@@ -14,6 +13,7 @@ from keras.applications import imagenet_utils
 
 import archspec
 from archspec.api import keras_input_options, layer_graph, load_spec
+from tests.support.keras_cache import seed_class_index
 
 # applications_test.MODEL_LIST, the families the zoo has: (spec, last_dim)
 MODEL_LIST = [
@@ -108,19 +108,7 @@ def test_obtain_input_shape(tmp_path):
 def test_decode_predictions_from_the_keras_cache(tmp_path, monkeypatch):
     """The class index comes from $KERAS_HOME/models/imagenet_class_index.json, the file keras uses: a
     seeded cache is read offline (a synthetic index here, so its hash is substituted for the published one)."""
-    import hashlib
-
-    from archspec.backend import imagenet
-
-    index = {str(i): [f"n{i:08d}", f"class_{i}"] for i in range(1000)}
-    models = tmp_path / "models"
-    models.mkdir()
-    (models / "imagenet_class_index.json").write_text(json.dumps(index))
-    # KERAS_HOME is read when Keras is imported (this process imported it already): point the cache there
-    monkeypatch.setattr("keras.src.backend.config._KERAS_DIR", str(tmp_path))
-    monkeypatch.setattr(imagenet, "CLASS_INDEX_HASH",
-                        hashlib.md5((models / "imagenet_class_index.json").read_bytes()).hexdigest())
-    monkeypatch.setattr(imagenet, "CLASS_INDEX_URL", "http://127.0.0.1:9/never-fetched.json")
+    seed_class_index(tmp_path, monkeypatch)
     preds = np.zeros((2, 1000), "float32")
     preds[0, 7], preds[0, 3], preds[1, 999] = 0.9, 0.1, 1.0
     decoded = archspec.decode_predictions(preds, top=2)

@@ -3,6 +3,7 @@ changed library checked through the networks that import it, with a note at each
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -111,4 +112,24 @@ def test_whole_tree_notes_and_counts(tmp_path, cli):
 def test_a_valid_library_passes_alone(tmp_path, cli):
     repo = _repo(tmp_path)
     code, out, err = cli(repo, *_hook_args(), "specs/lib/blocks.yaml")
+    assert code == 0, out + err
+
+
+def test_the_documented_configs_name_the_hook(tmp_path, cli):
+    """The configs the README and docs/validation.md show use the hook this repository defines, and the
+    documented one, as a repository's .pre-commit-config.yaml, validates specs and skips the other YAML."""
+    from tests.test_doc_examples import doc_block
+
+    [hook] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    readme = yaml.safe_load(doc_block("README.md", "archspec-validate"))
+    documented = doc_block("docs/validation.md", "archspec-validate")
+    for repos in (readme, yaml.safe_load(documented)["repos"]):
+        assert [h["id"] for repo in repos for h in repo["hooks"]] == [hook["id"]]
+    repo = _repo(tmp_path)
+    (repo / ".pre-commit-config.yaml").write_text(documented)
+    [used] = yaml.safe_load(documented)["repos"][0]["hooks"]
+    staged = [p for p in (".pre-commit-config.yaml", "specs/a.yaml", "specs/other.yaml")
+              if re.search(hook["files"], p) and re.search(used.get("files", ""), p)]
+    assert staged == ["specs/a.yaml", "specs/other.yaml"]  # the optional `files:` narrows to the spec folder
+    code, out, err = cli(repo, *_hook_args(), *staged)
     assert code == 0, out + err
