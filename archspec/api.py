@@ -162,7 +162,8 @@ def published_file(spec: Spec, include_top: bool = True, input_shape: tuple | No
 
     entries = spec.data.get("published") or {}
     if weights not in entries:
-        having = [n for n in bundled_names() if weights in (_published_names(n) or ())]
+        cache = SpecCache()  # the bundled specs share their libraries: each is read once
+        having = [n for n in bundled_names() if weights in (_published_names(n, cache) or ())]
         raise SpecError(Diagnostic(
             f"'{spec.name}' declares no published '{weights}' weights", spec.where(("published",)), "/published",
             hint=(f"bundled specs with published '{weights}' weights: {', '.join(having)}" if having else
@@ -177,9 +178,10 @@ def published_file(spec: Spec, include_top: bool = True, input_shape: tuple | No
             path = path + ("if",)
             condition = evaluate(condition, scope, limits)
         if not condition:
+            options = ", ".join(f"{k}={v!r}" for k, v in scope.items() if isinstance(v, (int, float, str)))
             raise SpecError(Diagnostic(
-                f"'{spec.name}' has no published '{weights}' weights for these options "
-                f"({', '.join(f'{k}={v!r}' for k, v in scope.items() if isinstance(v, (int, float, str)))})",
+                f"'{spec.name}' cannot load its published '{weights}' weights" if entry.get("if") is False else
+                f"'{spec.name}' has no published '{weights}' weights for these options ({options})",
                 spec.where(path), "/" + "/".join(path), hint=entry.get("doc")))
         which = "top" if include_top else "notop"
         if not isinstance(entry.get(which), dict):
@@ -199,9 +201,9 @@ def published_file(spec: Spec, include_top: bool = True, input_shape: tuple | No
     return found
 
 
-def _published_names(name: str) -> Iterable[str] | None:
+def _published_names(name: str, cache: SpecCache) -> Iterable[str] | None:
     try:
-        return load_spec(name).data.get("published")
+        return load_spec(name, cache=cache).data.get("published")
     except SpecError:
         return None
 
