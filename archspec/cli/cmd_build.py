@@ -19,7 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("spec", help="spec file or bundled name (e.g. resnet50)")
     p.add_argument("-o", "--output", help="write the model (.keras)")
     p.add_argument("--weights", help="weights to load: 'imagenet' (the spec's published files, via the Keras "
-                   "cache) or a Keras weight file (legacy .h5 or Keras 3 .weights.h5); with a new --classes "
+                   "cache), a Keras weight file (legacy .h5 or Keras 3 .weights.h5) or a PyTorch checkpoint (.pth, "
+                   ".safetensors) mapped by the spec's checkpoint keys; with a new --classes "
                    "everything but the classifier loads")
     p.add_argument("--by-name", action="store_true", help="load weights by layer name instead of by order")
     p.add_argument("--allow-partial", action="store_true", help="with --by-name, load what matches")

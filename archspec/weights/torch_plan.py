@@ -182,10 +182,11 @@ def problems(plan: TransferPlan, graph: Graph, allow_partial: bool = False) -> l
 def skipped(plan: TransferPlan, graph: Graph) -> str | None:
     """What a transfer that has no :func:`problems` leaves out (head layers, unused tensors), or None."""
     parts = []
-    keep = [graph.layers[m.node].name for m in plan.mismatched] + [graph.layers[n].name for n, _ in plan.unmapped]
+    keep = list(dict.fromkeys([graph.layers[m.node].name for m in plan.mismatched]
+                              + [graph.layers[n].name for n, _ in plan.unmapped]))
     if keep:
         parts.append(f"{len(keep)} layer(s) keep their initial weights (shapes differ from the checkpoint's, e.g. "
-                     f"new classes, or no tensors): {names_text(list(dict.fromkeys(keep)))}")
+                     f"new classes, or no tensors): {names_text(keep)}")
     unused = plan.leftover + [m.tensor for m in plan.mismatched]
     if unused:
         parts.append(f"checkpoint tensor(s) not used: {names_text(unused)}")
