@@ -130,6 +130,7 @@ class _Builder:
         self._at_cache: tuple[tuple, dict[int, list[str]]] = ((), {})
         self.calls: list[tuple[tuple, str, dict]] = []  # template calls being expanded: (path, name, args)
         self.work = 0  # steps and repeats expanded, bounded by limits.steps (empty templates make no layers)
+        self.carried: dict[str, int] = {}  # values stages 'carry' to the blocks after them
 
     # ------------------------------------------------------------------------------------ errors
     def check(self, problem: Problem | None, path: tuple) -> None:
@@ -253,14 +254,29 @@ class _Builder:
             if template is not None:
                 args = self._stage_args(stage, at, i, repeat, path)
                 scope.update(self._bind_params(template, stage["block"], args, scope, path, at, i))
-            frame = _Frame(scope=scope, values={"input": prev}, prev=prev, stage=key, block=scope["block"] or key)
+            values = {"input": prev, **self._carried_in(template, stage.get("block"), path)}
+            frame = _Frame(scope=scope, values=values, prev=prev, stage=key, block=scope["block"] or key)
             if template is not None:
                 self.calls.append((path, stage["block"], args))
             self._steps(body, body_path, frame)
             if template is not None:
                 self.calls.pop()
             prev = frame.prev
+            self._carry(stage.get("carry", {}), frame, path)
         return prev
+
+    def _carried_in(self, template: dict | None, tname: str | None, path: tuple) -> dict[str, int]:
+        """The carried values a block sees: every one in an inline body, those its template declares."""
+        if template is None:
+            return dict(self.carried)
+        for name in template.get("carried", []):
+            self.check(rules.carried_unbound(tname, name, self.carried), path + ("block",))
+        return {name: self.carried[name] for name in template.get("carried", [])}
+
+    def _carry(self, carry: dict, frame: _Frame, path: tuple) -> None:
+        """After a block, bind each name its stage carries to one of the block's values, for later blocks."""
+        self.check_all(rules.carry_refs(carry, frame.values), path + ("carry",))
+        self.carried.update({name: frame.prev if ref == "prev" else frame.values[ref] for name, ref in carry.items()})
 
     def _stage_args(self, stage: dict, at: dict, i: int, repeat: int, path: tuple) -> dict[str, tuple[Any, tuple]]:
         """Stage parameters for repeat ``i``: stage values, then 'at' overrides (first, last, index)."""
@@ -359,7 +375,10 @@ class _Builder:
         template = self.templates[name]
         args = {k: (v, path + (k,)) for k, v in step.items() if k not in CALL_META}
         params = self._bind_params(template, name, args, scope, path)
-        inner = _Frame(scope=self._inherited(frame.scope).new_child(params), values={"input": inp}, prev=inp,
+        for value in template.get("carried", []):  # read from the caller, by name
+            self.check(rules.carried_unbound(name, value, frame.values), path)
+        values = {"input": inp, **{value: frame.values[value] for value in template.get("carried", [])}}
+        inner = _Frame(scope=self._inherited(frame.scope).new_child(params), values=values, prev=inp,
                        stage=frame.stage, block=frame.block, depth=frame.depth + 1)
         self.calls.append((path, name, args))
         self._steps(template["body"], ("templates", name, "body"), inner)

@@ -76,6 +76,7 @@ class _Checker:
         # a library's templates may use vars of the networks that import it: names are checked there
         self.open_names = data.get("kind") == "library"
         self.lenient: _Scope | None = None
+        self.carried: set[str] = set()  # names the stages so far 'carry'
         self.hints_left = 200
         self.all_params = frozenset(
             str(p) for t in self.templates.values()
@@ -152,7 +153,7 @@ class _Checker:
         for pname, default in params.items():
             self._value(default, self._lenient(), path + ("params", pname))
         scope = self.scope({*params, *required, *INHERITED, *SHAPE_VARS})
-        self._steps(template.get("body"), path + ("body",), scope, {"input"})
+        self._steps(template.get("body"), path + ("body",), scope, {"input", *_carried(template)})
 
     def _defaults(self) -> None:
         for opname, attrs in self.defaults.items():
@@ -179,7 +180,9 @@ class _Checker:
         inner = self.scope({"stage", "block", *SHAPE_VARS, *REPEAT_NAMES})
         if "body" in stage and "block" not in stage:
             self.report_all(rules.inline_stage_keys(key, stage), path)
-            self._steps(stage["body"], path + ("body",), inner, {"input"})
+            values = {"input", *self.carried}
+            self._steps(stage["body"], path + ("body",), inner, values)
+            self._carry(stage, values, path)
             return
         for k in [k for k in stage if k not in STAGE_META]:
             self._value(stage[k], inner, path + (k,))
@@ -189,6 +192,16 @@ class _Checker:
         tname = stage.get("block")
         if isinstance(tname, str) and not self.report(rules.unknown_template(tname, self.templates), path + ("block",)):
             self._stage_args(tname, stage, at, path, known_repeat)
+            template = self.templates[tname]
+            for name in _carried(template):
+                self.report(rules.carried_unbound(tname, name, self.carried), path + ("block",))
+            self._carry(stage, {"input", *_carried(template), *_bound(template.get("body"))}, path)
+
+    def _carry(self, stage: dict, values: set[str], path: tuple) -> None:
+        """A stage's 'carry' names values of its block (``values``: those bound after the block ran)."""
+        carry = _dict(stage.get("carry"))
+        self.report_all(rules.carry_refs(carry, values), path + ("carry",))
+        self.carried.update(carry)
 
     def _stage_args(self, tname: str, stage: dict, at: dict, path: tuple, repeat: int | None) -> None:
         """Stage arguments against the template's parameters, including per-repeat 'at' overrides."""
@@ -228,13 +241,13 @@ class _Checker:
             if value is not DYNAMIC:
                 self.report(rules.condition(value), path + ("if",))
         if "use" in step:
-            self._call(step, path, scope)
+            self._call(step, path, scope, values)
         elif "op" in step:
             self._op(step, path, scope, values)
         if not self.report(rules.bind_name(step), path) and isinstance(step.get("as"), str):
             values.add(step["as"])
 
-    def _call(self, step: dict, path: tuple, scope: _Scope) -> None:
+    def _call(self, step: dict, path: tuple, scope: _Scope, values: set[str]) -> None:
         tname = step["use"]
         args = [k for k in step if k not in CALL_META]
         for k in args:
@@ -250,6 +263,8 @@ class _Checker:
         for name in required:
             if name not in step and not rules.mistyped(name, unknown):
                 self.report(rules.missing_param(name, tname), path)
+        for name in _carried(template):
+            self.report(rules.carried_unbound(tname, name, values), path)
 
     def _op(self, step: dict, path: tuple, scope: _Scope, values: set[str]) -> None:
         if self.report(rules.unknown_op(step["op"]), path):
@@ -385,6 +400,25 @@ def _uses(steps: Any) -> list[str]:
         elif isinstance(item, dict):
             if isinstance(item.get("use"), str):
                 out.append(item["use"])
+            stack.append(item.get("branches"))
+    return out
+
+
+def _carried(template: dict) -> list[str]:
+    """The carried values a template declares it reads."""
+    return [name for name in _list(template.get("carried")) if isinstance(name, str)]
+
+
+def _bound(steps: Any) -> set[str]:
+    """The 'as' names a body binds in its own frame (its steps and their branches, not called templates)."""
+    out, stack = set(), [steps]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            if isinstance(item.get("as"), str):
+                out.add(item["as"])
             stack.append(item.get("branches"))
     return out
 

@@ -23,7 +23,7 @@ from archspec.ops import ACTIVATIONS, OPS, Attr, OpDef, coerce
 # ------------------------------------------------------------------------------------------ vocabulary
 STEP_META = ("op", "use", "name", "in", "as", "if", "else", "branches", "doc", "checkpoint")
 CALL_META = ("use", "in", "as", "if", "else", "doc")
-STAGE_META = ("block", "body", "repeat", "block_name", "at", "doc")
+STAGE_META = ("block", "body", "repeat", "block_name", "at", "doc", "carry")
 RESERVED = ("input", "prev")  # value names a step cannot bind with 'as'
 REPEAT_NAMES = ("i", "repeat", "first", "last", "letter")
 INHERITED = (*REPEAT_NAMES, "stage", "block")  # visible inside nested templates
@@ -313,3 +313,22 @@ def checkpoint_key(opdef: OpDef, key: Any) -> Problem | None:
             or "" in key.split("."):
         return Problem(f"checkpoint key {key!r} is not a dotted module path like 'layer1.0.conv1'", ("checkpoint",))
     return None
+
+
+# ------------------------------------------------------------------------------------------ carried values
+def carried_unbound(tname: str, name: str, known: Iterable[str]) -> Problem | None:
+    """A template that declares ``carried: [name]`` reads that value where it is used: a stage block sees
+    the values earlier stages ``carry``, a ``use:`` call the caller's values of those names."""
+    if name in known:
+        return None
+    return Problem(f"template '{tname}' reads the carried value '{name}', which is not bound here",
+                   hint=f"an earlier stage must carry it (carry: {{{name}: input}}), or the caller bind it with 'as'")
+
+
+def carry_refs(carry: dict, known: Iterable[str]) -> list[Problem]:
+    """``carry: {name: value}``: each value is one of the block's values after it ran (``input``, ``prev``
+    = its output, an ``as`` name of its body, or a value it reads as carried)."""
+    known = ["input", "prev", *sorted(set(known) - {"input", "prev"})]
+    return [Problem(f"unknown value '{ref}' carried as '{name}'", (name,),
+                    did_you_mean(str(ref), known) or f"known here: {', '.join(known)}")
+            for name, ref in carry.items() if ref not in known]

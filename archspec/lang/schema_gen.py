@@ -15,6 +15,7 @@ from archspec.ops import OPS, Attr
 SCHEMA_ID = "https://archspec.dev/schema/v1.json"
 IDENT = "^[A-Za-z_][A-Za-z0-9_]*$"
 EXPR = {"type": "string", "description": "an expression, e.g. '4 * filters' or 'in_channels'"}
+CARRIED_NAME = {"pattern": IDENT, "not": {"enum": ["input", "prev"]}}  # a value name 'carry' binds
 
 STEP_META: dict[str, Any] = {
     "name": {"type": ["string", "null"], "description": "layer name template, e.g. '{block}_1_conv'; null or "
@@ -108,6 +109,10 @@ def build_schema() -> dict[str, Any]:
                 "additionalProperties": {"type": "object"},
             },
             "doc": {"type": "string", "description": "free text"},
+            "carry": {"type": "object", "propertyNames": CARRIED_NAME,
+                      "additionalProperties": {"type": "string"},
+                      "description": "after each block, name -> one of its values ('input', 'prev' = its output, an "
+                                     "'as' name, a carried value), visible to later blocks (NASNet's previous path)"},
         },
     }
     defaults = {
@@ -130,6 +135,9 @@ def build_schema() -> dict[str, Any]:
                          "description": "parameters without a default"},
             "params": {"type": "object", "propertyNames": {"pattern": IDENT},
                        "description": "parameters and their defaults"},
+            "carried": {"type": "array", "items": {"type": "string", **CARRIED_NAME},
+                        "description": "values the body reads besides 'input': carried by earlier stages ('carry'), "
+                                       "or, in a 'use' call, the caller's values of those names"},
             "body": {"$ref": "#/$defs/steps"},
         },
     }
@@ -187,6 +195,10 @@ def build_schema() -> dict[str, Any]:
             "min_input": {"type": "integer", "minimum": 1,
                           "description": "smallest input height and width the family accepts (keras.applications' "
                                          "min_size); build refuses a smaller input_shape"},
+            "variable_input": {"type": "boolean",
+                               "description": "without the top and without an input_shape, build leaves the input's "
+                                              "height and width open (default true, as keras.applications); false "
+                                              "keeps 'input' (a network whose structure depends on the size)"},
             "preprocessing": {"enum": ["caffe", "tf", "torch", "none"],
                               "description": "input preprocessing the weights expect (Keras preprocess_input mode)"},
             "channels_first": {"type": "boolean",
