@@ -50,6 +50,7 @@ def test_docs_example_reads_the_previous_cells_input(example):
 
 
 def test_docs_example_is_the_model_written_in_keras(example):
+    keras.backend.clear_session()  # the hand-written input is auto-named as in a fresh process
     inp = keras.Input((8, 8, 3))
     conv = lambda name: keras.layers.Conv2D(4, 1, name=name)  # noqa: E731
     stem = conv("stem")(inp)
