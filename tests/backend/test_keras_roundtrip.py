@@ -50,7 +50,7 @@ def test_every_family_is_represented(saved):
     _, rows = saved
     assert set(_families().values()) == set(rows)
     assert {"resnet18", "resnet50", "inception_resnet_v2", "densenet121", "vgg16", "mobilenet_v2",
-            "efficientnet_b0", "xception", "inception_v3"} <= set(rows)
+            "efficientnet_b0", "xception", "inception_v3", "nasnet_mobile"} <= set(rows)
 
 
 def test_bundled_zoo_is_complete():
