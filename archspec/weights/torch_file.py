@@ -3,8 +3,9 @@
 Two formats, told by content rather than suffix:
 
 * **safetensors** (``.safetensors``): an 8-byte little-endian header length, a JSON header (each tensor's
-  dtype, shape and byte range) and the raw little-endian data. Read with numpy alone, so checking such a
-  file (``archspec check-weights``) needs neither torch nor TensorFlow. Every size the file states is
+  dtype, shape and byte range) and the raw little-endian data. The plan needs the header alone and the
+  arrays numpy alone, so checking such a file (``archspec check-weights``) needs neither torch nor
+  TensorFlow. Every size the file states is
   bounded by the file's own size and checked before anything is allocated.
 * **torch.save** files (``.pth``/``.pt``): read with ``torch.load(weights_only=True)``, the loader that
   refuses arbitrary pickled objects; torch is imported only then, and its absence is a located error
@@ -76,8 +77,6 @@ def sniff(path: str | Path) -> str | None:
 
 # ------------------------------------------------------------------------------------------ safetensors
 def _read_safetensors(path: str | Path, where: Location) -> Checkpoint:
-    import numpy as np
-
     size = Path(path).stat().st_size
     with open(path, "rb") as f:
         (length,) = struct.unpack("<Q", f.read(8))
@@ -102,6 +101,8 @@ def _read_safetensors(path: str | Path, where: Location) -> Checkpoint:
             raise _bad(where, f"tensors {printable(a)!r} and {printable(b)!r} overlap")
 
     def load(name: str) -> Any:
+        import numpy as np  # the arrays only: the plan (check-weights) needs the header alone
+
         dtype, shape, begin, end = entries[name]
         array = np.fromfile(path, dtype=_DTYPES[dtype][0], count=(end - begin) // _DTYPES[dtype][1],
                             offset=start + begin).reshape(shape)
