@@ -9,14 +9,17 @@ from typing import Any, Iterator
 
 import keras
 
-from archspec.graph.ir import Graph
+from archspec.graph.ir import Graph, Layer
+from archspec.graph.order import NESTED
 from archspec.ops import OPS
 
 # Layer classes that keras.applications defines next to its models rather than in keras.layers. They are
 # the reference's own classes (same auto-names), and a saved ``.keras`` file names their module inside the
 # keras package, which Keras imports by itself when loading: archspec models need no custom objects, so
 # they load in a process that never imports archspec, whatever the import order.
-_APPLICATION_LAYERS = {"CustomScaleLayer": "keras.src.applications.inception_resnet_v2"}
+_APPLICATION_LAYERS = {"CustomScaleLayer": "keras.src.applications.inception_resnet_v2",
+                       "LayerScale": "keras.src.applications.convnext",
+                       "StochasticDepth": "keras.src.applications.convnext"}
 
 
 class _Layers:
@@ -74,22 +77,44 @@ def emit_model(graph: Graph, name: str | None = None, initialize: bool = True) -
         if node.op == "input":
             tensors.append(keras.Input(shape=LAYERS.feature_shape(node.shape), name=node.name))
             continue
-        opdef = OPS[node.op]
+        if node.nested_in is not None:  # made by its nested layer, which comes after its members
+            tensors.append(None)
+            continue
         args = [tensors[i] for i in node.inputs]
+        if node.op == NESTED:  # keras.Sequential of the members, called once: one entry of model.layers
+            made = [_layer(graph.layers[m], initialize) for m in node.members]
+            tensors.append(_built(keras.Sequential([layer for layer, _ in made], name=node.name), args[0], made))
+            continue
+        opdef = OPS[node.op]
         if not opdef.layer:  # a Keras operation: a graph node, not in model.layers, no weights
             apply = opdef.keras(OPERATIONS, node.attrs, node.name)
             tensors.append(apply(args if len(args) > 1 else args[0]))
             continue
-        layer = opdef.keras(LAYERS, node.attrs, node.name)
-        declared = {} if initialize else {w.initializer: getattr(layer, w.initializer)
-                                          for w in node.weights if w.initializer}
-        for attr in declared:
-            setattr(layer, attr, keras.initializers.Zeros())
-        tensors.append(layer(args if len(args) > 1 else args[0]))  # builds the layer: creates its weights
-        for attr, init in declared.items():
-            setattr(layer, attr, init)
+        made = _layer(node, initialize)
+        tensors.append(_built(made[0], args if len(args) > 1 else args[0], [made]))
     with _recursion_room(len(graph)):
         return keras.Model(tensors[graph.input], tensors[graph.output], name=name or graph.name)
+
+
+def _layer(node: Layer, initialize: bool) -> tuple[Any, dict]:
+    """The node's unbuilt Keras layer; without ``initialize``, its weights' initializers are swapped for
+    zeros until it is built (returned: the declared ones, to put back)."""
+    layer = OPS[node.op].keras(LAYERS, node.attrs, node.name)
+    declared = {} if initialize else {w.initializer: getattr(layer, w.initializer)
+                                      for w in node.weights if w.initializer}
+    for attr in declared:
+        setattr(layer, attr, keras.initializers.Zeros())
+    return layer, declared
+
+
+def _built(layer: Any, args: Any, made: list[tuple[Any, dict]]) -> Any:
+    """Call ``layer`` (which builds it, or the layers of a Sequential: creates their weights), then give
+    each of the ``made`` layers its declared initializers back."""
+    out = layer(args)
+    for inner, declared in made:
+        for attr, init in declared.items():
+            setattr(inner, attr, init)
+    return out
 
 
 @contextlib.contextmanager

@@ -21,8 +21,9 @@ def _by_name(graph: Graph) -> dict[str, Layer]:
 
 
 def _totals(graph: Graph) -> dict[str, int]:
-    ops = sum(not is_layer(n) for n in graph)  # Keras operations that are not layers
-    return {"layers": len(graph) - ops, "operations": ops, "weighted_layers": len(graph.weighted()),
+    top = graph.top_level()  # model.layers counts a nested layer, not its members
+    ops = sum(not is_layer(n) for n in top)  # Keras operations that are not layers
+    return {"layers": len(top) - ops, "operations": ops, "weighted_layers": len(graph.weighted()),
             "params": sum(n.params for n in graph), "macs": sum(n.macs for n in graph)}
 
 
@@ -36,14 +37,15 @@ def _changes(old: Layer, new: Layer) -> dict[str, list]:
         a, b = old.attrs.get(key), new.attrs.get(key)
         if a != b:
             out[f"attrs.{key}"] = jsonable([a, b])
-    wa, wb = _weight_shapes(old), _weight_shapes(new)
+    wa, wb = [list(w.shape) for w in old.weights], [list(w.shape) for w in new.weights]
     if wa != wb:
         out["weights"] = [wa, wb]
     return out
 
 
-def _weight_shapes(layer: Layer) -> list[list]:
-    return [list(w.shape) for w in layer.weights]
+def _weight_shapes(graph: Graph, layer: Layer) -> list[list]:
+    """What a weight file stores for the layer (a nested layer: its members' weights)."""
+    return [list(w.shape) for w in graph.stored_weights(layer)]
 
 
 def diff(a: Graph, b: Graph) -> dict[str, Any]:
@@ -68,13 +70,14 @@ def diff(a: Graph, b: Graph) -> dict[str, Any]:
         new = nb.get(old.name)
         if new is None:
             blocked.append({"name": old.name, "reason": f"no layer '{old.name}' in {b.name}"})
-        elif _weight_shapes(old) != _weight_shapes(new):
-            blocked.append({"name": old.name, "reason": f"weight shapes {_weight_shapes(old)} -> {_weight_shapes(new)}"})
+        elif _weight_shapes(a, old) != _weight_shapes(b, new):
+            blocked.append({"name": old.name,
+                            "reason": f"weight shapes {_weight_shapes(a, old)} -> {_weight_shapes(b, new)}"})
         else:
             loads.append(old.name)
     got = set(loads)
-    order_a = [_weight_shapes(a.layers[n]) for n in weighted_nodes(a)]
-    order_b = [_weight_shapes(b.layers[n]) for n in weighted_nodes(b)]
+    order_a = [_weight_shapes(a, a.layers[n]) for n in weighted_nodes(a)]
+    order_b = [_weight_shapes(b, b.layers[n]) for n in weighted_nodes(b)]
     ta, tb = _totals(a), _totals(b)
     return {
         "a": a.name, "b": b.name,

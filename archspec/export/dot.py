@@ -15,13 +15,14 @@ from archspec.errors import Diagnostic, SpecError
 from archspec.limits import DEFAULT_LIMITS
 from archspec.export.nodes import fmt_count, groups, key_attrs, safe_id, shape_text
 from archspec.graph.ir import Graph
-from archspec.graph.order import is_layer
+from archspec.graph.order import NESTED, is_layer
 from archspec.ops import OPS
 
 LEVELS = ("layer", "block", "stage")
 
 _INPUT_FILL = "#ffe599"
 _GROUP_FILL = "#cfe2f3"
+_NESTED_COLOR = "#6d9eeb"
 
 
 def _fill(op: str) -> str:
@@ -35,7 +36,8 @@ def _label(*lines: str) -> str:
 
 def to_dot(graph: Graph, level: str = "layer", rankdir: str = "TB") -> Any:
     """A ``pydot.Dot``: one node per layer (or per block/stage), clusters for stages and blocks. An op that is
-    a Keras operation rather than a layer (``OpDef.layer`` false) is a node too, drawn as an ellipse."""
+    a Keras operation rather than a layer (``OpDef.layer`` false) is a node too, drawn as an ellipse; a nested
+    layer (``sequential:``) is a solid cluster around its members, named as in ``model.layers``."""
     import pydot
 
     if level not in LEVELS:
@@ -54,8 +56,9 @@ def to_dot(graph: Graph, level: str = "layer", rankdir: str = "TB") -> Any:
 
 
 def _title(graph: Graph) -> str:
-    ops = sum(not is_layer(n) for n in graph)
-    return (f"{graph.name}: {_count(len(graph) - ops, ops)}, {fmt_count(sum(n.params for n in graph))} params, "
+    top = graph.top_level()  # as in model.layers: a nested layer counts once, not its members
+    ops = sum(not is_layer(n) for n in top)
+    return (f"{graph.name}: {_count(len(top) - ops, ops)}, {fmt_count(sum(n.params for n in graph))} params, "
             f"{fmt_count(sum(n.macs for n in graph))} MACs, input {shape_text(graph.input_shape)}")
 
 
@@ -100,23 +103,44 @@ def _layers(dot: Any, graph: Graph) -> None:
 
     where = _clusters(dot, graph, nested=True)
     layers = graph.layers
+    inside: dict[int, Any] = {}  # nested layer id -> its cluster
     for layer in layers:
+        if layer.op == NESTED:
+            continue
         name = layer.name
         what = f"{layer.op} {key_attrs(layer.op, layer.attrs)}".strip()
+        container = where[layer.block] if layer.nested_in is None else _nested_cluster(
+            inside, graph, layers[layer.nested_in], where[layer.block])
         if is_layer(layer):
             label = _label(name, what, shape_text(layer.shape))
-            where[layer.block].add_node(pydot.Node(safe_id(name), label=label, fillcolor=_fill(layer.op),
+            container.add_node(pydot.Node(safe_id(name), label=label, fillcolor=_fill(layer.op),
                                                    tooltip=_label(f"{name}: {layer.params:,} params")))
         else:  # a Keras operation: drawn as an ellipse, "op" in its label, and not counted as a layer
             label = _label(name, f"op {what}", shape_text(layer.shape))
-            where[layer.block].add_node(pydot.Node(safe_id(name), label=label, fillcolor=_fill(layer.op),
+            container.add_node(pydot.Node(safe_id(name), label=label, fillcolor=_fill(layer.op),
                                                    shape="ellipse", style="filled",
                                                    tooltip=_label(f"{name}: Keras operation, not a layer")))
     for layer in layers:
+        if layer.op == NESTED:  # its input reaches its first member, its output leaves from its last
+            continue
         merge = len(layer.inputs) > 1
         for port, src in enumerate(layer.inputs):
             attrs = {"headlabel": str(port)} if merge else {}
-            dot.add_edge(pydot.Edge(safe_id(layers[src].name), safe_id(layer.name), **attrs))
+            source = layers[src] if layers[src].op != NESTED else layers[layers[src].members[-1]]
+            dot.add_edge(pydot.Edge(safe_id(source.name), safe_id(layer.name), **attrs))
+
+
+def _nested_cluster(inside: dict[int, Any], graph: Graph, nested: Any, parent: Any) -> Any:
+    """The cluster drawn around a nested layer's members (made on first use, inside its block's cluster)."""
+    import pydot
+
+    if nested.id not in inside:
+        cluster = pydot.Subgraph(safe_id(nested.name, "cluster_n_"), color=_NESTED_COLOR, style="rounded",
+                                 fontsize="9", label=_label(f"{nested.name} (Sequential)",
+                                                            f"{sum(w.size for w in graph.stored_weights(nested)):,} params"))
+        parent.add_subgraph(cluster)
+        inside[nested.id] = cluster
+    return inside[nested.id]
 
 
 def _groups(dot: Any, graph: Graph, level: str) -> None:

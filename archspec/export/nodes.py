@@ -15,7 +15,7 @@ from typing import Any
 import networkx as nx
 
 from archspec.graph.ir import Graph
-from archspec.graph.order import is_layer, keras_operation_order
+from archspec.graph.order import NESTED, is_layer, keras_operation_order
 from archspec.ops import OPS
 
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_]+")
@@ -41,7 +41,7 @@ def shape_text(shape: tuple) -> str:
 
 def key_attrs(op: str, attrs: dict) -> str:
     """The few attributes worth a glance in a picture, as the op's record summarises them."""
-    return "" if op == "input" else OPS[op].describe(attrs)
+    return "" if op in ("input", NESTED) else OPS[op].describe(attrs)
 
 
 def jsonable(value: Any) -> Any:
@@ -64,7 +64,8 @@ def named_graph(graph: Graph) -> nx.DiGraph:
     """A networkx graph keyed by layer name with JSON-ready attributes (``inputs`` as names, ``index`` =
     creation id, ``layer`` = whether Keras lists it in ``model.layers`` (false for an op emitted as a Keras
     operation), ``keras_index`` = position in ``model.layers`` (null for those ops), ``keras_operation_index``
-    = position in ``model.operations``)."""
+    = position in ``model.operations``; both null for the members of a nested layer, which are in its
+    ``members``, each with ``nested_in``)."""
     layers = graph.layers
     operation_order = keras_operation_order(graph)
     op_pos = {nid: k for k, nid in enumerate(operation_order)}
@@ -77,7 +78,7 @@ def named_graph(graph: Graph) -> nx.DiGraph:
         attrs = jsonable(layer.as_dict())
         attrs["inputs"] = [layers[i].name for i in layer.inputs]
         attrs.update(index=layer.id, layer=is_layer(layer), keras_index=keras_pos.get(layer.id),
-                     keras_operation_index=op_pos[layer.id])
+                     keras_operation_index=op_pos.get(layer.id))
         out.add_node(layer.name, **attrs)
     for layer in layers:
         for port, src in enumerate(layer.inputs):
@@ -126,7 +127,8 @@ class Group:
     """A stage or a block: its nodes (creation order) and totals, for collapsed views and summaries.
 
     ``layers`` counts what Keras lists in ``model.layers``; ``operations`` the ops that are Keras operations,
-    not layers (``OpDef.layer`` false), which are among ``nodes`` too.
+    not layers (``OpDef.layer`` false), which are among ``nodes`` too; ``inner`` the members of nested
+    layers, among ``nodes`` and in the params and MACs, but not in model.layers (their nested layer is).
     """
 
     key: str
@@ -138,10 +140,11 @@ class Group:
     macs: int = 0
     weighted: int = 0
     operations: int = 0
+    inner: int = 0
 
     @property
     def layers(self) -> int:
-        return len(self.nodes) - self.operations
+        return len(self.nodes) - self.operations - self.inner
 
 
 def groups(graph: Graph, level: str) -> dict[str, Group]:
@@ -160,10 +163,11 @@ def groups(graph: Graph, level: str) -> dict[str, Group]:
         if grp is None:
             grp = out[key] = Group(key, layer.stage)
         grp.nodes.append(layer.id)
+        grp.inner += layer.nested_in is not None
         grp.params += layer.params
         grp.trainable += layer.trainable
         grp.macs += layer.macs
-        grp.weighted += bool(layer.weights)
+        grp.weighted += layer.nested_in is None and bool(graph.stored_weights(layer))
         grp.operations += not is_layer(layer)
         if layer.id == graph.output or any(getattr(layers[c], level) != key for c in consumers[layer.id]):
             grp.output = layer.id

@@ -17,6 +17,7 @@ from typing import Any, Iterator, NoReturn
 
 from archspec.errors import Diagnostic, Location, SpecError
 from archspec.graph.ir import Graph, Layer
+from archspec.graph.order import NESTED, auto_prefix
 from archspec.lang import rules
 from archspec.lang.compose import Spec
 from archspec.lang.expressions import ExpressionError, format_template, resolve
@@ -55,6 +56,7 @@ class _Frame:
     stage: str
     block: str
     depth: int = 0
+    nested: bool = False  # inside a 'sequential:' step: every step must be one link of a chain
 
 
 @contextlib.contextmanager
@@ -208,7 +210,8 @@ class _Builder:
         layers = self.g.layers
         used, stack = {self.g.output}, [self.g.output]
         while stack:
-            for src in layers[stack.pop()].inputs:
+            node = layers[stack.pop()]
+            for src in node.inputs + list(node.members[-1:]):  # a nested layer uses its members' chain
                 if src not in used:
                     used.add(src)
                     stack.append(src)
@@ -324,8 +327,8 @@ class _Builder:
     def _head(self, prev: int) -> int:
         head = self.spec.data.get("head")
         opts = self.options
-        which = "top" if opts.include_top else opts.pooling
-        if which is None or head is None:  # a spec without a head is a feature extractor
+        which = "top" if opts.include_top else opts.pooling or "none"
+        if head is None or (which == "none" and "none" not in head):  # no tail: a feature extractor
             return prev
         self.check(rules.head_exists(head, which), ("head",))
         scope = ChainMap({"stage": "head", "block": "head", "i": 1, "repeat": 1, "first": True,
@@ -341,6 +344,8 @@ class _Builder:
 
     def _step(self, step: dict, path: tuple, frame: _Frame) -> None:
         self._count_work(path)
+        if frame.nested:
+            self.check(rules.nested_step(step), path)
         inputs = self._inputs(step, path, frame)
         scope = frame.scope.new_child(self._shape_vars(inputs[0]))
         self.check(rules.else_needs_if(step), path)
@@ -353,6 +358,8 @@ class _Builder:
                 return
         if "use" in step:
             out = self._call(step, path, frame, inputs[0], scope)
+        elif "sequential" in step:
+            out = self._sequential(step, path, frame, inputs[0], scope)
         else:
             out = self._op(step, path, frame, inputs, scope)
         self._bind(step, path, frame, out)
@@ -379,7 +386,7 @@ class _Builder:
             self.check(rules.carried_unbound(name, value, frame.values), path)
         values = {"input": inp, **{value: frame.values[value] for value in template.get("carried", [])}}
         inner = _Frame(scope=self._inherited(frame.scope).new_child(params), values=values, prev=inp,
-                       stage=frame.stage, block=frame.block, depth=frame.depth + 1)
+                       stage=frame.stage, block=frame.block, depth=frame.depth + 1, nested=frame.nested)
         self.calls.append((path, name, args))
         self._steps(template["body"], ("templates", name, "body"), inner)
         self.calls.pop()
@@ -393,9 +400,34 @@ class _Builder:
             local.update((k, v) for k, v in layer.items() if k in INHERITED or k in self.global_scope)
         return ChainMap(local, self.global_scope)
 
+    def _sequential(self, step: dict, path: tuple, frame: _Frame, inp: int, scope: dict) -> int:
+        """A nested layer: the steps inside become its members (a chain from ``inp``), and one more node,
+        the nested layer itself, takes ``inp``; consumers read its output, and the Keras model holds it (and
+        its members' weights) as one layer."""
+        first = len(self.g.layers)
+        inner = _Frame(scope=frame.scope, values={}, prev=inp, stage=frame.stage, block=frame.block,
+                       depth=frame.depth, nested=True)
+        self._steps(step["sequential"], path + ("sequential",), inner)
+        members = tuple(range(first, len(self.g.layers)))
+        if not members:
+            self.fail(rules.empty_sequential(), path)
+        name = None
+        if step.get("name") is not None:
+            name = self._format(str(step["name"]), scope, path + ("name",))
+            if name is not None:
+                self.check(rules.layer_name(name), path)
+        nid = self._add_layer(NESTED, {}, [inp], self.g.layers[members[-1]].shape, name, path, frame.stage,
+                              frame.block)
+        for m in members:
+            self.g.layers[m].nested_in = nid
+        self.g.layers[nid].members = members
+        return nid
+
     def _op(self, step: dict, path: tuple, frame: _Frame, inputs: list[int], scope: dict) -> int:
         self.check(rules.unknown_op(step["op"]), path)
         opdef = OPS[step["op"]]
+        if frame.nested:
+            self.check(rules.nested_op(opdef), path)
         if "branches" in step:
             outs = []
             for b, branch in enumerate(step["branches"]):
@@ -431,7 +463,6 @@ class _Builder:
         key = None if raw is None else self._format(str(raw), scope, path + ("checkpoint",))
         self.check(rules.checkpoint_key(opdef, key), path)
         return key
-
 
     def _attrs(self, opdef: OpDef, step: dict, path: tuple, scope: dict) -> dict[str, Any]:
         self.check_all(rules.unknown_attrs(opdef, step), path)
@@ -529,7 +560,7 @@ class _Builder:
         counters: dict[str, int] = {}
         for nid in self.auto:
             layer = self.g.layers[nid]
-            prefix = "input_layer" if layer.op == "input" else OPS[layer.op].auto_prefix
+            prefix = auto_prefix(layer.op)
             n = counters.get(prefix, 0)
             while (candidate := prefix if n == 0 else f"{prefix}_{n}") in self.explicit:
                 n += 1

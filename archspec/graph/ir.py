@@ -22,7 +22,7 @@ class Layer:
     """One layer: what it computes, its place in the spec, and what it costs."""
 
     id: int
-    op: str  # an op of the registry, or "input"
+    op: str  # an op of the registry, "input", or "sequential" (a nested layer, see ``members``)
     name: str  # explicit, or a Keras-style auto-name given at the end of expansion
     attrs: dict[str, Any]
     inputs: list[int]
@@ -34,6 +34,11 @@ class Layer:
     block: str
     macs: int = 0
     auto_named: bool = False
+    # a nested layer (``sequential:``, Keras's nested Sequential): one entry of model.layers that owns its
+    # members' weights (see Graph.stored_weights; its own ``weights`` are empty, so sums count each once).
+    # Its members are nodes too (shapes, params, MACs, pictures) with ``nested_in`` set, not in model.layers
+    members: tuple[int, ...] = ()
+    nested_in: int | None = None
     checkpoint: str | None = None  # the checkpoint key whose tensors fill the weights (docs/pytorch.md)
 
     @property
@@ -80,7 +85,22 @@ class Graph:
                 "input_shape": self.input_shape}
 
     def weighted(self) -> list[Layer]:
-        return [layer for layer in self.layers if layer.weights]
+        """The layers with weights that ``model.layers`` lists (a nested layer once, not its members)."""
+        return [layer for layer in self.top_level() if self.stored_weights(layer)]
+
+    def top_level(self) -> list[Layer]:
+        """The nodes of the Keras model's own graph: all but the members of nested layers."""
+        return [layer for layer in self.layers if layer.nested_in is None]
+
+    def stored_weights(self, layer: Layer) -> list[Weight]:
+        """The weights a weight file stores for this entry of ``model.layers``, in file order: for a nested
+        layer its members' (all trainable ones, then the rest, in member order, as Keras's legacy writer
+        saves a nested model's ``trainable_weights + non_trainable_weights``)."""
+        if not layer.members:
+            return layer.weights
+        inner = [self.layers[m] for m in layer.members]
+        return [w for trainable in (True, False) for member in inner for w in member.weights
+                if w.trainable == trainable]
 
     def consumers(self) -> list[list[int]]:
         """For each layer id, the ids of the layers that take it as an input (in creation order)."""

@@ -6,7 +6,8 @@ node its longest distance to the output (its depth) and orders ``model.operation
 breaking ties by that number. ``Functional.layers`` (``keras/src/models/functional.py``) is then
 ``model.operations`` filtered to ``Layer`` instances. So an op that is not a layer (``OpDef.layer``
 false, e.g. ``x + 3.0``) takes part in the depths and the numbering like any node, and is only left out
-at the end. By-order weight loading pairs layers in this order, which is why ``Add([shortcut, x])`` and
+at the end. A nested layer (``sequential:``) is one operation: its members are not nodes of the outer
+graph (nothing outside consumes them), so the walk never meets them. By-order weight loading pairs layers in this order, which is why ``Add([shortcut, x])`` and
 ``Add([x, shortcut])`` load different weights.
 """
 
@@ -16,9 +17,18 @@ from archspec.graph.ir import Graph, Layer
 from archspec.ops import OPS
 
 
+NESTED = "sequential"  # the graph op of a nested layer (a ``sequential:`` step), emitted as keras.Sequential
+
+
 def is_layer(node: Layer) -> bool:
-    """Whether the node is a Keras layer (in ``model.layers``); false for ops emitted as Keras operations."""
-    return node.op == "input" or OPS[node.op].layer
+    """Whether the node is a Keras layer (in ``model.layers``, or in a nested layer's); false for ops
+    emitted as Keras operations."""
+    return node.op in ("input", NESTED) or OPS[node.op].layer
+
+
+def auto_prefix(op: str) -> str:
+    """Keras's auto-name prefix for a graph op: its class in snake_case (``input_layer``, ``sequential``)."""
+    return "input_layer" if op == "input" else NESTED if op == NESTED else OPS[op].auto_prefix
 
 
 def keras_operation_order(graph: Graph) -> list[int]:

@@ -44,7 +44,8 @@ def validate_spec(spec: Spec, limits: Limits = DEFAULT_LIMITS, options: BuildOpt
         return found
     runs = [options or BuildOptions()]
     if options is None and isinstance(spec.data.get("head"), dict):
-        runs += [BuildOptions(include_top=False, pooling=p) for p in ("avg", "max") if p in spec.data["head"]]
+        runs += [BuildOptions(include_top=False, pooling=None if p == "none" else p) for p in ("avg", "max", "none")
+                 if p in spec.data["head"]]
     graphs = expand_heads(spec, runs, limits)
     for _ in runs:
         try:

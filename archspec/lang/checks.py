@@ -242,10 +242,30 @@ class _Checker:
                 self.report(rules.condition(value), path + ("if",))
         if "use" in step:
             self._call(step, path, scope, values)
+        elif "sequential" in step:
+            self._sequential(step, path, scope, values)
         elif "op" in step:
             self._op(step, path, scope, values)
         if not self.report(rules.bind_name(step), path) and isinstance(step.get("as"), str):
             values.add(step["as"])
+
+    def _sequential(self, step: dict, path: tuple, scope: _Scope, values: set[str]) -> None:
+        """A nested layer: its steps are links of a chain (no other inputs, bindings or branches), its ops
+        layers; inside, the steps see the same names as the step itself."""
+        inner = _list(step["sequential"])
+        for k, sub in enumerate(inner):
+            if not isinstance(sub, dict):
+                continue
+            where = path + ("sequential", k)
+            self.report(rules.nested_step(sub), where)
+            if isinstance(sub.get("op"), str) and sub["op"] in OPS:
+                self.report(rules.nested_op(OPS[sub["op"]]), where)
+        self._steps(inner, path + ("sequential",), scope, set(values))
+        name = step.get("name")
+        if isinstance(name, str):
+            value = self._name(name, scope, path + ("name",))
+            if value is not DYNAMIC:
+                self.report(rules.layer_name(value), path)
 
     def _call(self, step: dict, path: tuple, scope: _Scope, values: set[str]) -> None:
         tname = step["use"]
@@ -400,7 +420,7 @@ def _uses(steps: Any) -> list[str]:
         elif isinstance(item, dict):
             if isinstance(item.get("use"), str):
                 out.append(item["use"])
-            stack.append(item.get("branches"))
+            stack += [item.get("branches"), item.get("sequential")]
     return out
 
 

@@ -30,7 +30,7 @@ INHERITED = (*REPEAT_NAMES, "stage", "block")  # visible inside nested templates
 SHAPE_VARS = ("in_channels", "in_height", "in_width")
 OPTION_NAMES = ("classes", "include_top", "pooling", "classifier_activation")
 OPTION_DEFAULTS = {"include_top": True, "pooling": None, "classifier_activation": "softmax", "classes": 1000}
-HEADS = ("top", "avg", "max")
+HEADS = ("top", "avg", "max", "none")  # include_top; else pooling avg, max, or None (optional: no tail)
 # checkpoint families a network can map (top-level `checkpoint:`); each names PyTorch state_dict tensors, which
 # the op records' `torch` layouts turn into Keras weights (docs/pytorch.md). timm would be one more entry.
 CHECKPOINT_FAMILIES = ("torchvision",)
@@ -176,6 +176,31 @@ def condition(value: Any) -> Problem | None:
     if isinstance(value, str) and value.strip().lower() in ("false", "true", "no", "yes", "off", "on", "0", "1"):
         return Problem(f"'if' needs true or false, got the string {value!r}", hint="write true/false without quotes")
     return None
+
+
+# ------------------------------------------------------------------------------------------ nested layers
+def nested_step(step: dict) -> Problem | None:
+    """A step inside ``sequential:`` is one link of a chain: Keras's Sequential feeds each layer the
+    previous one's output, so no step inside may take another input, bind a value, branch or nest again."""
+    for key in ("in", "as", "else", "branches", "sequential"):
+        if key in step and not (key == "in" and step[key] == "prev"):
+            what = "nest another 'sequential'" if key == "sequential" else f"use '{key}'"
+            return Problem(f"a step inside 'sequential' cannot {what}: a nested Sequential is a chain, each "
+                           "layer taking the previous one's output", (key,), key=True)
+    return None
+
+
+def nested_op(opdef: OpDef) -> Problem | None:
+    """A Sequential holds layers; an op that is a Keras operation (``x + 3.0``) cannot be one of them."""
+    if not opdef.layer:
+        return Problem(f"op '{opdef.name}' is a Keras operation, not a layer, so it cannot be inside 'sequential'",
+                       ("op",), hint="move it before or after the 'sequential' step")
+    return None
+
+
+def empty_sequential() -> Problem:
+    return Problem("'sequential' makes no layer here: every step inside it is skipped by its 'if'",
+                   ("sequential",), key=True)
 
 
 def unknown_template(name: str, templates: Iterable[str]) -> Problem | None:

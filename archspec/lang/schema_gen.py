@@ -34,6 +34,13 @@ STEP_META: dict[str, Any] = {
 }
 
 
+# a nested layer: {sequential: [steps], name: ...} emits its steps as one keras.Sequential
+SEQUENTIAL: dict[str, Any] = {"type": "array", "items": {"$ref": "#/$defs/step"}, "minItems": 1,
+                              "description": "steps emitted as ONE nested layer (a keras.Sequential named by "
+                                             "'name'): a chain, each step taking the previous one's output"}
+NESTED_KEYS = ("name", "in", "as", "if", "else", "doc")
+
+
 def attr_schema(attr: Attr) -> dict[str, Any]:
     """Schema for one attribute value; strings are always allowed (expressions, parameter names)."""
     base: dict[str, Any]
@@ -86,10 +93,16 @@ def build_schema() -> dict[str, Any]:
         "properties": {
             "op": {"enum": op_names, "description": "op type: " + ", ".join(op_names)},
             "use": {"type": "string", "pattern": IDENT, "description": "name of a template to call"},
+            "sequential": SEQUENTIAL,
             **STEP_META,
         },
-        "if": {"required": ["use"]},
-        "then": {"not": {"required": ["op"]}},
+        "if": {"anyOf": [{"required": ["use"]}, {"required": ["sequential"]}]},
+        "then": {
+            "if": {"required": ["use"]},
+            "then": {"not": {"anyOf": [{"required": ["op"]}, {"required": ["sequential"]}]}},
+            "else": {"properties": {"sequential": SEQUENTIAL, **{k: STEP_META[k] for k in NESTED_KEYS}},
+                     "additionalProperties": False},
+        },
         "else": {"required": ["op"], "allOf": op_checks},
     }
     stage = {
@@ -218,8 +231,9 @@ def build_schema() -> dict[str, Any]:
             "head": {
                 "type": "object",
                 "additionalProperties": False,
-                "description": "classifier: 'top' when include_top, else 'avg'/'max' for pooling",
-                "properties": {k: {"$ref": "#/$defs/steps"} for k in ("top", "avg", "max")},
+                "description": "classifier: 'top' when include_top, else 'avg'/'max' for pooling, else 'none' "
+                               "(optional: steps after the last stage of a model without top or pooling)",
+                "properties": {k: {"$ref": "#/$defs/steps"} for k in ("top", "avg", "max", "none")},
             },
         },
         "$defs": {

@@ -7,12 +7,24 @@ from archspec.ops.base import (ACT, Attr, OpDef, Shape, ShapeError, TorchLayout,
 
 
 def _dense_shape(a: dict, s: list[Shape]) -> Shape:
-    vector(s[0], "dense", "; add a global pool or a flatten first")
-    return (a["units"],)
+    """A vector, or with ``pointwise`` any input: Keras's Dense maps the last axis at every position."""
+    if not a["pointwise"]:
+        vector(s[0], "dense", "; add a global pool or a flatten first (or set pointwise: true to apply it at "
+                              "every position)")
+    return (*s[0][:-1], a["units"])
+
+
+def _dense_macs(a: dict, s: list[Shape], out: Shape) -> int:
+    positions = 1
+    for d in s[0][:-1]:
+        if d is None:
+            return 0
+        positions *= d
+    return positions * s[0][-1] * a["units"]
 
 
 def _dense_weights(a: dict, s: list[Shape]) -> list[Weight]:
-    out = [Weight("kernel", (s[0][0], a["units"]), initializer="kernel_initializer")]
+    out = [Weight("kernel", (s[0][-1], a["units"]), initializer="kernel_initializer")]
     return out + [Weight("bias", (a["units"],), initializer="bias_initializer")] if a["use_bias"] else out
 
 
@@ -39,15 +51,18 @@ def _dropout_shape(a: dict, s: list[Shape]) -> Shape:
 
 OPS = [
     OpDef(
-        "dense", "Dense", "Fully connected layer on a vector.", "{op: dense, units: classes, activation: softmax}",
+        "dense", "Dense", "Fully connected layer on a vector (with `pointwise`, on the last axis of a feature map).",
+        "{op: dense, units: classes, activation: softmax}",
         {
             "units": Attr("int", required=True, doc="output units", minimum=1),
             "use_bias": Attr("bool", True, doc="add a bias vector"),
             "activation": ACT,
+            "pointwise": Attr("bool", False, doc="accept a feature map (H, W, C) and map C to units at every "
+                                                 "position, as Keras's Dense does (a 1x1 convolution, ConvNeXt)"),
         },
         _dense_shape,
         lambda K, a, n: K.Dense(a["units"], use_bias=a["use_bias"], activation=a["activation"], name=n),
-        _dense_weights, lambda a, s, o: s[0][0] * a["units"], fill="#d9d2e9",
+        _dense_weights, _dense_macs, fill="#d9d2e9",
         torch=TorchLayout((TorchTensor("kernel", "weight", "dense"), TorchTensor("bias", "bias"))),
     ),
     OpDef("activation", "Activation", "Element-wise activation.", "{op: activation, activation: relu}",

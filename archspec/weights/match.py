@@ -12,8 +12,8 @@ from pathlib import Path
 
 from archspec.errors import Diagnostic, Location
 from archspec.graph.ir import Graph, Layer
-from archspec.graph.order import keras_layer_order
-from archspec.ops import OPS, fmt_shape
+from archspec.graph.order import auto_prefix, keras_layer_order
+from archspec.ops import fmt_shape
 from archspec.weights.h5file import FileLayer, WeightFile, read_weight_file
 
 
@@ -43,11 +43,11 @@ class MatchReport:
 
 def weighted_nodes(graph: Graph) -> list[int]:
     """Weighted layers in Keras ``model.layers`` order (see :func:`archspec.graph.order.keras_layer_order`)."""
-    return [n for n in keras_layer_order(graph) if graph.layers[n].weights]
+    return [n for n in keras_layer_order(graph) if graph.stored_weights(graph.layers[n])]
 
 
-def _shapes(layer: Layer) -> list[tuple]:
-    return [w.shape for w in layer.weights]
+def _shapes(graph: Graph, layer: Layer) -> list[tuple]:
+    return [w.shape for w in graph.stored_weights(layer)]
 
 
 def _found(layer: FileLayer) -> list[tuple]:
@@ -71,13 +71,13 @@ def match(graph: Graph, wfile: WeightFile, by_name: bool = False) -> MatchReport
                 report.missing.append(nid)
                 continue
             taken.add(found.name)
-            _pair(report, layers[nid], found)
+            _pair(report, graph, layers[nid], found)
         report.extra = [layer.name for layer in theirs if layer.name not in taken]
         return report
     if len(ours) != len(theirs):
         report.count_error = (f"the file has {len(theirs)} layers with weights, the model has {len(ours)}")
     for nid, found in zip(ours, theirs):
-        _pair(report, layers[nid], found)
+        _pair(report, graph, layers[nid], found)
     report.missing = ours[len(theirs):]
     report.extra = [layer.name for layer in theirs[len(ours):]]
     return report
@@ -89,8 +89,7 @@ def keras3_keys(graph: Graph) -> dict[int, str]:
     used: dict[str, int] = {}
     keys = {}
     for nid in keras_layer_order(graph):
-        op = graph.layers[nid].op
-        base = "input_layer" if op == "input" else OPS[op].auto_prefix
+        base = auto_prefix(graph.layers[nid].op)
         n = used.get(base, 0)
         keys[nid] = base if n == 0 else f"{base}_{n}"
         used[base] = n + 1
@@ -108,16 +107,17 @@ def _match_keras3(graph: Graph, wfile: WeightFile, report: MatchReport) -> Match
             report.missing.append(nid)
             continue
         taken.add(found.key)
-        _pair(report, graph.layers[nid], found)
+        _pair(report, graph, graph.layers[nid], found)
     report.extra = [layer.name for layer in wfile.weighted if layer.key not in taken]
     return report
 
 
-def _pair(report: MatchReport, layer: Layer, found: FileLayer) -> None:
-    if _shapes(layer) == _found(found):
+def _pair(report: MatchReport, graph: Graph, layer: Layer, found: FileLayer) -> None:
+    shapes = _shapes(graph, layer)
+    if shapes == _found(found):
         report.matched.append((layer.id, found.name))
     else:
-        report.mismatched.append(Mismatch(layer.id, layer.name, found.name, _shapes(layer), _found(found), layer.loc))
+        report.mismatched.append(Mismatch(layer.id, layer.name, found.name, shapes, _found(found), layer.loc))
 
 
 @dataclass

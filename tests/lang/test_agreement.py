@@ -25,7 +25,7 @@ from tests.lang.corpus import INVALID, VALID, cases, header
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "specs"
 MUTANTS = 520
-HEAVY = re.compile(r"efficientnet_(b[1-7]|v2_[sml])$|inception_resnet_v2$|densenet(169|201)$|resnet152")  # same
+HEAVY = re.compile(r"efficientnet_(b[1-7]|v2_[sml])$|inception_resnet_v2$|densenet(169|201)$|resnet152|convnext_(?!tiny)")  # same
 # templates as a lighter sibling: mutating those only costs time
 _NUMBER = re.compile(r"(?<![\w.{])-?\d+(?![\w.}])")
 _WORD = re.compile(r"\b(filters|stride|project|prev|input|relu|same|valid|conv2d|batch_norm|add|concat|"

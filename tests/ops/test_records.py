@@ -65,31 +65,38 @@ def test_record_is_complete(name: str) -> None:
     assert yaml.safe_load(op.example)["op"] == name, "the example is a step of this op"
 
 
-# What each op that is not a layer computes, for the test below.
+# What each op that is not a layer computes from its inputs, for the test below.
 NUMPY = {
-    "add_scalar": lambda x, a: x + np.float32(a["value"]),
-    "multiply_scalar": lambda x, a: x * np.float32(a["value"]),
+    "add_scalar": lambda xs, a: xs[0] + np.float32(a["value"]),
+    "multiply_scalar": lambda xs, a: xs[0] * np.float32(a["value"]),
+    "add_tensors": lambda xs, a: xs[0] + xs[1],
+    "multiply_tensors": lambda xs, a: xs[0] * xs[1],
 }
 
 
 @pytest.mark.parametrize("name", sorted(name for name, op in OPS.items() if not op.layer))
 def test_emitted_operation_is_in_the_graph_and_not_a_layer(name: str, built: dict) -> None:
     """An op with ``layer=False`` is one named Keras operation (the class ``x + c`` creates, keras.ops's), a
-    node of the functional graph reading the op's input, with no weights and absent from model.layers."""
+    node of the functional graph reading the op's inputs in order (the network's input; for a merge, the
+    input and the 1x1 convolution of it, as the example's ``in: [input, prev]`` says), with no weights and
+    absent from model.layers."""
     node, operation, model = built[name]
     op = OPS[name]
     assert not isinstance(operation, keras.layers.Layer) and isinstance(operation, keras.Operation)
     assert type(operation).__name__ == op.keras_class and type(operation).__module__.startswith("keras.src.ops.")
     assert op.auto_prefix == to_snake_case(op.keras_class), "archspec auto-names as Keras does"
     assert node.name not in [layer.name for layer in model.layers]
-    assert [o.name for o in model.operations] == ["input_layer", node.name]
+    sources = ["input_layer"] if op.min_inputs == 1 else ["input_layer", "conv2d"]
+    assert [o.name for o in model.operations] == [*sources, node.name]
     (keras_node,) = operation._inbound_nodes
-    assert [t._keras_history.operation.name for t in keras_node.input_tensors] == ["input_layer"]
+    assert [t._keras_history.operation.name for t in keras_node.input_tensors] == sources
     assert tuple(keras_node.outputs[0].shape[1:]) == node.shape, "shape rule = Keras output shape"
-    assert not node.weights and not model.weights
+    assert not node.weights and len(model.weights) == (0 if op.min_inputs == 1 else 2)  # the 1x1 conv's
     assert name in NUMPY, "say what the op computes, in NumPy"
     x = np.random.default_rng(0).standard_normal((1, *INPUT)).astype("float32")
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(x)), NUMPY[name](x, node.attrs), rtol=1e-6)
+    probe = keras.Model(model.input, list(keras_node.input_tensors))(x)
+    inputs = [keras.ops.convert_to_numpy(t) for t in (probe if isinstance(probe, (list, tuple)) else [probe])]
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(x)), NUMPY[name](inputs, node.attrs), rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", sorted(name for name, op in OPS.items() if op.layer))
