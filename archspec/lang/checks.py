@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from archspec.errors import Diagnostic, did_you_mean
 from archspec.lang import rules
@@ -410,18 +410,21 @@ class _Checker:
         return DYNAMIC if fields else template.replace("{{", "{").replace("}}", "}")
 
 
-def _uses(steps: Any) -> list[str]:
-    """Template names called anywhere in ``steps`` (nested lists and branches included)."""
-    out, stack = [], [steps]
+def _within(steps: Any, nested: tuple[str, ...]) -> Iterator[dict]:
+    """Every step in ``steps`` and, below each, in the step lists its ``nested`` keys hold."""
+    stack = [steps]
     while stack:
         item = stack.pop()
         if isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, dict):
-            if isinstance(item.get("use"), str):
-                out.append(item["use"])
-            stack += [item.get("branches"), item.get("sequential")]
-    return out
+            yield item
+            stack += [item.get(key) for key in nested]
+
+
+def _uses(steps: Any) -> list[str]:
+    """Template names called anywhere in ``steps`` (nested lists and branches included)."""
+    return [step["use"] for step in _within(steps, ("branches", "sequential")) if isinstance(step.get("use"), str)]
 
 
 def _carried(template: dict) -> list[str]:
@@ -431,16 +434,7 @@ def _carried(template: dict) -> list[str]:
 
 def _bound(steps: Any) -> set[str]:
     """The 'as' names a body binds in its own frame (its steps and their branches, not called templates)."""
-    out, stack = set(), [steps]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            if isinstance(item.get("as"), str):
-                out.add(item["as"])
-            stack.append(item.get("branches"))
-    return out
+    return {step["as"] for step in _within(steps, ("branches",)) if isinstance(step.get("as"), str)}
 
 
 def _covered_repeats(at: dict, name: str, repeat: int | None) -> bool | int:

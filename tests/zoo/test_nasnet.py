@@ -27,6 +27,7 @@ from support.reference import (
     randomize_weights,
     reference_weight_file,
 )
+from tests.zoo.test_mobilenet import _operations as _wiring  # model.operations: name, class, inputs
 
 TINY = (32, 32, 3)  # keras.applications' minimum: 1x1 after the stem and four reductions
 # keras.applications with the top at its default size (224 / 331): layers with weights, parameters
@@ -37,15 +38,6 @@ def _layer_names(spec: str, **options) -> list[str]:
     """model.layers names of the spec's model, predicted from the pure-Python graph."""
     graph = archspec.api.layer_graph(spec, **options)
     return [graph.layers[n].name for n in keras_layer_order(graph)]
-
-
-def _wiring(model: keras.Model) -> list[tuple[str, str, list[str]]]:
-    """``model.operations`` in order: name, class and the operations feeding each, in merge order."""
-    out = []
-    for op in model.operations:
-        (node,) = op._inbound_nodes
-        out.append((op.name, type(op).__name__, [t._keras_history.operation.name for t in node.input_tensors]))
-    return out
 
 
 def _check(model: keras.Model, ref: keras.Model) -> float:
