@@ -85,24 +85,18 @@ def test_mobile_without_top_keeps_224_as_keras_does_and_pools():
     _check(ours, ref)
 
 
-def test_mobile_classes_and_logits():
+@pytest.mark.parametrize("options", [{"include_top": False, "pooling": "avg"},
+                                     {"classes": 10, "classifier_activation": None}], ids=["avg", "classes_logits"])
+def test_mobile_heads_from_the_pure_python_graph(options):
     keras.backend.clear_session()
-    ref = keras.applications.NASNetMobile(weights=None, input_shape=TINY, classes=10, classifier_activation=None)
-    ours = archspec.build("nasnet_mobile", input_shape=TINY, classes=10, classifier_activation=None)
-    assert ours.layers[-1].activation is keras.activations.get("linear") is ref.layers[-1].activation
-    randomize_weights(ref, seed=4)
-    ours.set_weights(ref.get_weights())
-    _check(ours, ref)
-
-
-def test_mobile_avg_pooling_head_from_the_pure_python_graph():
-    keras.backend.clear_session()
-    ref = keras.applications.NASNetMobile(weights=None, input_shape=TINY, include_top=False, pooling="avg")
-    assert _layer_names("nasnet_mobile", input_shape=TINY, include_top=False, pooling="avg") == [
-        layer.name for layer in ref.layers]
-    graph = archspec.expand("nasnet_mobile", input_shape=TINY, include_top=False, pooling="avg")
-    assert graph.nodes[graph.graph["output"]]["shape"] == ref.output_shape[1:]
+    ref = keras.applications.NASNetMobile(weights=None, input_shape=TINY, **options)
+    assert _layer_names("nasnet_mobile", input_shape=TINY, **options) == [layer.name for layer in ref.layers]
+    graph = archspec.expand("nasnet_mobile", input_shape=TINY, **options)
+    out = graph.nodes[graph.graph["output"]]
+    assert out["shape"] == ref.output_shape[1:]
     assert graph_counts(graph)[1] == ref.count_params()
+    if "classes" in options:  # the logits: Dense without an activation
+        assert out["attrs"]["activation"] is None and ref.layers[-1].activation is keras.activations.get("linear")
 
 
 # ------------------------------------------------------------------------------------------ NASNetLarge
