@@ -37,7 +37,7 @@ REFERENCES = {"resnet50": "ResNet50", "densenet121": "DenseNet121", "inception_r
               "vgg16": "VGG16", "inception_v3": "InceptionV3", "xception": "Xception", "mobilenet": "MobileNet",
               "mobilenet_v2": "MobileNetV2", "mobilenet_v3_small": "MobileNetV3Small",
               "efficientnet_b0": "EfficientNetB0", "efficientnet_v2_b0": "EfficientNetV2B0",
-              "nasnet_mobile": "NASNetMobile"}
+              "nasnet_mobile": "NASNetMobile", "convnext_tiny": "ConvNeXtTiny"}
 
 
 class Bench:

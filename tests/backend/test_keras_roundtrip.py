@@ -50,13 +50,14 @@ def test_every_family_is_represented(saved):
     _, rows = saved
     assert set(_families().values()) == set(rows)
     assert {"resnet18", "resnet50", "inception_resnet_v2", "densenet121", "vgg16", "mobilenet_v2",
-            "efficientnet_b0", "xception", "inception_v3", "nasnet_mobile"} <= set(rows)
+            "efficientnet_b0", "xception", "inception_v3", "nasnet_mobile", "convnext_tiny"} <= set(rows)
 
 
 def test_bundled_zoo_is_complete():
     expected = {"resnet50", "resnet101", "resnet152", "resnet50_legacy", "resnet18", "resnet34", "resnet50v2",
                 "resnet101v2", "resnet152v2", "densenet121", "densenet169", "densenet201", "inception_resnet_v1",
-                "inception_resnet_v2"}
+                "inception_resnet_v2", "convnext_tiny", "convnext_small", "convnext_base", "convnext_large",
+                "convnext_xlarge"}
     assert expected <= set(bundled_names())
 
 
