@@ -25,14 +25,8 @@ from archspec.export.dot import to_dot
 from archspec.export.summary import summarize
 from archspec.graph.order import keras_layer_order, keras_operation_order
 from archspec.weights.match import check_weights
-from support.reference import randomize_weights, write_legacy_h5
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _docs_example() -> str:
-    doc = (ROOT / "docs" / "spec-language.md").read_text(encoding="utf-8")
-    return next(b for b in re.findall(r"```yaml\n(.*?)```", doc, flags=re.S) if "name: nested" in b)
+from support.reference import reference_weight_file
+from tests.test_doc_examples import doc_block
 
 
 def _reference() -> keras.Model:
@@ -48,17 +42,14 @@ def _reference() -> keras.Model:
 @pytest.fixture(scope="module")
 def spec(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("nested") / "nested.yaml"
-    path.write_text(_docs_example(), encoding="utf-8")
+    path.write_text(doc_block("docs/spec-language.md", "name: nested"), encoding="utf-8")
     return path
 
 
 @pytest.fixture(scope="module")
 def ref(tmp_path_factory) -> tuple[keras.Model, Path]:
     model = _reference()
-    randomize_weights(model, seed=0)
-    path = tmp_path_factory.mktemp("ref") / "nested.h5"
-    write_legacy_h5(model, path)
-    return model, path
+    return model, reference_weight_file(model, tmp_path_factory.mktemp("ref") / "nested.h5")
 
 
 def test_graph_alone_knows_the_keras_layers_and_the_file_layout(spec, ref):
