@@ -248,3 +248,24 @@ published:
         archspec.build(variant("0" * 32), weights="imagenet", **MOBILENET_OPTIONS)
     assert "could not get the published weights" in str(info.value)
     assert info.value.diagnostics[0].location.file.endswith("mine_0000.yaml")
+
+
+def test_the_readme_example(keras_home, tmp_path):
+    """README.md's weights="imagenet" block, run against a cache seeded with reference-built files under
+    keras's names (MobileNet has no published hash, so seeded files are used as they are)."""
+    from tests.test_doc_examples import doc_block
+
+    block = doc_block("README.md", 'archspec.build("mobilenet", weights="imagenet")')
+    (keras_home / "models").mkdir()
+    for alpha, options in [(1.0, {}), (0.5, {"include_top": False, "input_shape": (160, 160, 3)})]:
+        keras.backend.clear_session()
+        ref = mobilenet.MobileNet(alpha=alpha, weights=None, **options)
+        file = _mobilenet_files("mobilenet", options.get("include_top", True), alpha, False,
+                                options.get("input_shape", (224,))[0])[0]
+        _calibrated_weight_file(ref, keras_home / "models" / file)
+    namespace = {"archspec": archspec}
+    keras.backend.clear_session()
+    exec(block, namespace)
+    assert namespace["model"].output_shape == (None, 1000)
+    assert namespace["backbone"].output_shape == (None, 5, 5, 512)
+    assert_same_outputs(namespace["backbone"], ref, seed=1)
