@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import struct
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -68,11 +69,21 @@ def sniff(path: str | Path) -> str | None:
             head = f.read(9)
     except OSError:
         return None
-    if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
+    if head.startswith(b"PK\x03\x04"):  # torch.save's zip holds <name>/data.pkl; a Keras .keras zip does not
+        return "torch" if _torch_zip(path) else None
+    if head[:1] == b"\x80":
         return "torch"
     if len(head) == 9 and head[8:9] == b"{" and struct.unpack("<Q", head[:8])[0] > 1:
         return "safetensors"
     return None
+
+
+def _torch_zip(path: str | Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.endswith("/data.pkl") for name in archive.namelist()[:100_000])
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 # ------------------------------------------------------------------------------------------ safetensors
