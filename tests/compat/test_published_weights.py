@@ -191,6 +191,16 @@ def test_efficientnet_v1_refuses_its_published_files_with_the_reason():
     assert "Rescaling" in info.value.diagnostics[0].hint
 
 
+def test_torchvision_topologies_refuse_the_keras_files_they_would_inherit():
+    """A *_torch spec extends a Keras spec but changes its topology (stride on the 3x3, symmetric padding,
+    BN epsilon): keras.applications' files would load by shape and compute something else."""
+    torch_specs = [n for n in bundled_names() if n.endswith("_torch")]
+    assert len(torch_specs) >= 9
+    for spec in torch_specs:
+        with pytest.raises(SpecError, match=f"'{spec}' cannot load its published 'imagenet' weights"):
+            published_file(load_spec(spec), False)
+
+
 # ------------------------------------------------------------------------------------- end to end
 
 @pytest.fixture(scope="module")
