@@ -58,6 +58,16 @@ def test_counts_at_the_default_size_from_the_pure_python_graph(name):
     assert graph_counts(archspec.expand(name)) == COUNTS[name]
 
 
+# Mult-adds from the paper, Table 2: NASNet-A (4 @ 1056) 564M at 224x224, NASNet-A (6 @ 4032) 23.8B at 331x331
+PAPER_MACS = {"nasnet_mobile": 564e6, "nasnet_large": 23.8e9}
+
+
+@pytest.mark.parametrize("name", sorted(PAPER_MACS))
+def test_macs_are_the_papers(name):
+    macs = sum(d["macs"] for d in archspec.expand(name).nodes.values())
+    assert abs(macs - PAPER_MACS[name]) / PAPER_MACS[name] < 0.005
+
+
 # ------------------------------------------------------------------------------------------ NASNetMobile
 
 @pytest.fixture(scope="module")
