@@ -31,6 +31,9 @@ STEP_META: dict[str, Any] = {
                  "in order; an empty branch is the input itself",
                  "items": {"$ref": "#/$defs/steps"}},
     "doc": {"type": "string", "description": "free text"},
+    "checkpoint": {"type": ["string", "null"], "description": "the checkpoint key (a PyTorch module path, a name "
+                   "template like 'layer{n}.{i - 1}.conv1') whose tensors fill this layer's weights when the "
+                   "network declares a checkpoint family; null: none (docs/pytorch.md)"},
 }
 
 
@@ -205,6 +208,8 @@ def build_schema() -> dict[str, Any]:
             "input": {"type": "array", "minItems": 3, "maxItems": 3,
                       "items": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]},
                       "description": "input shape [height, width, channels]; null leaves a size open"},
+            "checkpoint": {"type": "string", "description": "the checkpoint family whose tensors the steps' "
+                           "'checkpoint' keys name, e.g. 'torchvision' (docs/pytorch.md)"},
             "min_input": {"type": "integer", "minimum": 1,
                           "description": "smallest input height and width the family accepts (keras.applications' "
                                          "min_size); build refuses a smaller input_shape"},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archspec.ops.base import Attr, OpDef, Shape, Weight, same_shape
+from archspec.ops.base import Attr, OpDef, Shape, TorchLayout, TorchTensor, Weight, same_shape
 
 
 def _bn_weights(a: dict, s: list[Shape]) -> list[Weight]:
@@ -27,5 +27,8 @@ OPS = [
         lambda K, a, n: K.BatchNormalization(axis=K.channel_axis, epsilon=a["epsilon"], momentum=a["momentum"],
                                              scale=a["scale"], center=a["center"], name=n),
         _bn_weights, fill="#eeeeee",
+        torch=TorchLayout((TorchTensor("gamma", "weight"), TorchTensor("beta", "bias"),
+                           TorchTensor("moving_mean", "running_mean"), TorchTensor("moving_variance", "running_var")),
+                          ignored=("num_batches_tracked",)),
     ),
 ]
