@@ -13,8 +13,8 @@ import inspect
 
 import keras
 import pytest
-from keras.src.applications import (densenet, efficientnet, efficientnet_v2, inception_resnet_v2, inception_v3,
-                                    mobilenet, mobilenet_v2, mobilenet_v3, resnet, vgg16, vgg19, xception)
+from keras.src.applications import (convnext, densenet, efficientnet, efficientnet_v2, inception_resnet_v2, inception_v3,
+                                    mobilenet, mobilenet_v2, mobilenet_v3, nasnet, resnet, vgg16, vgg19, xception)
 from keras.src.utils import file_utils
 
 import archspec
@@ -78,6 +78,12 @@ def _keras_files(spec: str, include_top: bool) -> tuple[str, str, str | None]:
         return file, efficientnet.BASE_WEIGHTS_PATH + file, efficientnet.WEIGHTS_HASHES[key][i]
     if spec.startswith("mobilenet"):
         return _mobilenet_files(spec, include_top, 1.0, False, 224)
+    if spec.startswith("convnext"):  # convnext.py: name + (".h5" | "_notop.h5"), the model's name
+        file = f"{spec}{'.h5' if include_top else '_notop.h5'}"
+        return file, convnext.BASE_WEIGHTS_PATH + file, convnext.WEIGHTS_HASHES[spec][i]
+    if spec.startswith("nasnet"):  # nasnet.py: literal file names, URLs from module constants
+        file = f"{spec}{'.h5' if include_top else '_no_top.h5'}"
+        return (file, *_literal_calls(nasnet)[file])
     module = {"vgg16": vgg16, "vgg19": vgg19, "xception": xception, "inception_v3": inception_v3,
               "inception_resnet_v2": inception_resnet_v2, "densenet121": densenet, "densenet169": densenet,
               "densenet201": densenet}[spec]
@@ -104,6 +110,7 @@ KERAS_PUBLISHED = [  # every bundled spec that keras.applications publishes Imag
     "inception_v3", "inception_resnet_v2", "densenet121", "densenet169", "densenet201", "mobilenet",
     "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", *(f"efficientnet_b{i}" for i in range(8)),
     *(f"efficientnet_v2_{k}" for k in ("b0", "b1", "b2", "b3", "s", "m", "l")),
+    *(f"convnext_{k}" for k in ("tiny", "small", "base", "large", "xlarge")), "nasnet_mobile", "nasnet_large",
 ]
 
 
