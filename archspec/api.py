@@ -104,8 +104,9 @@ def build(source: Source, *, weights: str | Path | None = None, input_tensor: An
     try:
         from archspec.backend import keras_emitters as _keras, load as backend  # noqa: F401 (imports Keras)
     except ImportError as exc:  # the base install is pure Python; Keras comes with the extra
-        raise SpecError(Diagnostic(f"building a Keras model needs TensorFlow ({exc})",
-                                   Location(loaded.file), hint="pip install 'archspec[tensorflow]'")) from None
+        raise SpecError(Diagnostic(f"building a Keras model needs TensorFlow, JAX or PyTorch, with Keras ({exc})",
+                                   Location(loaded.file), hint="pip install 'archspec-cnn[tensorflow]' (or [jax], "
+                                   "[torch]: README, 'Choosing a Keras backend')")) from None
     data_format = backend.check_data_format(loaded)
     if input_tensor is not None:
         options["input_shape"] = backend.tensor_input_shape(input_tensor, options.get("input_shape"), where,

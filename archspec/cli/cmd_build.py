@@ -7,7 +7,8 @@ import os
 import sys
 import warnings
 
-from archspec.cli.common import add_spec_arguments, build_options, limits_from, refuse_library
+from archspec.cli.common import (add_backend, add_spec_arguments, build_options, limits_from, refuse_library,
+                                 select_backend)
 from archspec.cli.outfile import output_target
 from archspec.cli.quiet import quiet_tensorflow
 from archspec.errors import printable
@@ -26,10 +27,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-partial", action="store_true", help="with --by-name, load what matches")
     p.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's start-up log lines")
     add_spec_arguments(p)
+    add_backend(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    select_backend(args.backend)  # before anything imports Keras
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     refuse_library(args.spec)
     output = output_target(args, args.output, (".keras", ".h5"), [args.weights])

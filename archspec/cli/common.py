@@ -146,3 +146,39 @@ def expand_from(args: argparse.Namespace, source: str) -> Any:
 
     with gc_paused():
         return layer_graph(source, args.overrides, limits_from(args), **build_options(args))
+
+
+# --- Keras backend (``build --backend``) ---------------------------------------------------------------------
+
+#: Keras backends archspec supports, each with the package it needs and the extra that installs both.
+BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+
+
+def add_backend(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=tuple(BACKENDS),
+                        help="Keras backend for this run (overrides KERAS_BACKEND; default: KERAS_BACKEND, else "
+                             "the \"backend\" of ~/.keras/keras.json, else tensorflow)")
+
+
+def select_backend(name: str | None) -> None:
+    """Set ``KERAS_BACKEND`` for this run, before anything imports Keras (Keras reads it once, on import).
+
+    A backend whose package is missing is exit 1 with the extra to install; a process that already imported
+    Keras with another backend (``main([...])`` called from Python) cannot switch, which is exit 2."""
+    if name is None:
+        return
+    import importlib.util
+    import os
+
+    if importlib.util.find_spec(BACKENDS[name]) is None:
+        print(f"archspec: error: --backend {name}: the {BACKENDS[name]} package is not installed; install it "
+              f"with: pip install 'archspec-cnn[{name}]'", file=sys.stderr)
+        raise SystemExit(1)
+    if "keras" in sys.modules:
+        current = sys.modules["keras"].backend.backend()
+        if current != name:
+            print(f"archspec: error: --backend {name}: Keras is already imported in this process with the "
+                  f"{current} backend, and Keras cannot switch backends once imported", file=sys.stderr)
+            raise SystemExit(2)
+        return
+    os.environ["KERAS_BACKEND"] = name

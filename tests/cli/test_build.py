@@ -117,5 +117,5 @@ def test_build_without_tensorflow_says_what_to_install(tmp_path):
     env = {**ENV, "PYTHONPATH": str(tmp_path)}
     proc = subprocess.run([sys.executable, "-m", "archspec", "build", "resnet50"], capture_output=True,
                           text=True, env=env, timeout=120)
-    assert proc.returncode == 1 and "needs TensorFlow" in proc.stderr and "archspec[tensorflow]" in proc.stderr
+    assert proc.returncode == 1 and "needs TensorFlow" in proc.stderr and "archspec-cnn[tensorflow]" in proc.stderr
     assert "Traceback" not in proc.stderr
