@@ -1,0 +1,318 @@
+"""The emitted model on every Keras 3 backend: TensorFlow, JAX and PyTorch build it and compute the same function.
+
+Keras fixes its backend on import, so this module runs one worker process per other backend (worker.py), JAX
+and PyTorch side by side, each doing all its work in one go; TensorFlow's side runs here, in the test process.
+
+- Equivalence: one representative spec per template library (every library in specs/lib is reached by one, a
+  test checks it, so a new family needs a representative here). TensorFlow builds it without the top at its
+  smallest input, gives it seeded random weights and writes them in the published legacy layout
+  (tests/support/reference.py); JAX and PyTorch build the spec with that file and must give the same features
+  (the classifier's input) at relative error < 1e-4. The reference is Keras on TensorFlow, which the zoo tests
+  hold to keras.applications.
+- Every bundled spec (whatever specs/ holds when the test runs) builds on JAX and PyTorch without the top at
+  its smallest input: the same layers in the same order, the same parameter count and output shape on both
+  backends and as the pure-Python graph (whose numbers the zoo tests hold to keras.applications).
+- ``.keras`` files: ResNet-50 and a small network with every layer class archspec takes from
+  keras.applications (the scaled residual, ConvNeXt's layer scale and stochastic depth) are saved on each
+  backend and loaded on the other two, giving the TensorFlow features.
+- The README's backend commands run in the workers, before Keras is imported: ``KERAS_BACKEND=...`` and
+  ``--backend NAME`` (that worker starts with another KERAS_BACKEND, so the option must win).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+import archspec
+from archspec.api import layer_graph
+from archspec.graph.order import keras_layer_order
+from archspec.lang.sources import bundled_dir, bundled_names
+from support.reference import max_rel_error
+from tests.zoo.test_mobilenet import _calibrated_weight_file
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER = Path(__file__).with_name("worker.py")
+OTHERS = ("jax", "torch")
+BACKENDS = ("tensorflow", *OTHERS)
+TOLERANCE = 1e-4
+# XLA's LLVM code generation at -O0 (the HLO passes, fusion included, still run): a third less compile time
+# for the 60-odd models the JAX worker compiles; floating-point semantics are the same at every level.
+WORKER_ENV = {"jax": {"XLA_FLAGS": "--xla_backend_optimization_level=0"}}
+SPREAD = 100 * TOLERANCE  # the reference features of two inputs must differ by this much (not vacuous)
+
+# One spec per template library (resnet.yaml's bottleneck: resnet50).
+REPRESENTATIVES = [
+    "resnet50", "resnet50v2", "resnext50_32x4d", "densenet121", "inception_resnet_v2", "inception_v3", "xception",
+    "vgg16", "mobilenet", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "efficientnet_v2_b0",
+    "convnext_tiny", "nasnet_mobile",
+]
+SHARED_LIBRARIES = {"heads.yaml"}  # the classifier heads: not built without the top
+# Libraries whose networks use no op (with its activation) that a representative does not: what a backend
+# computes differently would show there too (names and wiring differ, and every spec builds on each backend).
+COVERED_BY = {"resnet_legacy.yaml": ("resnet50_legacy", "resnet50"), "resnet_basic.yaml": ("resnet18", "resnet50")}
+
+# Every layer class archspec takes from keras.applications (backend/keras_emitters.py _APPLICATION_LAYERS),
+# in one small network, with an operation that is not a layer (x + 3.0).
+APPLICATION_LAYERS_SPEC = """\
+archspec: 1
+name: application_layers
+input: [8, 8, 3]
+stages:
+  s:
+    body:
+      - {op: conv2d, filters: 8, kernel_size: 3, padding: same, as: a}
+      - {op: layer_scale, init_values: 0.5, projection_dim: 8}
+      - {op: stochastic_depth, drop_path_rate: 0.1}
+      - {op: scaled_add, in: [a, prev], scale: 0.17}
+      - {op: add_scalar, value: 3.0}
+"""
+SAVED = ("resnet50", "application_layers")
+
+
+def _input_shape(spec: str) -> tuple[int, int, int]:
+    size = archspec.load_spec(spec).data.get("min_input") or 32
+    return (size, size, 3)
+
+
+def readme_commands() -> list[str]:
+    """The ``archspec build`` lines of the README's backend section (each run by a worker)."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Choosing a Keras backend", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+    return [line.split("#")[0].strip() for block in blocks for line in block.splitlines()
+            if "archspec build" in line]
+
+
+def _command_backend(line: str) -> tuple[str, list[str], bool]:
+    """(backend, argv after 'archspec', whether --backend chooses it) of a README command line."""
+    words = shlex.split(line)
+    env = dict(w.split("=", 1) for w in words[:words.index("archspec")])
+    argv = words[words.index("archspec") + 1:]
+    if "--backend" in argv:
+        return argv[argv.index("--backend") + 1], argv, True
+    return env["KERAS_BACKEND"], argv, False
+
+
+class Runs:
+    """Everything the three backends produced, in ``folder``."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.tensorflow: dict[str, np.ndarray] = {}
+        self.reports: dict[str, dict] = {}
+        self.specs = {name: folder / f"{name}.yaml" if name == "application_layers" else name
+                      for name in [*REPRESENTATIVES, "application_layers"]}
+
+    def path(self, backend: str, name: str, suffix: str = ".npy") -> Path:
+        return self.folder / backend / f"{name}{suffix}"
+
+    def features(self, backend: str, name: str) -> np.ndarray:
+        return self.tensorflow[name] if backend == "tensorflow" else np.load(self.path(backend, name))
+
+
+def _reference_side(runs: Runs) -> None:
+    """TensorFlow: each representative with seeded random weights, its weight file, inputs and features."""
+    for name, spec in runs.specs.items():
+        keras.backend.clear_session()
+        shape = (8, 8, 3) if name == "application_layers" else _input_shape(name)
+        model = archspec.build(spec, include_top=False, input_shape=shape)
+        _calibrated_weight_file(model, runs.path("weights", name, ".h5"))  # BN statistics of a random batch
+        for layer in model.layers:  # as Keras's loaders do after loading (Normalization's mean and variance)
+            if hasattr(layer, "finalize_state"):
+                layer.finalize_state()
+        x = np.random.default_rng([7, len(name)]).standard_normal((2, *shape)).astype("float32")
+        np.save(runs.path("inputs", name), x)
+        runs.tensorflow[name] = np.asarray(model(x, training=False))
+        if name in SAVED:
+            model.save(runs.path("tensorflow", name, ".keras"))
+            runs.tensorflow[f"classes_{name}"] = sorted({type(layer).__name__ for layer in model.layers})
+
+
+def _job(runs: Runs, backend: str, commands: list[list[str]]) -> Path:
+    equivalence = [{"spec": str(spec), "input_shape": list(np.load(runs.path("inputs", name)).shape[1:]),
+                    "weights": str(runs.path("weights", name, ".h5")), "x": str(runs.path("inputs", name)),
+                    "out": str(runs.path(backend, name)),
+                    **({"save": str(runs.path(backend, name, ".keras"))} if name in SAVED else {})}
+                   for name, spec in runs.specs.items()]
+    load = [{"path": str(runs.path(source, name, ".keras")), "x": str(runs.path("inputs", name)),
+             "out": str(runs.path(backend, f"{name}_from_{source}"))}
+            for source in BACKENDS if source != backend for name in SAVED]
+    job = {"commands": commands, "equivalence": equivalence, "load": load,
+           "build_all": [{"spec": name, "input_shape": list(_input_shape(name))} for name in bundled_names()],
+           "report": str(runs.path(backend, "report", ".json"))}
+    path = runs.path(backend, "job", ".json")
+    path.write_text(json.dumps(job))
+    return path
+
+
+def _run_workers(runs: Runs) -> None:
+    """JAX and PyTorch at the same time (they wait for each other's ``.keras`` file); a failure stops both."""
+    commands = {backend: [] for backend in OTHERS}
+    chosen_by_option = set()
+    for line in readme_commands():
+        backend, argv, by_option = _command_backend(line)
+        commands[backend].append(argv)
+        if by_option:
+            chosen_by_option.add(backend)
+    procs = {}
+    for backend in OTHERS:
+        # a worker whose backend a README command chooses with --backend starts with another KERAS_BACKEND
+        start = "tensorflow" if backend in chosen_by_option else backend
+        env = {**os.environ, "KERAS_BACKEND": start, "TF_CPP_MIN_LOG_LEVEL": "3", **WORKER_ENV.get(backend, {})}
+        log = open(runs.path(backend, "log", ".txt"), "w")
+        procs[backend] = (subprocess.Popen([sys.executable, str(WORKER), str(_job(runs, backend, commands[backend]))],
+                                           cwd=runs.folder / backend, env=env, stdout=log, stderr=subprocess.STDOUT),
+                          log)
+    failed = []
+    try:
+        for backend, (proc, log) in procs.items():
+            if proc.wait(timeout=1800) != 0:
+                failed.append(backend)
+                break
+    finally:
+        for backend, (proc, log) in procs.items():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            log.close()
+    for backend in failed:
+        tail = runs.path(backend, "log", ".txt").read_text()[-3000:]
+        pytest.fail(f"the {backend} worker failed:\n{tail}")
+    for backend in OTHERS:
+        runs.reports[backend] = json.loads(runs.path(backend, "report", ".json").read_text())
+
+
+def _cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> Runs:
+    runs = Runs(tmp_path_factory.mktemp("backends"))
+    for sub in ("weights", "inputs", *BACKENDS):
+        (runs.folder / sub).mkdir()
+    runs.specs["application_layers"].write_text(APPLICATION_LAYERS_SPEC)
+    start = _cpu()
+    _reference_side(runs)
+    runs.cpu_seconds = {"tensorflow reference": _cpu() - start}
+    _run_workers(runs)
+    for backend in OTHERS:
+        runs.cpu_seconds.update({f"{backend} {k}": v for k, v in runs.reports[backend]["cpu_seconds"].items()})
+    print("CPU seconds:", {k: round(v, 1) for k, v in runs.cpu_seconds.items()})
+    for source in OTHERS:  # their .keras files, loaded here on TensorFlow
+        for name in SAVED:
+            keras.backend.clear_session()
+            model = keras.saving.load_model(runs.path(source, name, ".keras"))
+            out = np.asarray(model(np.load(runs.path("inputs", name)), training=False))
+            np.save(runs.path("tensorflow", f"{name}_from_{source}"), out)
+    return runs
+
+
+def _ops(spec: str) -> set[tuple]:
+    return {(layer.op, layer.attrs.get("activation")) for layer in layer_graph(spec, include_top=False)}
+
+
+def test_every_template_library_has_a_representative():
+    reached = {Path(source).name for name in REPRESENTATIVES for source in archspec.load_spec(name).sources}
+    libraries = {path.name for path in (bundled_dir() / "lib").glob("*.yaml")}
+    assert libraries - SHARED_LIBRARIES - reached - set(COVERED_BY) == set()
+    for library, (spec, stand_in) in COVERED_BY.items():
+        assert any(Path(source).name == library for source in archspec.load_spec(spec).sources)
+        assert _ops(spec) <= _ops(stand_in), library
+
+
+def test_the_small_network_has_every_keras_applications_layer_class(runs):
+    from archspec.backend.keras_emitters import _APPLICATION_LAYERS
+
+    assert set(_APPLICATION_LAYERS) <= set(runs.tensorflow["classes_application_layers"])
+
+
+@pytest.mark.parametrize("backend", OTHERS)
+def test_workers_ran_on_their_backend(runs, backend):
+    assert runs.reports[backend]["backend"] == backend
+
+
+@pytest.mark.parametrize("backend", OTHERS)
+@pytest.mark.parametrize("name", REPRESENTATIVES + ["application_layers"])
+def test_features_match_tensorflow(runs, name, backend):
+    reference = runs.tensorflow[name]
+    spread = max_rel_error(reference[0], reference[1])
+    assert spread >= SPREAD, f"vacuous: the two inputs give nearly the same features (spread {spread:.3g})"
+    error = max_rel_error(runs.features(backend, name), reference)
+    assert error < TOLERANCE, f"{name} on {backend}: max relative error {error:.3g}"
+
+
+@pytest.mark.parametrize("backend", OTHERS)
+def test_every_bundled_spec_builds(runs, backend):
+    builds = runs.reports[backend]["builds"]
+    other = runs.reports[next(b for b in OTHERS if b != backend)]["builds"]
+    assert set(bundled_names()) <= set(builds)
+    failures = {name: b["error"] for name, b in builds.items() if "error" in b}
+    assert failures == {}
+    for name in bundled_names():
+        graph = layer_graph(name, include_top=False, input_shape=_input_shape(name))
+        expected = {"layers": [graph.layers[n].name for n in keras_layer_order(graph)],
+                    "params": sum(layer.params for layer in graph),
+                    "output_shape": [None, *graph.output_layer.shape]}
+        assert builds[name] == expected, name
+        assert builds[name] == other[name], name
+
+
+@pytest.mark.parametrize("name", SAVED)
+@pytest.mark.parametrize("source,target", [(s, t) for s in BACKENDS for t in BACKENDS if s != t])
+def test_keras_file_from_one_backend_loads_on_another(runs, source, target, name):
+    out = np.load(runs.path(target, f"{name}_from_{source}"))
+    error = max_rel_error(out, runs.tensorflow[name])
+    assert error < TOLERANCE, f"{name}.keras saved on {source}, loaded on {target}: max relative error {error:.3g}"
+
+
+def test_readme_backend_commands_ran_on_the_backend_they_name(runs):
+    lines = readme_commands()
+    assert any("--backend" in line for line in lines) and any("KERAS_BACKEND=" in line for line in lines)
+    ran = {shlex.join(c["argv"]): (backend, c) for backend in OTHERS for c in runs.reports[backend]["commands"]}
+    for line in lines:
+        backend, argv, _ = _command_backend(line)
+        ran_on, command = ran[shlex.join(argv)]
+        assert ran_on == backend and command["code"] == 0, command
+        assert re.match(r"\w+: \d+ layers, \d+ with weights, [\d,]+ params, output", command["stdout"]), command
+
+
+def test_readme_extras_install_keras_and_the_backend():
+    section = (ROOT / "README.md").read_text().split("## Choosing a Keras backend", 1)[1].split("\n## ", 1)[0]
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    named = set(re.findall(r"pip install -e '\.\[(\w+)\]'", section))
+    assert named == set(BACKENDS)
+    for backend in named:
+        packages = {re.split(r"[<>=\[ ]", requirement, maxsplit=1)[0] for requirement in extras[backend]}
+        assert backend in packages and ("keras" in packages or backend == "tensorflow"), (backend, packages)
+        assert "h5py" in packages, backend  # weight files are read with h5py on every backend
+
+
+def test_the_emitted_model_uses_keras_alone():
+    """What the model is made of (the op records and the backend) imports no backend package, only Keras
+    (keras.layers, keras.ops), so it runs on any backend. (Reading a PyTorch checkpoint uses torch, in
+    archspec/weights, which builds no layer.)"""
+    import ast
+
+    banned = {"tensorflow", "jax", "jaxlib", "torch"}
+    found = []
+    for path in [*(ROOT / "archspec" / "ops").rglob("*.py"), *(ROOT / "archspec" / "backend").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            found += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in banned]
+    assert found == []
