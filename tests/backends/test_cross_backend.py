@@ -38,7 +38,8 @@ import archspec
 from archspec.api import layer_graph
 from archspec.graph.order import keras_layer_order
 from archspec.lang.sources import bundled_dir, bundled_names
-from support.reference import max_rel_error
+from tests.support.reference import max_rel_error
+from tests.test_doc_examples import doc_block
 from tests.zoo.test_mobilenet import _calibrated_weight_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -282,6 +283,8 @@ def test_keras_file_from_one_backend_loads_on_another(runs, source, target, name
 
 def test_readme_backend_commands_ran_on_the_backend_they_name(runs):
     lines = readme_commands()
+    assert lines == [line for line in doc_block("README.md", "KERAS_BACKEND=torch archspec build").splitlines()
+                     if line.strip()]  # the marked block, every line of it
     assert any("--backend" in line for line in lines) and any("KERAS_BACKEND=" in line for line in lines)
     ran = {shlex.join(c["argv"]): (backend, c) for backend in OTHERS for c in runs.reports[backend]["commands"]}
     for line in lines:

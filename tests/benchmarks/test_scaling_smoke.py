@@ -9,6 +9,7 @@ from pathlib import Path
 
 from archspec.api import expand, validate_file
 from archspec.lang.compose import SpecCache
+from archspec.lang.sources import bundled_dir
 
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,8 +36,9 @@ def test_deep_resnet_beyond_the_default_limits_raises_them() -> None:
 
 
 def test_spec_tree_files_are_all_valid_and_distinct(tmp_path: Path) -> None:
-    files = _synthetic().write_spec_tree(tmp_path, 60)
-    assert len(files) >= 60
+    count = len(list(bundled_dir().rglob("*.yaml"))) + 12  # the zoo, then a dozen generated variants
+    files = _synthetic().write_spec_tree(tmp_path, count)
+    assert len(files) == count
     cache = SpecCache()
     assert [validate_file(f, cache=cache) for f in files] == [[]] * len(files)
     names = [f.stem for f in files if re.search(r"_v\d{5}$", f.stem)]  # the generated variants
