@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from archspec.export.weight_check import more_line
 from archspec.graph.ir import Graph
 from archspec.ops import fmt_shape
 from archspec.weights.torch_plan import TransferPlan, problems, skipped
@@ -53,9 +54,7 @@ def format_text(plan: TransferPlan, graph: Graph, fmt: str, limit: int = 10) -> 
         out.append(f"  {layers[n].loc}: unmapped: layer '{layers[n].name}' gets nothing: {why}")
     for name in plan.leftover[:limit]:
         out.append(f"  leftover: tensor '{name}' is taken by no layer")
-    hidden = sum(max(0, len(x) - limit) for x in (plan.mismatched, plan.unmapped, plan.leftover))
-    if hidden:
-        out.append(f"  ... {hidden} more (use --format json for all)")
+    out += more_line((plan.mismatched, plan.unmapped, plan.leftover), limit)
     found = problems(plan, graph)
     if found:
         out += [d.format() for d in found] + ["FAIL: the checkpoint does not load"]

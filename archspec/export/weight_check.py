@@ -33,6 +33,12 @@ def to_json(result: WeightCheck, graph: Graph) -> dict[str, Any]:
     }
 
 
+def more_line(groups: tuple[list, ...], limit: int) -> list[str]:
+    """The line that says how many entries the text left out (each group is listed up to ``limit``)."""
+    hidden = sum(max(0, len(group) - limit) for group in groups)
+    return [f"  ... {hidden} more (use --format json for all)"] if hidden else []
+
+
 def format_text(result: WeightCheck, graph: Graph, limit: int = 10) -> str:
     """One block per mode tried: counts, then each problem with the spec line that made the layer."""
     layers = graph.layers
@@ -53,9 +59,7 @@ def format_text(result: WeightCheck, graph: Graph, limit: int = 10) -> str:
             out.append(f"  {layers[n].loc}: missing: layer '{layers[n].name}' has no weights in the file")
         for name in r.extra[:limit]:
             out.append(f"  extra: file layer '{name}' matches no layer of the model")
-        hidden = sum(max(0, len(x) - limit) for x in (r.mismatched, r.missing, r.extra))
-        if hidden:
-            out.append(f"  ... {hidden} more (use --format json for all)")
+        out += more_line((r.mismatched, r.missing, r.extra), limit)
     if result.loads:
         out.append(f"OK: the file loads fully by {result.loads}"
                    + (" (use --by-name when building)" if result.loads == "name" else ""))
