@@ -139,25 +139,16 @@ def build_with_weights(graph: Graph, path: str | Path, by_name: bool = False, al
 
 
 def _assign(model: Any, graph: Graph, report: Any, wfile: Any) -> None:
-    """Set each paired layer's variables from the file, in stored order (the order Keras saves them)."""
+    """Set each paired layer's variables from the file, in stored order (the order Keras saves them; a nested
+    Sequential's: its layers' trainable weights, then the rest), from the datasets the match paired."""
     import h5py
 
     layers = {layer.name: layer for layer in model.layers}
-    stored = {layer.name: layer for layer in wfile.layers} if report.mode == "name" or wfile.layout != "keras3" \
-        else None
-    by_key = {layer.key: layer for layer in wfile.layers} if stored is None else {}
-    keras3 = None
-    if stored is None:
-        from archspec.weights.match import keras3_keys
-
-        keras3 = keras3_keys(graph)
     with h5py.File(wfile.path, "r") as f:
-        for nid, file_name in report.matched:
-            node = graph.layers[nid]
-            found = stored[file_name] if stored is not None else by_key[keras3[nid]]
-            layer = layers[node.name]  # stored order: trainable, then the rest (a nested Sequential's too)
+        for nid, _ in report.matched:
+            layer = layers[graph.layers[nid].name]
             for variable, dataset in zip(list(layer.trainable_weights) + list(layer.non_trainable_weights),
-                                         found.datasets):
+                                         report.datasets[nid]):
                 variable.assign(f[dataset][()])
             if hasattr(layer, "finalize_state"):  # as Keras's loaders do: Normalization derives its
                 layer.finalize_state()            # mean/variance tensors from the loaded statistics

@@ -12,6 +12,10 @@ from archspec.graph.ir import Graph
 from archspec.weights.match import WeightCheck, diagnostics, shapes_text
 
 
+LAYOUTS = {"weights": "legacy weights file", "model": "full-model file (model_weights)",
+           "keras3": "Keras 3 weights file"}
+
+
 def to_json(result: WeightCheck, graph: Graph) -> dict[str, Any]:
     layers = graph.layers
     return {
@@ -43,7 +47,7 @@ def format_text(result: WeightCheck, graph: Graph, limit: int = 10) -> str:
     """One block per mode tried: counts, then each problem with the spec line that made the layer."""
     layers = graph.layers
     wfile = result.wfile
-    layout = "legacy weights file" if wfile.layout == "weights" else "full-model file (model_weights)"
+    layout = LAYOUTS[wfile.layout]
     ours = len(graph.weighted())
     out = [f"{wfile.path}: {layout}, {len(wfile.layers)} layers, {len(wfile.weighted)} with weights; "
            f"{graph.name} has {ours} layers with weights"]

@@ -3,7 +3,8 @@
 Three layouts exist: the legacy *weights* file the published ImageNet weights use (root attribute
 ``layer_names``, each layer group with ``weight_names``), full-model ``.h5`` files that hold the
 same structure under a ``model_weights`` group, and the Keras 3 ``.weights.h5`` file that
-``model.save_weights`` writes (``layers/<class path>/vars/<i>``, the layer's name an attribute of ``vars``).
+``model.save_weights`` writes (``layers/<class path>/vars/<i>``, the layer's name an attribute of ``vars``;
+a nested model such as a ``keras.Sequential`` adds its own ``layers/<class path>/...`` group under its path).
 The layout is told from the content, not the file name.
 """
 
@@ -22,6 +23,7 @@ class FileLayer:
     weights: tuple[tuple[str, tuple], ...]  # (weight name, shape) in stored order
     datasets: tuple[str, ...] = ()  # the HDF5 path of each weight, in the same order
     key: str = ""  # Keras 3 files: the layer's path under 'layers' (class name + counter, e.g. 'conv2d_3')
+    members: tuple[FileLayer, ...] = ()  # Keras 3 files: a nested model's layers (keys relative to it)
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,8 @@ class WeightFile:
 
     @property
     def weighted(self) -> list[FileLayer]:
-        return [layer for layer in self.layers if layer.weights]
+        """The layers that hold weights, a nested model's counting once (as one entry of ``model.layers``)."""
+        return [layer for layer in self.layers if layer.weights or any(m.weights for m in layer.members)]
 
 
 def _text(value: object) -> str:
@@ -110,8 +113,12 @@ def _not_hdf5(path: str | Path) -> str:
     return "cannot read HDF5 weight file: not an HDF5 file"
 
 
-def _keras3_layers(f: Any, where: Location, h5py: Any) -> tuple[FileLayer, ...]:
-    """The layers of a Keras 3 ``.weights.h5`` file: ``layers/<key>/vars/<0..n-1>``, name in ``vars.attrs``."""
+def _keras3_layers(f: Any, where: Location, h5py: Any, nested: bool = True) -> tuple[FileLayer, ...]:
+    """The layers of a Keras 3 ``.weights.h5`` file: ``layers/<key>/vars/<0..n-1>``, name in ``vars.attrs``.
+
+    A nested model (a Sequential inside a functional model) stores its layers the same way under
+    ``layers/<key>/layers``; they become its ``members``. Specs nest one level, so deeper groups are not read.
+    """
     top = _member(f, "layers", where, h5py)
     out = []
     for key in top.keys():
@@ -119,7 +126,10 @@ def _keras3_layers(f: Any, where: Location, h5py: Any) -> tuple[FileLayer, ...]:
         group = _member(top, key, where, h5py)
         if not isinstance(group, h5py.Group):
             raise _refuse(where, group.name, f"layer '{key}' is not an HDF5 group")
+        members = _keras3_layers(group, where, h5py, nested=False) if nested and "layers" in group else ()
         if "vars" not in group:
+            if members:
+                out.append(FileLayer(key, (), (), key, members))
             continue
         vars_ = _member(group, "vars", where, h5py)
         name = _text(vars_.attrs.get("name", key))
@@ -128,7 +138,7 @@ def _keras3_layers(f: Any, where: Location, h5py: Any) -> tuple[FileLayer, ...]:
         if sorted(vars_.keys()) != sorted(str(i) for i in range(count)):
             raise _refuse(where, vars_.name, f"layer '{key}' has variables {sorted(vars_.keys())}, not 0..{count - 1}")
         weights = tuple((str(i), _weight_shape(vars_, str(i), where, h5py)) for i in range(count))
-        out.append(FileLayer(name, weights, tuple(f"{vars_.name}/{i}" for i in range(count)), key))
+        out.append(FileLayer(name, weights, tuple(f"{vars_.name}/{i}" for i in range(count)), key, members))
     return tuple(out)
 
 

@@ -2,7 +2,9 @@
 
 The manifest is what the graph says each weighted layer stores; it mirrors how Keras's legacy HDF5
 loader pairs layers: by order it pairs the i-th weighted layer of the model with the i-th weighted layer
-of the file; by name it pairs equal names and ignores the rest.
+of the file; by name it pairs equal names and ignores the rest. A Keras 3 ``.weights.h5`` file is paired
+"by order" as Keras 3 loads it, by the layer paths ``model.save_weights`` writes (:func:`keras3_keys`; a
+nested layer's members by their paths inside it, :func:`member_keys`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class MatchReport:
     extra: list[str] = field(default_factory=list)  # file layers nothing in the model takes
     mismatched: list[Mismatch] = field(default_factory=list)
     count_error: str | None = None
+    # for each matched node, the HDF5 paths of its weights in the order of Graph.stored_weights
+    datasets: dict[int, list[str]] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -72,7 +76,7 @@ def match(graph: Graph, wfile: WeightFile, by_name: bool = False) -> MatchReport
                 continue
             taken.add(found.name)
             _pair(report, graph, layers[nid], found)
-        report.extra = [layer.name for layer in theirs if layer.name not in taken]
+        report.extra = [layer.name for layer in theirs if layer.name not in taken] + report.extra
         return report
     if len(ours) != len(theirs):
         report.count_error = (f"the file has {len(theirs)} layers with weights, the model has {len(ours)}")
@@ -83,17 +87,30 @@ def match(graph: Graph, wfile: WeightFile, by_name: bool = False) -> MatchReport
     return report
 
 
-def keras3_keys(graph: Graph) -> dict[int, str]:
-    """Each layer's path in a Keras 3 ``.weights.h5`` file: its class in snake_case, numbered per class in
-    ``model.layers`` order (``conv2d``, ``conv2d_1``, ...), as ``model.save_weights`` names them."""
+def _class_keys(graph: Graph, nodes: list[int] | tuple[int, ...]) -> dict[int, str]:
+    """Keras 3's path of each layer of a list: its class in snake_case, numbered per class in list order
+    (``conv2d``, ``conv2d_1``, ...), as ``_save_container_state`` in ``keras/src/saving/saving_lib.py``
+    names the entries of a model's ``layers``."""
     used: dict[str, int] = {}
     keys = {}
-    for nid in keras_layer_order(graph):
+    for nid in nodes:
         base = auto_prefix(graph.layers[nid].op)
         n = used.get(base, 0)
         keys[nid] = base if n == 0 else f"{base}_{n}"
         used[base] = n + 1
     return keys
+
+
+def keras3_keys(graph: Graph) -> dict[int, str]:
+    """Each layer's path under ``layers`` in a Keras 3 ``.weights.h5`` file, numbered in ``model.layers``
+    order, as ``model.save_weights`` names them. A nested layer's members are numbered afresh under its
+    own ``<key>/layers`` group (a Sequential's ``layers``): see :func:`member_keys`."""
+    return _class_keys(graph, keras_layer_order(graph))
+
+
+def member_keys(graph: Graph, layer: Layer) -> dict[int, str]:
+    """The paths of a nested layer's members under its ``layers`` group in a Keras 3 file."""
+    return _class_keys(graph, layer.members)
 
 
 def _match_keras3(graph: Graph, wfile: WeightFile, report: MatchReport) -> MatchReport:
@@ -108,16 +125,48 @@ def _match_keras3(graph: Graph, wfile: WeightFile, report: MatchReport) -> Match
             continue
         taken.add(found.key)
         _pair(report, graph, graph.layers[nid], found)
-    report.extra = [layer.name for layer in wfile.weighted if layer.key not in taken]
+    report.extra = [layer.name for layer in wfile.weighted if layer.key not in taken] + report.extra
     return report
 
 
 def _pair(report: MatchReport, graph: Graph, layer: Layer, found: FileLayer) -> None:
+    if layer.members and found.members:
+        _pair_members(report, graph, layer, found)
+        return
     shapes = _shapes(graph, layer)
     if shapes == _found(found):
         report.matched.append((layer.id, found.name))
+        report.datasets[layer.id] = list(found.datasets)
     else:
         report.mismatched.append(Mismatch(layer.id, layer.name, found.name, shapes, _found(found), layer.loc))
+
+
+def _pair_members(report: MatchReport, graph: Graph, layer: Layer, found: FileLayer) -> None:
+    """A nested layer against the nested model of a Keras 3 file, member by member (by their paths in it,
+    or by name when matching by name); a problem is reported at the member's own spec line. When every
+    member pairs, the nested layer is matched, its weights in stored order (trainable ones first)."""
+    by_name = report.mode == "name"
+    ours = {m: graph.layers[m].name for m in layer.members} if by_name else member_keys(graph, layer)
+    theirs = {(m.name if by_name else m.key): m for m in found.members}
+    pairs, problems = [], len(report.missing) + len(report.mismatched)
+    for mid in layer.members:
+        member, stored = graph.layers[mid], theirs.pop(ours[mid], None)
+        if stored is None:
+            if member.weights:
+                report.missing.append(mid)
+            continue
+        shapes = [w.shape for w in member.weights]
+        if shapes != _found(stored):
+            report.mismatched.append(Mismatch(mid, member.name, f"{found.name}/{stored.name}", shapes,
+                                              _found(stored), member.loc))
+        pairs.append((member, stored))
+    extra = [f"{found.name}/{m.name}" for m in theirs.values() if m.weights]
+    report.extra += extra
+    if len(report.missing) + len(report.mismatched) == problems and not extra:
+        report.matched.append((layer.id, found.name))
+        report.datasets[layer.id] = [path for trainable in (True, False) for member, stored in pairs
+                                     for w, path in zip(member.weights, stored.datasets)
+                                     if w.trainable == trainable]
 
 
 @dataclass
