@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 TINY = (32, 32, 3)
 OPTIONS = {"include_top": False, "input_shape": TINY}
+CLI = ("--no-top", "--input-shape", "32,32,3")
 
 
 @pytest.fixture(scope="module")
@@ -73,13 +74,16 @@ def _check_weights(*argv: str) -> subprocess.CompletedProcess:
                           env=ENV, cwd=ROOT, timeout=120)
 
 
-def test_check_weights_reads_the_nested_layers_without_tensorflow(convnext):
+def test_check_weights_reads_the_nested_layers_without_tensorflow_and_build_loads_them(convnext, capsys):
     ref, path = convnext
-    proc = _check_weights("convnext_tiny", "--no-top", "--input-shape", "32,32,3", str(path))
+    proc = _check_weights("convnext_tiny", *CLI, str(path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     weighted = sum(1 for layer in ref.layers if layer.weights)
     assert f"by order: {weighted} matched, 0 missing, 0 extra, 0 shape mismatch(es)" in proc.stdout
     assert "OK: the file loads fully by order" in proc.stdout
+    assert main(["build", "convnext_tiny", *CLI, "--weights", str(path)]) == 0
+    assert f"{len(ref.layers)} layers, {weighted} with weights, {ref.count_params():,} params" in \
+        capsys.readouterr().out
 
 
 def _spec_line(needle: str) -> int:
@@ -98,7 +102,7 @@ def _vars_named(f: h5py.File, name: str) -> h5py.Group:
     return group
 
 
-def test_a_wrong_shaped_nested_weight_is_a_located_error(convnext, tmp_path):
+def test_a_wrong_shaped_nested_weight_is_a_located_error(convnext, tmp_path, capsys):
     _, path = convnext
     bad = tmp_path / "bad.weights.h5"
     shutil.copy(path, bad)
@@ -113,7 +117,9 @@ def test_a_wrong_shaped_nested_weight_is_a_located_error(convnext, tmp_path):
                                          r"'convnext_tiny_downsampling_block_0/convnext_tiny_downsampling_conv_0' "
                                          r"has \[\(2, 2, 96, 100\), \(192,\)\]"):
         archspec.build("convnext_tiny", weights=bad, **OPTIONS)
-    proc = _check_weights("convnext_tiny", "--no-top", "--input-shape", "32,32,3", str(bad))
+    assert main(["build", "convnext_tiny", *CLI, "--weights", str(bad)]) == 1
+    assert re.search(where + "layer 'convnext_tiny_downsampling_conv_0' expects weights", capsys.readouterr().err)
+    proc = _check_weights("convnext_tiny", *CLI, str(bad))
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert re.search(rf"convnext\.yaml:{_spec_line('{model}_downsampling_conv_{index}')}:\d+: shape mismatch: "
                      r"layer 'convnext_tiny_downsampling_conv_0'", proc.stdout), proc.stdout
