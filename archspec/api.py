@@ -119,7 +119,7 @@ def build(source: Source, *, weights: str | Path | None = None, input_tensor: An
         from archspec.weights.h5file import read_weight_file
 
         wfile = read_weight_file(weights)
-    graph = layer_graph(loaded, None, limits, **options)
+    graph = layer_graph(loaded, None, limits, weights="imagenet" if imagenet else None, **options)
     if checkpoint is not None:
         return _from_checkpoint(graph, checkpoint, backend, allow_partial, input_tensor=input_tensor, name=name)
     return backend.build_model(graph, weights, by_name=by_name, allow_partial=allow_partial,
@@ -267,7 +267,7 @@ def keras_input_options(spec: Spec, options: dict[str, Any], weights: Any = None
         refuse(f"the number of input channels must be given; Received: input_shape={given}",
                "with keras.config.image_data_format() 'channels_first' the shape is (channels, height, width)"
                if first else "archspec models are channels_last: (height, width, channels)")
-    if weights == "imagenet" and include_top and default and shape != default:
+    if weights == "imagenet" and include_top and default and shape != default and shape not in _published_sizes(spec):
         refuse("When setting `include_top=True` and loading `imagenet` weights, `input_shape` should be "
                f"{shown(default)}.  Received: input_shape={given}")
     if weights == "imagenet" and shape[-1] != 3:
@@ -286,6 +286,13 @@ def keras_input_options(spec: Spec, options: dict[str, Any], weights: Any = None
                f"input_shape={given}")
     options["input_shape"] = shape
     return options
+
+
+def _published_sizes(spec: Spec) -> list[tuple]:
+    """The other inputs the published ImageNet top file fits (``published.imagenet.sizes``: square, 3 channels),
+    as keras.applications takes a default_size from such an input_shape."""
+    entry = (spec.data.get("published") or {}).get("imagenet") or {}
+    return [(size, size, 3) for size in entry.get("sizes") or ()]
 
 
 def _options(options: dict[str, Any]) -> dict[str, Any]:

@@ -42,7 +42,8 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-top", dest="include_top", action="store_false", help="drop the classifier head")
     parser.add_argument("--pooling", choices=("avg", "max"), help="global pooling when --no-top")
     parser.add_argument("--classes", type=_positive, help="classifier size (default: the spec's)")
-    parser.add_argument("--input-shape", type=_shape, metavar="H,W,C", help="input shape, e.g. 160,160,3")
+    parser.add_argument("--input-shape", type=_shape, metavar="H,W,C", help="input shape, e.g. 160,160,3; read as C,H,W when Keras's image_data_format is "
+                        "channels_first (build only)")
     parser.add_argument("--classifier-activation", type=_activation, default="softmax", metavar="NAME",
                         help="activation of the classifier (default softmax; 'none' for logits)")
 

@@ -36,12 +36,15 @@ class BuildOptions:
     classes: int | None = None
     classifier_activation: str | None = "softmax"
     input_shape: tuple | None = None
+    weights: str | None = None  # the published weights being loaded ('imagenet'); a file path is not an option
 
     def __post_init__(self) -> None:
         if self.pooling not in (None, "avg", "max"):
             raise ValueError(f"pooling must be None, 'avg' or 'max', got {self.pooling!r}")
         if self.classes is not None and (isinstance(self.classes, bool) or int(self.classes) < 1):
             raise ValueError(f"classes must be a positive integer, got {self.classes!r}")
+        if self.weights is not None and not isinstance(self.weights, str):
+            raise ValueError(f"weights must be None or the name of published weights, got {self.weights!r}")
         if self.input_shape is not None and len(self.input_shape) != 3:
             raise ValueError(f"input_shape must be (height, width, channels), got {self.input_shape!r}")
 
@@ -229,7 +232,7 @@ class _Builder:
         if opts.classes is not None:
             vars_["classes"] = int(opts.classes)
         vars_.update(include_top=opts.include_top, pooling=opts.pooling,
-                     classifier_activation=opts.classifier_activation)
+                     classifier_activation=opts.classifier_activation, weights=opts.weights)
         return vars_
 
     # ------------------------------------------------------------------------------------ stages

@@ -28,8 +28,9 @@ RESERVED = ("input", "prev")  # value names a step cannot bind with 'as'
 REPEAT_NAMES = ("i", "repeat", "first", "last", "letter")
 INHERITED = (*REPEAT_NAMES, "stage", "block")  # visible inside nested templates
 SHAPE_VARS = ("in_channels", "in_height", "in_width")
-OPTION_NAMES = ("classes", "include_top", "pooling", "classifier_activation")
-OPTION_DEFAULTS = {"include_top": True, "pooling": None, "classifier_activation": "softmax", "classes": 1000}
+OPTION_NAMES = ("classes", "include_top", "pooling", "classifier_activation", "weights")
+OPTION_DEFAULTS = {"include_top": True, "pooling": None, "classifier_activation": "softmax", "classes": 1000,
+                   "weights": None}
 HEADS = ("top", "avg", "max", "none")  # include_top; else pooling avg, max, or None (optional: no tail)
 # checkpoint families a network can map (top-level `checkpoint:`); each names PyTorch state_dict tensors, which
 # the op records' `torch` layouts turn into Keras weights (docs/pytorch.md). timm would be one more entry.

@@ -59,6 +59,9 @@ def attr_schema(attr: Attr) -> dict[str, Any]:
     elif attr.kind in ("ints", "floats"):
         item = "integer" if attr.kind == "ints" else "number"
         base = {"anyOf": [{"type": "array", "items": {"type": [item, "string"]}, "minItems": 1}, EXPR]}
+    elif attr.kind == "per_channel":
+        base = {"anyOf": [{"type": "number"}, {"type": "array", "items": {"type": ["number", "string"]}, "minItems": 1},
+                          EXPR]}
     elif attr.kind == "dims":
         base = {"anyOf": [{"type": "array", "items": {"type": ["integer", "null", "string"]}, "minItems": 1}, EXPR]}
     elif attr.kind == "padding2d":
@@ -178,6 +181,10 @@ def build_schema() -> dict[str, Any]:
                 "if": {"type": ["boolean", "string"],
                        "description": "expression: the options the files exist for (false: a located error)"},
                 "doc": {"type": "string", "description": "which options have published files (the error's hint)"},
+                "sizes": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1,
+                          "maxItems": 64, "uniqueItems": True,
+                          "description": "square input sizes the top file exists for besides the spec's input "
+                                         "(keras's default_size: MobileNet 128, 160, 192)"},
                 "top": {**published_file, "description": "the file with the classifier (include_top=True)"},
                 "notop": {**published_file, "description": "the file without it (include_top=False)"},
             },

@@ -48,7 +48,7 @@ class Weight:
 class Attr:
     """An op attribute: its kind (for checking and the schema), default, and a one-line description."""
 
-    kind: str  # int | float | bool | str | activation | size2 | padding2d | choice | ints | floats | dims
+    kind: str  # int | float | bool | str | activation | size2 | padding2d | choice | ints | floats | dims | per_channel
     default: Any = None
     required: bool = False
     choices: tuple = ()
@@ -304,10 +304,13 @@ def coerce(attr: Attr, value: Any) -> Any:
             raise ValueError(f"must be at least {attr.minimum:g}, got {value!r}")
         return out
     elif kind == "floats":
-        if not isinstance(value, list) or not value or any(
-                isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
-            raise ValueError(f"must be a non-empty list of numbers, got {value!r}")
-        return [float(v) for v in value]
+        return _floats(value, "a non-empty list of numbers")
+    elif kind == "per_channel":  # one number for every channel, or one per channel (the shape rule checks how many)
+        if isinstance(value, list):
+            return _floats(value, "a number or a non-empty list of numbers")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"must be a number or a non-empty list of numbers, got {value!r}")
+        return float(value)
     elif kind == "padding2d":
         if isinstance(value, list):
             if len(value) != 2:
@@ -338,6 +341,13 @@ def _flat(value: Any) -> list:
     return [value]
 
 
+def _floats(value: Any, expected: str) -> list[float]:
+    if not isinstance(value, list) or not value or any(
+            isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
+        raise ValueError(f"must be {expected}, got {value!r}")
+    return [float(v) for v in value]
+
+
 def _as_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"must be an integer, got {value!r}")
@@ -348,6 +358,6 @@ def _as_int(value: Any) -> int:
     return value
 
 
-NUMERIC_KINDS = ("int", "float", "bool", "size2", "padding2d", "ints", "floats", "dims")
+NUMERIC_KINDS = ("int", "float", "bool", "size2", "padding2d", "ints", "floats", "dims", "per_channel")
 ACT = Attr("activation", None, nullable=True, doc="activation applied after the op (null for none)")
 PADDING = Attr("choice", "valid", choices=("valid", "same"), doc="'valid' (no padding) or 'same'")

@@ -124,7 +124,7 @@ def test_a_channels_last_shape_under_channels_first_is_refused_with_a_hint(chann
         archspec.build("mobilenet", include_top=False, input_shape=(224, 224, 3))
     assert "did you mean (3, 224, 224)?" in info.value.diagnostics[0].hint
     with pytest.raises(ValueError, match=r"should be \(3, 224, 224\)"):
-        archspec.build("mobilenet", weights="imagenet", input_shape=(3, 160, 160))
+        archspec.build("mobilenet", weights="imagenet", input_shape=(3, 100, 100))
 
 
 def test_input_tensor_and_variable_size_under_channels_first(channels_first):

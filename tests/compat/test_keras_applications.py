@@ -25,7 +25,8 @@ MODEL_LIST = [
     ("efficientnet_v2_b3", 1536), ("efficientnet_v2_s", 1280), ("efficientnet_v2_m", 1280),
     ("efficientnet_v2_l", 1280), ("densenet121", 1024), ("densenet169", 1664), ("densenet201", 1920),
     ("resnet50", 2048), ("resnet101", 2048), ("resnet152", 2048), ("resnet50v2", 2048), ("resnet101v2", 2048),
-    ("resnet152v2", 2048),
+    ("resnet152v2", 2048), ("convnext_tiny", 768), ("convnext_small", 768), ("convnext_base", 1024),
+    ("convnext_large", 1536), ("convnext_xlarge", 2048), ("nasnet_mobile", 1056), ("nasnet_large", 4032),
 ]
 
 

@@ -114,10 +114,8 @@ KERAS_PUBLISHED = [  # every bundled spec that keras.applications publishes Imag
 ]
 
 
-def _declared(spec: str, include_top: bool, **overrides) -> tuple:
-    if spec.startswith("efficientnet_b"):  # refused on purpose (see test_efficientnet_v1_refuses_...): read it
-        overrides["published.imagenet.if"] = True
-    found = published_file(load_spec(spec, overrides), include_top)
+def _declared(spec: str, include_top: bool) -> tuple:
+    found = published_file(load_spec(spec), include_top)
     return found["file"], found["url"], found["hash"]
 
 
@@ -188,14 +186,6 @@ def test_options_without_published_files_are_a_located_error():
     assert "no published 'imagenet' weights for these options" in diagnostic.message and "alpha=0.3" in diagnostic.message
     assert diagnostic.location.file.endswith("mobilenet.yaml") and diagnostic.pointer == "/published/imagenet/if"
     assert "0.25, 0.5, 0.75 and 1.0" in diagnostic.hint
-
-
-def test_efficientnet_v1_refuses_its_published_files_with_the_reason():
-    """keras inserts Rescaling(1/sqrt(stddev)) after the normalization when it loads these files; the spec
-    does not have that layer, so loading them would give other outputs than keras's model."""
-    with pytest.raises(ValueError, match="cannot load its published 'imagenet' weights") as info:
-        archspec.build("efficientnet_b3", weights="imagenet", include_top=False)
-    assert "Rescaling" in info.value.diagnostics[0].hint
 
 
 def test_torchvision_topologies_refuse_the_keras_files_they_would_inherit():
@@ -286,3 +276,59 @@ def test_the_readme_example(keras_home, tmp_path):
     assert namespace["model"].output_shape == (None, 1000)
     assert namespace["backbone"].output_shape == (None, 5, 5, 512)
     assert_same_outputs(namespace["backbone"], ref, seed=1)
+
+
+def test_efficientnet_v1_imagenet_has_the_extra_rescaling_keras_inserts(monkeypatch, tmp_path):
+    """With weights="imagenet" keras.applications' EfficientNet divides by sqrt(stddev) once more after the
+    normalization (a weightless Rescaling, auto-named); the spec's `if: weights == 'imagenet'` step makes the
+    same layer, so the published file gives keras's outputs. get_file is intercepted on both sides (keras checks
+    the published hash, which a reference-built file cannot have) and hands over the same reference file."""
+    options = {"include_top": False, "input_shape": (32, 32, 3)}
+    keras.backend.clear_session()
+    path = tmp_path / "efficientnetb0_notop.h5"
+    _calibrated_weight_file(efficientnet.EfficientNetB0(weights=None, **options), path)
+    calls = []
+
+    def get_file(fname, origin, cache_subdir, file_hash=None):
+        calls.append((fname, origin, cache_subdir, file_hash))
+        return str(path)
+
+    monkeypatch.setattr(file_utils, "get_file", get_file)
+    monkeypatch.setattr(keras.utils, "get_file", get_file)
+    keras.backend.clear_session()  # both models from the same auto-name counters
+    theirs = efficientnet.EfficientNetB0(weights="imagenet", **options)
+    keras.backend.clear_session()
+    ours = archspec.build("efficientnet_b0", weights="imagenet", **options)
+    assert calls[0] == calls[1] and calls[0][0] == "efficientnetb0_notop.h5"
+    assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
+    assert "rescaling_1" in [layer.name for layer in ours.layers]
+    assert_same_outputs(ours, theirs, seed=3)
+    keras.backend.clear_session()  # without published weights neither has the extra layer
+    plain = archspec.build("efficientnet_b0", weights=str(path), **options)
+    assert [layer.name for layer in plain.layers] == \
+        [layer.name for layer in efficientnet.EfficientNetB0(weights=None, **options).layers]
+
+
+def test_mobilenet_with_its_top_at_the_other_published_sizes(keras_home):
+    """keras.applications takes a square input of 128, 160 or 192 as MobileNet's default_size, so the top file
+    of that size loads (`published.imagenet.sizes`); other sizes are refused with keras's own message."""
+    file = _mobilenet_files("mobilenet", True, 0.25, False, 128)[0]
+    (keras_home / "models").mkdir()
+    keras.backend.clear_session()
+    _calibrated_weight_file(mobilenet.MobileNet(alpha=0.25, weights=None, input_shape=(128, 128, 3)),
+                            keras_home / "models" / file)
+    keras.backend.clear_session()
+    theirs = mobilenet.MobileNet(alpha=0.25, weights="imagenet", input_shape=(128, 128, 3))
+    keras.backend.clear_session()
+    ours = archspec.build("mobilenet", weights="imagenet", input_shape=(128, 128, 3), overrides={"vars.alpha": 0.25})
+    assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
+    assert ours.output_shape == theirs.output_shape == (None, 1000)
+    assert_same_outputs(ours, theirs, seed=4)
+    assert main(["build", "mobilenet", "--weights", "imagenet", "--input-shape", "128,128,3",
+                 "--set", "vars.alpha=0.25"]) == 0
+    for spec, constructor, size in [("mobilenet", mobilenet.MobileNet, 100), ("mobilenet_v2", mobilenet_v2.MobileNetV2, 112)]:
+        with pytest.raises(ValueError) as theirs_error:
+            constructor(weights="imagenet", input_shape=(size, size, 3))
+        with pytest.raises(SpecError) as ours_error:
+            archspec.build(spec, weights="imagenet", input_shape=(size, size, 3))
+        assert str(theirs_error.value) in str(ours_error.value)
