@@ -106,16 +106,22 @@ def _body_shared(spec: Spec, options: list[BuildOptions]) -> bool:
     first = options[0]
     if any(replace(o, include_top=first.include_top, pooling=first.pooling) != first for o in options):
         return False
+    return not body_mentions(spec, _HEAD_OPTIONS)
+
+
+def body_mentions(spec: Spec, pattern: re.Pattern) -> bool:
+    """Whether any key or value that expressions or names of the network's body come from matches
+    ``pattern`` (``doc`` is prose): what tells whether a build option can change the body."""
     stack = [spec.data.get(k) for k in ("input", "vars", "defaults", "templates", "stages")]
-    while stack:  # every key and value that expressions or names could come from ('doc' is prose)
+    while stack:
         value = stack.pop()
         if isinstance(value, dict):
             stack.extend(x for k, v in value.items() if k != "doc" for x in (k, v))
         elif isinstance(value, list):
             stack.extend(value)
-        elif isinstance(value, str) and _HEAD_OPTIONS.search(value):
-            return False
-    return True
+        elif isinstance(value, str) and pattern.search(value):
+            return True
+    return False
 
 
 class _Builder:

@@ -12,14 +12,17 @@ The static pass and the builder apply the same rules (:mod:`archspec.lang.rules`
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from archspec.errors import Diagnostic, SpecError
-from archspec.graph.builder import BuildOptions, expand_heads
+from archspec.graph.builder import BuildOptions, body_mentions, expand_heads
 from archspec.lang.checks import check_spec, unique
 from archspec.lang.compose import Spec, SpecCache, load_spec, reference_path
 from archspec.lang.yaml_loader import json_pointer
 from archspec.limits import DEFAULT_LIMITS, Limits
+
+_WEIGHTS = re.compile(r"\bweights\b")  # the build option a network's layers may depend on (docs/spec-language.md)
 
 
 def validate_file(path: str | Path, limits: Limits = DEFAULT_LIMITS, cache: SpecCache | None = None,
@@ -46,6 +49,8 @@ def validate_spec(spec: Spec, limits: Limits = DEFAULT_LIMITS, options: BuildOpt
     if options is None and isinstance(spec.data.get("head"), dict):
         runs += [BuildOptions(include_top=False, pooling=None if p == "none" else p) for p in ("avg", "max", "none")
                  if p in spec.data["head"]]
+    if options is None and isinstance(spec.data.get("published"), dict) and body_mentions(spec, _WEIGHTS):
+        runs += [BuildOptions(weights=name) for name in spec.data["published"]]  # layers only those weights add
     graphs = expand_heads(spec, runs, limits)
     for _ in runs:
         try:

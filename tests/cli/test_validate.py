@@ -177,3 +177,22 @@ def test_pre_commit_hook_definition() -> None:
 
     pattern = re.compile(hook["files"])
     assert pattern.search("specs/resnet50.yaml") and pattern.search("a/b.yml") and not pattern.search("x.yaml.bak")
+
+
+def test_layers_that_only_published_weights_add_are_validated(capsys, tmp_path) -> None:
+    """A step under `if: weights == 'imagenet'` exists only when those weights load: validate expands the network
+    that way too, so its mistake is found before anyone builds with weights="imagenet"."""
+    (tmp_path / "mine.yaml").write_text(textwrap.dedent("""\
+        archspec: 1
+        name: mine
+        extends: archspec:efficientnet_b0
+        templates:
+          efficientnet_stem:
+            body:
+              - {op: rescaling, scale: 1 / 255}
+              - {op: normalization}
+              - {op: rescaling, if: weights == 'imagenet', scale: [1, 2]}
+              - {use: conv_bn, filters: filters, kernel_size: 3, strides: 2, padding: valid, scaled: true, name: stem}
+        """))
+    assert main(["validate", str(tmp_path / "mine.yaml")]) == 1
+    assert "mine.yaml:9:9: error: rescaling scale has 2 values for 3 channels" in capsys.readouterr().out
