@@ -30,25 +30,55 @@ def _families() -> dict[str, str]:
             for name in graphs}
 
 
+# keras.applications' own layer classes (Inception-ResNet's scaled residual, ConvNeXt's layer scale and stochastic
+# depth): a saved model names them, so they must load whichever of Keras, TensorFlow and archspec comes first
+APPLICATION_LAYERS = """\
+archspec: 1
+name: application_layers
+input: [8, 8, 3]
+stages:
+  s:
+    body:
+      - {op: conv2d, filters: 8, kernel_size: 3, padding: same, as: a}
+      - {op: layer_scale, init_values: 0.5, projection_dim: 8}
+      - {op: stochastic_depth, drop_path_rate: 0.1}
+      - {op: scaled_add, in: [a, prev], scale: 0.17}
+"""
+
+
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
-    """Build each family's representative once (small inputs), save it, and record a reference output."""
+    """Build each family's representative once (small inputs), save it, and record a reference output.
+
+    The fresh processes that load the files start first and take each file as soon as it is written (the
+    ``.keras`` name appears last, by rename), so loading runs on the second core while this one builds."""
     out = tmp_path_factory.mktemp("keras")
+    names = sorted(set(_families().values()))
+    spec_file = out / "application_layers.yaml"
+    spec_file.write_text(APPLICATION_LAYERS)
+    paths = {name: str(out / f"{name}.keras") for name in [*names, "application_layers"]}
+    loaders = {order: _start_loader({n: p for n, p in paths.items() if order == "keras_only" or n == "application_layers"},
+                                    first) for order, first in ORDERS.items()}
     rows = {}
-    for name in sorted(set(_families().values())):
-        shape = SMALL.get(name, (75, 75, 3))
-        model = archspec.build(name, input_shape=shape)
-        x = np.random.default_rng(0).normal(size=(1, *shape)).astype("float32")
-        path = out / f"{name}.keras"
-        model.save(path)
-        np.save(out / f"{name}.npy", x)
-        rows[name] = (str(path), np.asarray(model(x, training=False)), len(model.layers))
-    return out, rows
+    try:
+        for name in [*names, "application_layers"]:
+            shape = (8, 8, 3) if name == "application_layers" else SMALL.get(name, (75, 75, 3))
+            model = archspec.build(spec_file if name == "application_layers" else name, input_shape=shape)
+            x = np.random.default_rng(0).normal(size=(1, *shape)).astype("float32")
+            np.save(out / f"{name}.npy", x)
+            model.save(out / f"{name}.partial.keras")
+            os.replace(out / f"{name}.partial.keras", paths[name])
+            rows[name] = (paths[name], np.asarray(model(x, training=False)), len(model.layers))
+    except BaseException:
+        for proc in loaders.values():  # they would wait for files that never come
+            proc.kill()
+        raise
+    return rows, {order: _finish(proc) for order, proc in loaders.items()}
 
 
 def test_every_family_is_represented(saved):
-    _, rows = saved
-    assert set(_families().values()) == set(rows)
+    rows, _ = saved
+    assert set(_families().values()) == set(rows) - {"application_layers"}
     assert {"resnet18", "resnet50", "inception_resnet_v2", "densenet121", "vgg16", "mobilenet_v2",
             "efficientnet_b0", "xception", "inception_v3", "nasnet_mobile", "convnext_tiny"} <= set(rows)
 
@@ -62,11 +92,14 @@ def test_bundled_zoo_is_complete():
 
 
 _LOAD = (
-    "import json, sys, numpy as np\n"
+    "import json, os, sys, time, numpy as np\n"
     "{first}"
     "import keras\n"
     "res = {{}}\n"
     "for name, path in json.loads(sys.argv[1]).items():\n"
+    "    deadline = time.monotonic() + 900\n"
+    "    while not os.path.exists(path) and time.monotonic() < deadline:\n"
+    "        time.sleep(0.1)\n"
     "    m = keras.models.load_model(path)\n"
     "    x = np.load(path.replace('.keras', '.npy'))\n"
     "    res[name] = [len(m.layers), np.asarray(m(x, training=False)).tolist()]\n"
@@ -77,26 +110,32 @@ ORDERS = {"keras_only": "", "archspec_first": "import archspec\nimport tensorflo
           "tensorflow_first": "import tensorflow\nimport archspec\n"}
 
 
-def _load_in_fresh_process(paths: dict, first: str) -> dict:
-    proc = subprocess.run([sys.executable, "-c", _LOAD.format(first=first), json.dumps(paths)], capture_output=True,
-                          text=True, timeout=900, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def _start_loader(paths: dict, first: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", _LOAD.format(first=first), json.dumps(paths)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+
+
+def _finish(proc: subprocess.Popen) -> dict:
+    stdout, stderr = proc.communicate(timeout=900)
+    assert proc.returncode == 0, stderr[-2000:]
+    return json.loads(stdout.strip().splitlines()[-1])
 
 
 def test_models_load_back_in_a_fresh_process(saved):
-    out, rows = saved
-    loaded = _load_in_fresh_process({name: row[0] for name, row in rows.items()}, "")
+    rows, loaded = saved
     for name, (_, expected, n_layers) in rows.items():
-        got_layers, got = loaded[name]
+        got_layers, got = loaded["keras_only"][name]
         assert got_layers == n_layers, name
         assert np.allclose(np.asarray(got), expected, rtol=1e-5, atol=1e-6), name
 
 
 @pytest.mark.parametrize("order", ["archspec_first", "tensorflow_first"])
-def test_the_scale_layer_model_loads_whatever_the_import_order(saved, order):
-    """The Inception-ResNet scale layer is the only non-keras.layers class archspec emits."""
-    _, rows = saved
-    path, expected, _ = rows["inception_resnet_v2"]
-    got = _load_in_fresh_process({"inception_resnet_v2": path}, ORDERS[order])["inception_resnet_v2"][1]
+def test_application_layers_load_whatever_the_import_order(saved, order):
+    """keras.applications' layer classes that archspec emits are found when TensorFlow or archspec is
+    imported before Keras, as when only Keras is."""
+    rows, loaded = saved
+    _, expected, n_layers = rows["application_layers"]
+    got_layers, got = loaded[order]["application_layers"]
+    assert got_layers == n_layers
     assert np.allclose(np.asarray(got), expected, rtol=1e-5, atol=1e-6)
