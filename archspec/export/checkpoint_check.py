@@ -8,7 +8,7 @@ from typing import Any
 from archspec.export.weight_check import more_line
 from archspec.graph.ir import Graph
 from archspec.ops import fmt_shape
-from archspec.weights.torch_plan import TransferPlan, problems, skipped
+from archspec.weights.torch_plan import TransferPlan, checkpoint_layers, problems, skipped
 
 
 def verdict(plan: TransferPlan, graph: Graph) -> str:
@@ -35,11 +35,12 @@ def to_json(plan: TransferPlan, graph: Graph, fmt: str) -> dict[str, Any]:
 
 
 def format_text(plan: TransferPlan, graph: Graph, fmt: str, limit: int = 10) -> str:
-    """Counts, then every mismatch, unmapped layer and leftover tensor (up to ``limit`` each), then the verdict."""
+    """Counts, then every mismatch, unmapped layer and leftover tensor (up to ``limit`` each), then the verdict.
+    Layers are counted as the plan pairs them: a nested layer's weighted members each."""
     layers = graph.layers
     count = sum(len(maps) for _, maps in plan.mapped)
     out = [f"{plan.file}: {fmt} checkpoint, {plan.tensors} tensors; {graph.name} maps {plan.family} keys, "
-           f"{len(graph.weighted())} layers with weights",
+           f"{len(checkpoint_layers(graph))} layers with weights",
            f"mapped: {len(plan.mapped)} layers ({count} tensors); unmapped: {len(plan.unmapped)} layers; "
            f"shape mismatches: {len(plan.mismatched)}; leftover: {len(plan.leftover)} tensors; "
            f"ignored: {len(plan.ignored)} ({', '.join(sorted({n.rpartition('.')[2] for n in plan.ignored})) or '-'})"]

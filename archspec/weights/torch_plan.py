@@ -4,7 +4,9 @@ Each weighted layer whose step names a ``checkpoint`` key takes, for every Keras
 ``<key>.<name>`` its op record's ``torch`` layout names (``conv1.weight`` -> ``conv1_conv``'s kernel), in the
 layout the record gives (``OIHW -> HWIO`` for a convolution). One rule is the graph's, not an op's: a dense
 layer fed by a flatten of an ``(H, W, C)`` map reads its input features in channels-last order, PyTorch's in
-channels-first order, so its kernel's rows are reordered (:func:`flattened_features`).
+channels-first order, so its kernel's rows are reordered (:func:`flattened_features`). A nested layer
+(``sequential:``) has no key of its own: each member names its own (:func:`checkpoint_layers`), and the nested
+layer loads as a whole or not at all (:func:`_whole_nested`).
 
 No numpy, Keras or torch here: the plan is what ``check-weights`` prints; :func:`keras_arrays` applies it.
 """
@@ -43,7 +45,8 @@ class Mismatch:
 
 @dataclass
 class TransferPlan:
-    """What a checkpoint gives a graph. Lists follow ``model.layers`` order, tensors the file's order."""
+    """What a checkpoint gives a graph. Lists follow :func:`checkpoint_layers` (``model.layers`` order, a nested
+    layer's members in its place), tensors the file's order."""
 
     family: str
     file: str
@@ -76,8 +79,7 @@ def plan_transfer(graph: Graph, shapes: dict[str, tuple], file: str) -> Transfer
     plan = TransferPlan(graph.checkpoint, file, len(shapes))
     claimed: set[str] = set()
     owner: dict[str, Layer] = {}
-    weighted = {layer.id for layer in graph.weighted()}
-    for nid in [n for n in keras_layer_order(graph) if n in weighted]:
+    for nid in checkpoint_layers(graph):
         layer = graph.layers[nid]
         if layer.checkpoint is None:
             plan.unmapped.append((nid, "its step names no checkpoint key"))
@@ -114,7 +116,35 @@ def plan_transfer(graph: Graph, shapes: dict[str, tuple], file: str) -> Transfer
                 plan.ignored.append(name)
         else:
             plan.leftover.append(name)
+    _whole_nested(plan, graph)
     return plan
+
+
+def checkpoint_layers(graph: Graph) -> list[int]:
+    """The layers a checkpoint fills, in ``model.layers`` order: each entry with weights, a nested layer's
+    weighted members in its place (each member's step names its own key; PyTorch has no module for the
+    Sequential that Keras nests them in, or its key is the members' common prefix)."""
+    return [n for nid in keras_layer_order(graph) for n in (graph.layers[nid].members or (nid,))
+            if graph.layers[n].weights]
+
+
+def _whole_nested(plan: TransferPlan, graph: Graph) -> None:
+    """A nested layer loads as a whole: a legacy ``.h5`` stores its members' weights as one list, and the
+    loaders set it all or not at all. So when one of its weighted members is not filled (no tensors, or a shape
+    mismatch), the members that were are not loaded either: they move from ``mapped`` to ``unmapped``."""
+    filled = {n for n, _ in plan.mapped}
+    moved: dict[int, str] = {}
+    for layer in graph.layers:
+        weighted = [m for m in layer.members if graph.layers[m].weights]
+        short = [m for m in weighted if m not in filled]
+        if short and len(short) < len(weighted):
+            why = (f"it is a member of nested layer '{layer.name}', which loads as a whole, and member "
+                   f"'{graph.layers[short[0]].name}' is not filled")
+            moved.update((m, why) for m in weighted if m in filled)
+    if moved:
+        rank = {n: i for i, n in enumerate(checkpoint_layers(graph))}
+        plan.mapped = [(n, maps) for n, maps in plan.mapped if n not in moved]
+        plan.unmapped = sorted(plan.unmapped + list(moved.items()), key=lambda item: rank[item[0]])
 
 
 def flattened_features(graph: Graph, layer: Layer) -> tuple | None:
