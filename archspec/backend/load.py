@@ -124,7 +124,7 @@ def build_with_weights(graph: Graph, path: str | Path, by_name: bool = False, al
     problems = [] if skipped else diagnostics(report, graph, wfile, allow_partial=allow_partial)
     if problems:
         raise SpecError(problems)
-    model = emit_model(graph, name=name, initialize=report.complete)
+    model = emit_model(graph, name=name, initialize=not report.complete)
     _assign(model, graph, report, wfile)
     if skipped:
         mine, theirs = skipped
