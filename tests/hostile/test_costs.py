@@ -24,7 +24,7 @@ def test_round_with_huge_negative_ndigits_is_a_located_error(tmp_path):
     assert run.rc == 1, run
     assert_located(run.out, spec, 7)
     assert "limit 'exponent'" in run.out
-    assert run.seconds < 5, run.seconds
+    assert run.cpu_seconds < 5, run.cpu_seconds
 
 
 def test_round_through_set_is_a_located_error(tmp_path):
@@ -33,15 +33,15 @@ def test_round_through_set_is_a_located_error(tmp_path):
     assert run.rc == 1, run
     assert run.err.startswith("--set stages.s1.body.0.filters=round(8, -100000000) + 8: error: round(): ndigits")
     assert "Traceback" not in run.err
-    assert run.seconds < 5, run.seconds
+    assert run.cpu_seconds < 5, run.cpu_seconds
 
 
 @pytest.mark.parametrize("source", ["round(8, -100000000)", "round(8.5, 10**9)", "round(x, -65)", "round(1, 65)"])
 def test_round_ndigits_is_bounded_by_the_exponent_limit(source):
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(ExpressionError, match="limit 'exponent'"):
         evaluate(source, {"x": 8})
-    assert time.perf_counter() - start < 0.5
+    assert time.process_time() - start < 0.5
 
 
 @pytest.mark.parametrize("source, value", [("round(1234, -2)", 1200), ("round(2.567, 2)", 2.57),
@@ -51,14 +51,14 @@ def test_ordinary_round_still_works(source, value):
 
 
 def test_other_builtins_stay_cheap_on_large_arguments():
-    start = time.perf_counter()
+    start = time.process_time()
     for source in ("abs(-2**62)", "int(1e18)", "max(1, 2, 3, 4, 5, 6, 7, 8)", "floor(1e308)", "ceil(-1e308)",
                    "int(1e300)", "round(1e308)", "round(10**18, 5)"):
         try:
             evaluate(source, {})
         except ExpressionError as exc:  # refused as too large, quickly
             assert "too large" in str(exc) or "finite" in str(exc), (source, exc)
-    assert time.perf_counter() - start < 0.5
+    assert time.process_time() - start < 0.5
 
 
 def _aliased(copies: int, size: int = 10_000, where: str = "input") -> str:
@@ -82,10 +82,10 @@ def test_long_string_aliased_15k_times_is_rejected_fast_in_bounded_memory(tmp_pa
     """15,000 aliases of a 10 KB string (160 KB file, 150 MB expanded) took 2.9 GB; now a few MB."""
     spec = write(tmp_path / "bomb.yaml", _aliased(15_000, where=where))
     tracemalloc.start()
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(SpecError) as info:
         load_document(spec)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     diag = info.value.diagnostics[0]
@@ -102,7 +102,7 @@ def test_long_string_aliased_90k_times_from_the_command_line(tmp_path):
     assert run.rc == 1, run
     assert_located(run.out, spec, 4)
     assert "limit 'yaml_chars'" in run.out
-    assert run.seconds < 10, run.seconds
+    assert run.cpu_seconds < 10, run.cpu_seconds
     assert run.max_rss_mb < 300, run.max_rss_mb
 
 
@@ -117,9 +117,9 @@ def test_yaml_chars_limit_is_configurable(tmp_path):
 def test_schema_messages_never_carry_a_whole_large_value(where):
     """Just under the character limit, each schema message stays short (values are cut)."""
     doc = parse_yaml(_aliased(150, where=where), "big.yaml")
-    start = time.perf_counter()
+    start = time.process_time()
     problems = check(doc)
-    assert time.perf_counter() - start < 3
+    assert time.process_time() - start < 3
     assert problems
     assert all(len(d.format()) < 700 for d in problems), [d.format()[:200] for d in problems]
 

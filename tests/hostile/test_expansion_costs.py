@@ -15,7 +15,7 @@ def test_ten_thousand_at_keys_on_ten_thousand_repeats(tmp_path):
                  f"stages:\n  s: {{block: t, repeat: 10000, at: {{{at}}}}}\n")
     run = archspec("validate", spec, timeout=60)
     assert run.rc == 0, run.out
-    assert run.seconds < 15, run.seconds
+    assert run.cpu_seconds < 15, run.cpu_seconds
 
 
 def test_thirty_thousand_parameters_repeated(tmp_path):
@@ -26,7 +26,7 @@ def test_thirty_thousand_parameters_repeated(tmp_path):
     run = archspec("validate", spec, timeout=60)
     assert run.rc == 1 and "limit 'steps'" in run.out
     assert_located(run.out, spec, 9)
-    assert run.seconds < 15, run.seconds
+    assert run.cpu_seconds < 15, run.cpu_seconds
 
 
 def test_thirty_thousand_vars_and_many_steps(tmp_path):
@@ -36,7 +36,7 @@ def test_thirty_thousand_vars_and_many_steps(tmp_path):
     spec = write(tmp_path / "v.yaml", HEAD + f"vars: {{{vars_}}}\nstages:\n  s:\n    repeat: 20\n    body:\n{steps}")
     run = archspec("validate", spec, timeout=60)
     assert run.rc == 0, run.out
-    assert run.seconds < 20, run.seconds
+    assert run.cpu_seconds < 20, run.cpu_seconds
 
 
 def test_thousands_of_unknown_names_against_thousands_of_vars(tmp_path):
@@ -47,7 +47,7 @@ def test_thousands_of_unknown_names_against_thousands_of_vars(tmp_path):
     run = archspec("validate", spec, timeout=60)
     assert run.rc == 1 and run.out.count("unknown name 'unknown") == 3_000
     assert_located(run.out, spec, 8)
-    assert run.seconds < 20, run.seconds
+    assert run.cpu_seconds < 20, run.cpu_seconds
 
 
 def test_a_trillion_parameters_is_refused_before_building(tmp_path):
