@@ -50,6 +50,8 @@ def test_new_classes_load_everything_but_the_classifier_and_say_so(files):
     ref = keras.applications.MobileNet(alpha=0.25, weights=None, input_shape=(128, 128, 3))
     ref.load_weights(files["keras3"])
     assert np.array_equal(model.get_layer("conv_pw_13").get_weights()[0], ref.get_layer("conv_pw_13").get_weights()[0])
+    kernel, bias = model.get_layer("conv_preds").get_weights()  # the new classifier: its initializers ran
+    assert kernel.shape == (1, 1, 256, 10) and kernel.std() > 1e-3 and not bias.any()
 
 
 def test_a_top_file_loads_into_a_model_without_its_top(files):
