@@ -103,8 +103,16 @@ def _layer(node: Layer, initialize: bool) -> tuple[Any, dict]:
     declared = {} if initialize else {w.initializer: getattr(layer, w.initializer)
                                       for w in node.weights if w.initializer}
     for attr in declared:
-        setattr(layer, attr, keras.initializers.Zeros())
+        setattr(layer, attr, _host_zeros)
     return layer, declared
+
+
+def _host_zeros(shape: Any, dtype: Any = None) -> Any:
+    """Zeros made with NumPy: ``keras.initializers.Zeros`` on JAX compiles a fill program per weight shape, a
+    quarter of a build whose weights all come from a file."""
+    import numpy as np
+
+    return np.zeros(shape, dtype=keras.backend.standardize_dtype(dtype))
 
 
 def _built(layer: Any, args: Any, made: list[tuple[Any, dict]]) -> Any:
