@@ -23,6 +23,7 @@ and PyTorch side by side, each doing all its work in one go; TensorFlow's side r
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -30,6 +31,7 @@ import shlex
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -41,6 +43,7 @@ from archspec.api import layer_graph
 from archspec.graph.order import keras_layer_order
 from archspec.lang.sources import bundled_dir, bundled_names
 from tests.support.reference import max_rel_error, randomize_weights, write_legacy_h5
+from tests.backends.worker import publish
 from tests.test_doc_examples import doc_block
 from tests.zoo.test_efficientnet import calibrate_batch_norm, pixels
 
@@ -51,7 +54,9 @@ BACKENDS = ("tensorflow", *OTHERS)
 TOLERANCE = 1e-4
 # XLA's LLVM code generation at -O0 (the HLO passes, fusion included, still run): a third less compile time
 # for the 60-odd models the JAX worker compiles; floating-point semantics are the same at every level.
-WORKER_ENV = {"jax": {"XLA_FLAGS": "--xla_backend_optimization_level=0"}}
+# PyTorch on one thread: the two workers and the test process share the cores, and idle intra-op threads spin
+# (a third of the PyTorch worker's CPU time when it had two).
+WORKER_ENV = {"jax": {"XLA_FLAGS": "--xla_backend_optimization_level=0"}, "torch": {"OMP_NUM_THREADS": "1"}}
 CALIBRATION = 8  # images whose statistics the reference weights take (see _reference_weight_file)
 SPREAD = 100 * TOLERANCE  # the reference features of two inputs must differ by this much (not vacuous)
 
@@ -118,6 +123,9 @@ class Runs:
         self.specs = {name: folder / f"{name}.yaml" if name == "application_layers" else name
                       for name in [*REPRESENTATIVES, "application_layers"]}
 
+    def shape(self, name: str) -> tuple[int, int, int]:
+        return (8, 8, 3) if name == "application_layers" else _input_shape(name)
+
     def path(self, backend: str, name: str, suffix: str = ".npy") -> Path:
         return self.folder / backend / f"{name}{suffix}"
 
@@ -155,19 +163,19 @@ def _reference_side(runs: Runs) -> None:
     """TensorFlow: each representative with seeded random weights, its weight file, inputs and features."""
     for name, spec in runs.specs.items():
         keras.backend.clear_session()
-        shape = (8, 8, 3) if name == "application_layers" else _input_shape(name)
+        shape = runs.shape(name)
         model = archspec.build(spec, include_top=False, input_shape=shape)
         _reference_weight_file(model, runs.path("weights", name, ".h5"), _images(spec, [0, 1], CALIBRATION, shape))
         x = _images(spec, [7, len(name)], 2, shape)
-        np.save(runs.path("inputs", name), x)
+        publish(runs.path("inputs", name), lambda path: np.save(path, x))  # the workers wait for it
         runs.tensorflow[name] = np.asarray(model(x, training=False))
         if name in SAVED:
-            model.save(runs.path("tensorflow", name, ".keras"))
+            publish(runs.path("tensorflow", name, ".keras"), model.save)
             runs.tensorflow[f"classes_{name}"] = sorted({type(layer).__name__ for layer in model.layers})
 
 
 def _job(runs: Runs, backend: str, commands: list[list[str]]) -> Path:
-    equivalence = [{"spec": str(spec), "input_shape": list(np.load(runs.path("inputs", name)).shape[1:]),
+    equivalence = [{"spec": str(spec), "input_shape": list(runs.shape(name)),
                     "weights": str(runs.path("weights", name, ".h5")), "x": str(runs.path("inputs", name)),
                     "out": str(runs.path(backend, name)),
                     **({"save": str(runs.path(backend, name, ".keras"))} if name in SAVED else {})}
@@ -183,8 +191,8 @@ def _job(runs: Runs, backend: str, commands: list[list[str]]) -> Path:
     return path
 
 
-def _run_workers(runs: Runs) -> None:
-    """JAX and PyTorch at the same time (they wait for each other's ``.keras`` file); a failure stops both."""
+def _start_workers(runs: Runs) -> dict:
+    """The JAX and PyTorch workers, started before the reference side (they wait for the files they read)."""
     commands = {backend: [] for backend in OTHERS}
     chosen_by_option = set()
     for line in readme_commands():
@@ -201,8 +209,15 @@ def _run_workers(runs: Runs) -> None:
         procs[backend] = (subprocess.Popen([sys.executable, str(WORKER), str(_job(runs, backend, commands[backend]))],
                                            cwd=runs.folder / backend, env=env, stdout=log, stderr=subprocess.STDOUT),
                           log)
+    return procs
+
+
+def _finish_workers(runs: Runs, procs: dict, reference: Callable[[], None]) -> None:
+    """Run ``reference`` (the TensorFlow side) while the workers run, then wait for them; a failure of any
+    stops all."""
     failed = []
     try:
+        reference()
         for backend, (proc, log) in procs.items():
             if proc.wait(timeout=1800) != 0:
                 failed.append(backend)
@@ -234,9 +249,8 @@ def runs(tmp_path_factory) -> Runs:
         (runs.folder / sub).mkdir()
     runs.specs["application_layers"].write_text(APPLICATION_LAYERS_SPEC)
     start = _cpu()
-    _reference_side(runs)
+    _finish_workers(runs, _start_workers(runs), lambda: _reference_side(runs))
     runs.cpu_seconds = {"tensorflow reference": _cpu() - start}
-    _run_workers(runs)
     for backend in OTHERS:
         runs.cpu_seconds.update({f"{backend} {k}": v for k, v in runs.reports[backend]["cpu_seconds"].items()})
     print("CPU seconds:", {k: round(v, 1) for k, v in runs.cpu_seconds.items()})
@@ -291,12 +305,16 @@ def test_every_bundled_spec_builds(runs, backend):
     failures = {name: b["error"] for name, b in builds.items() if "error" in b}
     assert failures == {}
     for name in bundled_names():
-        graph = layer_graph(name, include_top=False, input_shape=_input_shape(name))
-        expected = {"layers": [graph.layers[n].name for n in keras_layer_order(graph)],
-                    "params": sum(layer.params for layer in graph),
-                    "output_shape": [None, *graph.output_layer.shape]}
-        assert builds[name] == expected, name
+        assert builds[name] == _graph_description(name), name
         assert builds[name] == other[name], name
+
+
+@functools.cache
+def _graph_description(name: str) -> dict:
+    """The worker's description of a build, from the pure-Python graph (once for both backends)."""
+    graph = layer_graph(name, include_top=False, input_shape=_input_shape(name))
+    return {"layers": [graph.layers[n].name for n in keras_layer_order(graph)],
+            "params": sum(layer.params for layer in graph), "output_shape": [None, *graph.output_layer.shape]}
 
 
 @pytest.mark.parametrize("name", SAVED)
