@@ -20,6 +20,7 @@ from archspec.graph.ir import Graph, Layer
 from archspec.graph.order import NESTED, auto_prefix
 from archspec.lang import rules
 from archspec.lang.compose import Spec
+from archspec.lang.checks import default_problems
 from archspec.lang.expressions import ExpressionError, format_template, resolve
 from archspec.lang.rules import CALL_META, INHERITED, STAGE_META, Problem
 from archspec.lang.yaml_loader import json_pointer
@@ -138,6 +139,7 @@ class _Builder:
         self.auto: list[int] = []
         self.located: dict[tuple, tuple] = {}  # path -> (loc, pointer); a template's steps recur per block
         self.params = 0  # so far, bounded by limits.params
+        self.default_problems: dict[tuple, Diagnostic] | None = None  # the checker's, asked for once
         self._at_cache: tuple[tuple, dict[int, list[str]]] = ((), {})
         self.calls: list[tuple[tuple, str, dict]] = []  # template calls being expanded: (path, name, args)
         self.work = 0  # steps and repeats expanded, bounded by limits.steps (empty templates make no layers)
@@ -329,9 +331,17 @@ class _Builder:
                 self.fail(rules.missing_param(name, tname, at, i), call_path)
         seen = scope.new_child(dict(bound))  # a default sees the arguments and the defaults before it
         for name, default in params.items():
+            where = ("templates", tname, "params", name)
             if name not in bound:
-                bound[name] = seen[name] = self._value(default, seen, ("templates", tname, "params", name))
+                bound[name] = seen[name] = self._value(default, seen, where)
+            elif isinstance(default, (str, list)) and where in self._default_problems():
+                raise SpecError(self._default_problems()[where])  # overridden here, still the checker's error
         return bound
+
+    def _default_problems(self) -> dict[tuple, Diagnostic]:
+        if self.default_problems is None:
+            self.default_problems = default_problems(self.spec, self.limits)
+        return self.default_problems
 
     def _head(self, prev: int) -> int:
         head = self.spec.data.get("head")

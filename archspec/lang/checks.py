@@ -46,6 +46,23 @@ def check_spec(spec: Spec, limits: Limits = DEFAULT_LIMITS) -> list[Diagnostic]:
     return _Checker(spec, limits).run()
 
 
+def default_problems(spec: Spec, limits: Limits = DEFAULT_LIMITS) -> dict[tuple, Diagnostic]:
+    """The first problem the checker finds in each template parameter default, by the default's path.
+
+    The builder evaluates a default only where a call leaves the parameter out; it asks here for the ones
+    every call overrides, so a typo in such a default is refused by ``expand`` as by ``validate``."""
+    checker = _Checker(spec, limits)
+    found: dict[tuple, Diagnostic] = {}
+    for name in checker._checked_templates():
+        for pname, default in _dict(checker.templates[name].get("params")).items():
+            before = len(checker.diags)
+            path = ("templates", name, "params", pname)
+            checker._value(default, checker._lenient(), path)
+            if len(checker.diags) > before:
+                found[path] = checker.diags[before]
+    return found
+
+
 def unique(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
     """Each (location, message, severity) once, first occurrence kept."""
     seen: dict[tuple, Diagnostic] = {}
