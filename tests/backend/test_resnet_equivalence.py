@@ -17,7 +17,7 @@ import pytest
 
 import archspec
 from archspec.graph.order import keras_layer_order
-from support.reference import load_by_name, load_by_order, max_rel_error, reference_weight_file
+from tests.support.reference import load_by_name, load_by_order, max_rel_error, reference_weight_file
 
 SHAPE = (64, 64, 3)
 REFERENCES = {

@@ -25,7 +25,7 @@ from archspec.export.dot import to_dot
 from archspec.export.summary import summarize
 from archspec.graph.order import keras_layer_order, keras_operation_order
 from archspec.weights.match import check_weights
-from support.reference import reference_weight_file
+from tests.support.reference import reference_weight_file
 from tests.test_doc_examples import doc_block
 
 

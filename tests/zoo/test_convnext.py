@@ -22,7 +22,7 @@ import archspec
 from archspec.api import layer_graph
 from archspec.graph.order import keras_layer_order, keras_operation_order
 from archspec.weights.match import check_weights
-from support.reference import assert_same_outputs, reference_case
+from tests.support.reference import assert_same_outputs, reference_case
 
 TINY = (32, 32, 3)
 REFERENCES = {

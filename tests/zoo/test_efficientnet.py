@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 import archspec
-from support.reference import (
+from tests.support.reference import (
     RELATIVE_TOLERANCE,
     final_softmax_as_linear,
     load_by_name,

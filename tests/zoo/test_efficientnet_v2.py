@@ -13,7 +13,7 @@ import keras
 import pytest
 
 import archspec
-from support.reference import load_by_name, randomize_weights
+from tests.support.reference import load_by_name, randomize_weights
 from zoo.test_efficientnet import TINY, Equivalence, fresh_reference, graph_table, layer_table
 
 REFERENCES = {

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import archspec
-from support.reference import assert_same_outputs, graph_counts, reference_case, write_legacy_h5
+from tests.support.reference import assert_same_outputs, graph_counts, reference_case, write_legacy_h5
 
 NAME = "inception_v3"
 TINY = (75, 75, 3)   # keras.applications' minimum input: 1x1x2048 after mixed10

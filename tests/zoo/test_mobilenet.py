@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import archspec
-from support.reference import (
+from tests.support.reference import (
     assert_same_outputs,
     final_softmax_as_linear,
     graph_counts,

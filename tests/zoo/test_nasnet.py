@@ -19,7 +19,7 @@ import pytest
 
 import archspec
 from archspec.graph.order import keras_layer_order
-from support.reference import (
+from tests.support.reference import (
     assert_same_outputs,
     final_softmax_as_linear,
     graph_counts,

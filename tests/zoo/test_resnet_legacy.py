@@ -15,7 +15,7 @@ import pytest
 import archspec
 from archspec.errors import SpecError
 from archspec.graph.order import keras_layer_order
-from support.reference import (
+from tests.support.reference import (
     assert_same_outputs,
     final_softmax_as_linear,
     legacy_resnet50,

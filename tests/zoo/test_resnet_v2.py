@@ -12,7 +12,7 @@ import pytest
 import archspec
 from archspec.errors import SpecError
 from archspec.graph.order import keras_layer_order
-from support.reference import graph_counts, reference_case
+from tests.support.reference import graph_counts, reference_case
 
 SMALL = (64, 64, 3)   # 2x2 after the /32 downsampling
 TINY = (32, 32, 3)    # keras.applications' minimum input: 1x1 after conv4

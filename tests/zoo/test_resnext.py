@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import archspec
-from support.reference import assert_same_outputs, final_softmax_as_linear, max_rel_error, reference_weight_file
+from tests.support.reference import assert_same_outputs, final_softmax_as_linear, max_rel_error, reference_weight_file
 
 SMALL = (64, 64, 3)   # 2x2 after the /32 downsampling
 

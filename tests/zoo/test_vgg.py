@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import archspec
-from support.reference import assert_same_outputs, graph_counts, reference_case
+from tests.support.reference import assert_same_outputs, graph_counts, reference_case
 
 TINY = (32, 32, 3)    # keras.applications' minimum input: 1x1x512 after block5_pool
 

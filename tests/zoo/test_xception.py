@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import archspec
-from support.reference import graph_counts, reference_case
+from tests.support.reference import graph_counts, reference_case
 
 NAME = "xception"
 TINY = (71, 71, 3)   # keras.applications' minimum input: 3x3x2048 after block14
