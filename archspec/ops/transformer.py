@@ -7,7 +7,7 @@ load without archspec.
 
 from __future__ import annotations
 
-from archspec.ops.base import Attr, OpDef, Shape, ShapeError, Weight, same_shape
+from archspec.ops.base import Attr, OpDef, Shape, ShapeError, TorchLayout, TorchTensor, Weight, same_shape
 
 _FILL = "#eeeeee"
 
@@ -35,7 +35,9 @@ OPS = [
           same_shape,
           lambda K, a, n: K.LayerNormalization(axis=-1, epsilon=a["epsilon"], scale=a["scale"], center=a["center"],
                                                name=n),
-          _layer_norm_weights, fill=_FILL, summary=lambda a: f"eps {a['epsilon']:g}"),
+          _layer_norm_weights, fill=_FILL, summary=lambda a: f"eps {a['epsilon']:g}",
+          # nn.LayerNorm over the channels (torchvision's ConvNeXt applies it channels-last, as Keras does)
+          torch=TorchLayout((TorchTensor("gamma", "weight"), TorchTensor("beta", "bias")))),
     OpDef("layer_scale", "LayerScale",
           "x * gamma, a learned per-channel scale starting at init_values (keras.applications' ConvNeXt layer).",
           "{op: layer_scale, init_values: 1e-6, projection_dim: in_channels}",
