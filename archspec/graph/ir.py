@@ -98,9 +98,13 @@ class Graph:
         saves a nested model's ``trainable_weights + non_trainable_weights``)."""
         if not layer.members:
             return layer.weights
-        inner = [self.layers[m] for m in layer.members]
-        return [w for trainable in (True, False) for member in inner for w in member.weights
-                if w.trainable == trainable]
+        return [self.layers[m].weights[i] for m, i in self.stored_order(layer)]
+
+    def stored_order(self, layer: Layer) -> list[tuple[int, int]]:
+        """(member id, index in its weights) of each weight of a nested layer, in :meth:`stored_weights` order:
+        what the readers and writers of weight files use to put per-member values in file order."""
+        return [(m, i) for trainable in (True, False) for m in layer.members
+                for i, w in enumerate(self.layers[m].weights) if w.trainable == trainable]
 
     def consumers(self) -> list[list[int]]:
         """For each layer id, the ids of the layers that take it as an input (in creation order)."""

@@ -85,9 +85,8 @@ def _legacy_weights(graph: Graph, layer: Layer, arrays: dict[int, list[Any]]) ->
     named ``<member>/<weight>:0`` and ordered as :meth:`Graph.stored_weights` (trainable ones first)."""
     if not layer.members:
         return [(f"{w.name}:0", value) for w, value in zip(layer.weights, arrays.get(layer.id, ()))]
-    named = {id(w): (f"{graph.layers[m].name}/{w.name}:0", value) for m in layer.members
-             for w, value in zip(graph.layers[m].weights, arrays.get(m, ()))}
-    return [named[id(w)] for w in graph.stored_weights(layer)]  # the members' own Weight objects, reordered
+    return [(f"{graph.layers[m].name}/{graph.layers[m].weights[i].name}:0", arrays[m][i])
+            for m, i in graph.stored_order(layer)]
 
 
 def _string_list(node: Any, name: str, values: list[str], np: Any) -> None:

@@ -164,9 +164,8 @@ def _pair_members(report: MatchReport, graph: Graph, layer: Layer, found: FileLa
     report.extra += extra
     if len(report.missing) + len(report.mismatched) == problems and not extra:
         report.matched.append((layer.id, found.name))
-        report.datasets[layer.id] = [path for trainable in (True, False) for member, stored in pairs
-                                     for w, path in zip(member.weights, stored.datasets)
-                                     if w.trainable == trainable]
+        paths = {member.id: stored.datasets for member, stored in pairs}
+        report.datasets[layer.id] = [paths[m][i] for m, i in graph.stored_order(layer)]
 
 
 @dataclass
