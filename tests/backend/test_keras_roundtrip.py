@@ -13,6 +13,7 @@ import pytest
 
 import archspec
 from archspec.lang.sources import bundled_names
+from tests.support.application_layers import APPLICATION_LAYERS_SPEC
 
 SMALL = {"inception_resnet_v1": (80, 80, 3)}  # the rest at 75x75, the smallest size every family accepts
 
@@ -30,22 +31,6 @@ def _families() -> dict[str, str]:
             for name in graphs}
 
 
-# keras.applications' own layer classes (Inception-ResNet's scaled residual, ConvNeXt's layer scale and stochastic
-# depth): a saved model names them, so they must load whichever of Keras, TensorFlow and archspec comes first
-APPLICATION_LAYERS = """\
-archspec: 1
-name: application_layers
-input: [8, 8, 3]
-stages:
-  s:
-    body:
-      - {op: conv2d, filters: 8, kernel_size: 3, padding: same, as: a}
-      - {op: layer_scale, init_values: 0.5, projection_dim: 8}
-      - {op: stochastic_depth, drop_path_rate: 0.1}
-      - {op: scaled_add, in: [a, prev], scale: 0.17}
-"""
-
-
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     """Build each family's representative once (small inputs), save it, and record a reference output.
@@ -55,7 +40,7 @@ def saved(tmp_path_factory):
     out = tmp_path_factory.mktemp("keras")
     names = sorted(set(_families().values()))
     spec_file = out / "application_layers.yaml"
-    spec_file.write_text(APPLICATION_LAYERS)
+    spec_file.write_text(APPLICATION_LAYERS_SPEC)
     paths = {name: str(out / f"{name}.keras") for name in [*names, "application_layers"]}
     loaders = {order: _start_loader({n: p for n, p in paths.items() if order == "keras_only" or n == "application_layers"},
                                     first) for order, first in ORDERS.items()}

@@ -42,6 +42,7 @@ import archspec
 from archspec.api import layer_graph
 from archspec.graph.order import keras_layer_order
 from archspec.lang.sources import bundled_dir, bundled_names
+from tests.support.application_layers import APPLICATION_LAYERS_SPEC
 from tests.support.reference import max_rel_error, randomize_weights, write_legacy_h5
 from tests.backends.worker import publish
 from tests.test_doc_examples import doc_block
@@ -71,21 +72,6 @@ SHARED_LIBRARIES = {"heads.yaml"}  # the classifier heads: not built without the
 # computes differently would show there too (names and wiring differ, and every spec builds on each backend).
 COVERED_BY = {"resnet_legacy.yaml": ("resnet50_legacy", ("resnet50",)), "resnet_basic.yaml": ("resnet18", ("resnet50",))}
 
-# Every layer class archspec takes from keras.applications (backend/keras_emitters.py _APPLICATION_LAYERS),
-# in one small network, with an operation that is not a layer (x + 3.0).
-APPLICATION_LAYERS_SPEC = """\
-archspec: 1
-name: application_layers
-input: [8, 8, 3]
-stages:
-  s:
-    body:
-      - {op: conv2d, filters: 8, kernel_size: 3, padding: same, as: a}
-      - {op: layer_scale, init_values: 0.5, projection_dim: 8}
-      - {op: stochastic_depth, drop_path_rate: 0.1}
-      - {op: scaled_add, in: [a, prev], scale: 0.17}
-      - {op: add_scalar, value: 3.0}
-"""
 SAVED = ("resnet50", "application_layers")
 
 
