@@ -42,8 +42,9 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-top", dest="include_top", action="store_false", help="drop the classifier head")
     parser.add_argument("--pooling", choices=("avg", "max"), help="global pooling when --no-top")
     parser.add_argument("--classes", type=_positive, help="classifier size (default: the spec's)")
-    parser.add_argument("--input-shape", type=_shape, metavar="H,W,C", help="input shape, e.g. 160,160,3; read as C,H,W when Keras's image_data_format is "
-                        "channels_first (build only)")
+    parser.add_argument("--input-shape", type=_shape, metavar="H,W,C",
+                        help="input shape, e.g. 160,160,3; read as C,H,W when Keras's image_data_format is "
+                             "channels_first (build only)")
     parser.add_argument("--classifier-activation", type=_activation, default="softmax", metavar="NAME",
                         help="activation of the classifier (default softmax; 'none' for logits)")
 
@@ -151,12 +152,12 @@ def expand_from(args: argparse.Namespace, source: str) -> Any:
 
 # --- Keras backend (``build --backend``) ---------------------------------------------------------------------
 
-#: Keras backends archspec supports, each with the package it needs and the extra that installs both.
-BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+#: Keras backends archspec supports; each is also the package it needs and the extra that installs it.
+BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def add_backend(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", choices=tuple(BACKENDS),
+    parser.add_argument("--backend", choices=BACKENDS,
                         help="Keras backend for this run (overrides KERAS_BACKEND; default: KERAS_BACKEND, else "
                              "the \"backend\" of ~/.keras/keras.json, else tensorflow)")
 
@@ -171,8 +172,8 @@ def select_backend(name: str | None) -> None:
     import importlib.util
     import os
 
-    if importlib.util.find_spec(BACKENDS[name]) is None:
-        print(f"archspec: error: --backend {name}: the {BACKENDS[name]} package is not installed; install it "
+    if importlib.util.find_spec(name) is None:
+        print(f"archspec: error: --backend {name}: the {name} package is not installed; install it "
               f"with: pip install 'archspec-cnn[{name}]'", file=sys.stderr)
         raise SystemExit(1)
     if "keras" in sys.modules:

@@ -334,8 +334,8 @@ class _Builder:
             where = ("templates", tname, "params", name)
             if name not in bound:
                 bound[name] = seen[name] = self._value(default, seen, where)
-            elif isinstance(default, (str, list)) and where in self._default_problems():
-                raise SpecError(self._default_problems()[where])  # overridden here, still the checker's error
+            elif isinstance(default, (str, list)) and (problem := self._default_problems().get(where)):
+                raise SpecError(problem)  # overridden here, still the checker's error
         return bound
 
     def _default_problems(self) -> dict[tuple, Diagnostic]:
