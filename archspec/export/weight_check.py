@@ -68,7 +68,8 @@ def format_text(result: WeightCheck, graph: Graph, limit: int = 10) -> str:
             out.append(f"  extra: file layer '{name}' matches no layer of the model")
         out += more_line((r.mismatched, r.missing, r.extra), limit)
     loading = next((d for d in result.decisions if d.loads), None)
-    advice = " (use --by-name when building)" if result.loads == "name" else ""
+    tried_order = result.decisions[0].report.mode == "order"  # auto mode: order failed, name loads
+    advice = " (use --by-name when building)" if result.loads == "name" and tried_order else ""
     if loading is None:
         out += [p.format() for d in result.decisions for p in d.problems]
         out.append("FAIL: the file does not load fully")
