@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import warnings
 from typing import Any, Callable
 
 from archspec.errors import Diagnostic, Location, SpecError
@@ -22,7 +23,10 @@ def isolated(work: Callable[..., Any], *args: Any, where: Location, what: str) -
     if not hasattr(os, "fork"):
         return work(*args)
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    with warnings.catch_warnings():  # JAX and Python 3.12 warn that a multi-threaded parent's child could
+        # deadlock; this child runs only the reader, which takes none of their locks
+        warnings.filterwarnings("ignore", message=r".*(os\.fork\(\) was called|use of fork\(\) may lead)")
+        pid = os.fork()
     if pid == 0:  # the child: never returns into the caller's code
         code = 0
         try:

