@@ -20,7 +20,7 @@ from archspec.lang.rules import (CALL_META, INHERITED, OPTION_DEFAULTS, OPTION_N
                                  STAGE_META, STEP_META, Problem)
 from archspec.lang.yaml_loader import json_pointer
 from archspec.limits import DEFAULT_LIMITS, Limits
-from archspec.ops import NUMERIC_KINDS, OPS, Attr, OpDef
+from archspec.ops import OPS, Attr, OpDef
 
 
 class _Dynamic:
@@ -352,7 +352,7 @@ class _Checker:
     # --------------------------------------------------------------------------------------- values
     def _typed(self, raw: Any, scope: _Scope, path: tuple, attr: Attr | None, label: str) -> Any:
         """Check a value of known kind; returns the literal (coerced) value, or DYNAMIC."""
-        numeric = attr is None or attr.kind in NUMERIC_KINDS
+        numeric = attr is None or attr.kind_def.numeric
         value = self._value(raw, scope, path, numeric)
         if value is DYNAMIC or attr is None:
             return value

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 from archspec.errors import did_you_mean
 from archspec.limits import Limits
-from archspec.ops import ACTIVATIONS, OPS, Attr, OpDef, coerce
+from archspec.ops import OPS, Attr, OpDef, coerce
 
 # ------------------------------------------------------------------------------------------ vocabulary
 STEP_META = ("op", "use", "name", "in", "as", "if", "else", "branches", "doc", "checkpoint")
@@ -243,19 +243,13 @@ def missing_attrs(opdef: OpDef, step: dict, defaults: dict) -> list[Problem]:
             if attr.required and key not in step and key not in defaults and not mistyped(key, typos)]
 
 
-def attr_value(opdef: OpDef, key: str, value: Any, names: Iterable[str] = ()) -> tuple[Any, Problem | None]:
-    """The canonical value of one attribute, or the problem with it (with a did-you-mean over ``names``)."""
-    return checked_value(opdef.attrs[key], value, f"{opdef.name}.{key}", names)
-
-
 def checked_value(attr: Attr, value: Any, label: str, names: Iterable[str] = ()) -> tuple[Any, Problem | None]:
     try:
         return coerce(attr, value), None
     except ValueError as exc:
         hint = None
         if isinstance(value, str):
-            pool = {"activation": ACTIVATIONS, "choice": attr.choices}.get(attr.kind, ())
-            hint = did_you_mean(value, [*pool, *names])
+            hint = did_you_mean(value, [*attr.kind_def.words(attr), *names])
         return None, Problem(f"{label}: {exc}", hint=hint)
 
 
