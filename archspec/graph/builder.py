@@ -273,7 +273,7 @@ class _Builder:
         return self._finish(self._body())
 
     def _body(self) -> int:
-        self.check(rules.input_shape(self.g.input_shape), ("input",))
+        self.check(rules.input_shape(self.g.input_shape, self.limits), ("input",))
         self.check(rules.checkpoint_family(self.spec.data.get("checkpoint")), ("checkpoint",))
         self.g.checkpoint = self.spec.data.get("checkpoint")
         self.global_scope = self._global_scope()
@@ -448,6 +448,7 @@ class _Builder:
         if frame.nested:
             self.check(rules.nested_step(step), path)
         inputs = self._inputs(step, path, frame)
+        self.check(rules.one_input(step), path)
         scope = frame.scope.new_child(self._shape_vars(inputs[0]))
         self.check(rules.else_needs_if(step), path)
         if "if" in step:

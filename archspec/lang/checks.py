@@ -128,7 +128,7 @@ class _Checker:
         self._defaults()
         if self.spec.data.get("kind", "network") == "network":
             if "input" in self.spec.data:
-                self.report(rules.input_shape(self.spec.data["input"]), ("input",))
+                self.report(rules.input_shape(self.spec.data["input"], self.limits), ("input",))
             for key, stage in _dict(self.spec.data.get("stages")).items():
                 if isinstance(stage, dict):
                     self._stage(str(key), stage, ("stages", key))
@@ -250,6 +250,7 @@ class _Checker:
 
     def _step(self, step: dict, path: tuple, scope: _Scope, values: set[str]) -> None:
         self.report_all(rules.unknown_refs(step, "in", values), path)
+        self.report(rules.one_input(step), path)
         self.report(rules.else_needs_if(step), path)
         if "else" in step:
             self.report_all(rules.unknown_refs(step, "else", values), path)
