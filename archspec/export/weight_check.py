@@ -72,7 +72,7 @@ def format_text(result: WeightCheck, graph: Graph, limit: int = 10) -> str:
     tried_order = result.decisions[0].report.mode == "order"  # auto mode: order failed, name loads
     advice = " (use --by-name when building)" if result.loads == "name" and tried_order else ""
     if loading is None:
-        out += [p.format() for d in result.decisions for p in d.problems]
+        out += list(dict.fromkeys(p.format() for d in result.decisions for p in d.problems))  # a mode each
         out.append("FAIL: the file does not load fully")
     elif loading.report.complete:
         out.append(f"OK: the file loads fully by {result.loads}{advice}")
