@@ -35,7 +35,11 @@ def run(args: argparse.Namespace) -> int:
     select_backend(args.backend)  # before anything imports Keras
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     refuse_library(args.spec)
-    output = output_target(args, args.output, (".keras", ".h5"), [args.weights])
+    from archspec.weights.published import cache_folders
+
+    published = args.weights == "imagenet"  # read from the caches, never written over by -o
+    output = output_target(args, args.output, (".keras", ".h5"), [] if published else [args.weights],
+                           cache_folders() if published else ())
     from archspec.api import build
     from archspec.backend.load import SkippedWeightsWarning  # pure Python until a build runs
 
