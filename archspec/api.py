@@ -93,6 +93,8 @@ def build(source: Source, *, weights: str | Path | None = None, input_tensor: An
         options = keras_input_options(loaded, options, weights, variable=True, data_format=_data_format())
     imagenet = isinstance(weights, str) and weights == "imagenet"
     wfile = checkpoint = None
+    if imagenet and input_tensor is None and known:  # a refused entry costs no Keras import (fetched after it)
+        published_file(loaded, options.get("include_top", True), options.get("input_shape"), limits=limits)
     if weights is not None and not imagenet:  # a wrong file is refused here, with h5py alone, before Keras
         from archspec.weights.h5file import read_weight_file
         from archspec.weights.torch_file import read_checkpoint, sniff
@@ -115,7 +117,8 @@ def build(source: Source, *, weights: str | Path | None = None, input_tensor: An
     elif not known:
         options = keras_input_options(loaded, options, weights, variable=True, data_format=data_format)
     if imagenet:
-        weights = published_weights(loaded, options.get("include_top", True), options.get("input_shape"), limits=limits)
+        weights = published_weights(loaded, options.get("include_top", True), options.get("input_shape"),
+                                    limits=limits)
         from archspec.weights.h5file import read_weight_file
 
         wfile = read_weight_file(weights)

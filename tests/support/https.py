@@ -15,6 +15,8 @@ import ssl
 import threading
 from pathlib import Path
 
+import pytest
+
 
 def _certificates(folder: Path) -> tuple[Path, Path, Path]:
     from cryptography import x509
@@ -104,7 +106,7 @@ class Server:
             self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     def serve(self, path: str, data: bytes) -> str:
@@ -122,3 +124,14 @@ class Server:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+@pytest.fixture()
+def https_server(tmp_path_factory, monkeypatch):
+    """A :class:`Server` whose authority Python's default TLS context trusts (``SSL_CERT_FILE``; no proxy)."""
+    server = Server(tmp_path_factory.mktemp("https"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(server.ca))
+    for proxy in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(proxy, raising=False)
+    yield server
+    server.close()
