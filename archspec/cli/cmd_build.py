@@ -19,8 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build", help="build the Keras model of a spec")
     p.add_argument("spec", help="spec file or bundled name (e.g. resnet50)")
     p.add_argument("-o", "--output", help="write the model (.keras)")
-    p.add_argument("--weights", help="weights to load: 'imagenet' (the spec's published files, via the Keras "
-                   "cache), a Keras weight file (legacy .h5 or Keras 3 .weights.h5) or a PyTorch checkpoint (.pth, "
+    p.add_argument("--weights", help="weights to load: 'imagenet' (the spec's published files, from the Keras "
+                   "cache or downloaded over HTTPS and hash-checked), a Keras weight file (legacy .h5 or Keras 3 .weights.h5) or a PyTorch checkpoint (.pth, "
                    ".safetensors) mapped by the spec's checkpoint keys; with a new --classes "
                    "everything but the classifier loads")
     p.add_argument("--by-name", action="store_true", help="load weights by layer name instead of by order")

@@ -66,9 +66,6 @@ def default_problems(spec: Spec, limits: Limits = DEFAULT_LIMITS) -> dict[tuple,
     return found
 
 
-_PUBLISHED_RULES = (("file", rules.published_file_name), ("url", rules.published_url), ("hash", rules.published_hash))
-
-
 def published_problems(spec: Spec, limits: Limits = DEFAULT_LIMITS,
                        names: Iterable[str] | None = None) -> list[Diagnostic]:
     """Every problem of the spec's ``published`` entries (all, or ``names``) under the trust policy, found
@@ -94,7 +91,7 @@ def published_problems(spec: Spec, limits: Limits = DEFAULT_LIMITS,
                 continue
             path = ("published", name, which)
             bad = False
-            for key, rule in _PUBLISHED_RULES:
+            for key, rule in rules.PUBLISHED_VALUES.items():
                 raw = files.get(key)
                 if isinstance(raw, str):
                     parts = [raw] if key == "url" else template_literals(raw)
@@ -106,7 +103,7 @@ def published_problems(spec: Spec, limits: Limits = DEFAULT_LIMITS,
                 key = "file"
                 try:  # the values this spec's own options give; other input sizes are checked when built
                     for key, value in published_values(files, scope, limits):
-                        if value is not None and report(dict(_PUBLISHED_RULES)[key](value), path + (key,)):
+                        if value is not None and report(rules.PUBLISHED_VALUES[key](value), path + (key,)):
                             break
                 except ExpressionError:
                     pass  # a template that cannot be filled is the build's located error

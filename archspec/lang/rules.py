@@ -424,3 +424,6 @@ def published_hash_required(name: str, which: str) -> Problem:
                    "md5 or sha256 of the file, which the download is checked against before it is kept",
                    hint="only bundled specs' own entries may go without one (docs/validation.md, "
                         "'Published weights: the trust policy')")
+
+
+PUBLISHED_VALUES = {"file": published_file_name, "url": published_url, "hash": published_hash}  # key -> its rule

@@ -77,12 +77,13 @@ def published_file(spec: Spec, include_top: bool = True, input_shape: tuple | No
                                        f"{'with' if include_top else 'without'} the top ('{which}')",
                                        spec.where(path), "/" + "/".join(path)))
         found: dict[str, str | None] = {}
-        check = {"file": rules.published_file_name, "url": rules.published_url, "hash": rules.published_hash}
         for key, value in published_values(entry[which], scope, limits):
             path = ("published", weights, which, key)
-            problem = None if value is None and key == "hash" else \
-                rules.Problem(f"the published '{weights}' {which} file has no '{key}'") if value is None else \
-                check[key](value)
+            if value is None:  # a missing key, or a template with a null field
+                problem = None if key == "hash" else rules.Problem(f"the published '{weights}' {which} file has "
+                                                                   f"no '{key}'")
+            else:
+                problem = rules.PUBLISHED_VALUES[key](value)
             if problem is not None:
                 raise SpecError(Diagnostic(problem.message, spec.where(path), "/" + "/".join(path), problem.hint))
             found[key] = value
@@ -124,7 +125,7 @@ def published_weights(spec: Spec, include_top: bool = True, input_shape: tuple |
 def local_copy(file: str, url: str, file_hash: str | None) -> Path | None:
     """A copy that may be used without downloading: the Keras cache's file of that name, then archspec's,
     each only if its hash checks (no hash: only for the zoo's own entries, checked before this is called)."""
-    for path in (keras_cache() / file, _store_path(file, url, file_hash)):
+    for path in (_keras_cache() / file, _store_path(file, url, file_hash)):
         if file_hash is None:
             if _regular(path):
                 return path
@@ -133,19 +134,19 @@ def local_copy(file: str, url: str, file_hash: str | None) -> Path | None:
     return None
 
 
-def keras_cache() -> Path:
+def _keras_cache() -> Path:
     """The folder keras.applications keeps its downloads in (``keras.utils.get_file``'s ``models``)."""
     return _keras_home() / "models"
 
 
-def store() -> Path:
+def _store() -> Path:
     """The folder archspec downloads published files to (never the Keras cache)."""
     return _keras_home() / "archspec" / "published"
 
 
 def cache_folders() -> list[Path]:
     """Where ``--weights imagenet`` reads from: no output may be written there."""
-    return [keras_cache(), store()]
+    return [_keras_cache(), _store()]
 
 
 def _keras_home() -> Path:
@@ -159,7 +160,7 @@ def _keras_home() -> Path:
 
 def _store_path(file: str, url: str, file_hash: str | None) -> Path:
     folder = file_hash if file_hash is not None else "url-" + hashlib.sha256(url.encode("utf-8")).hexdigest()
-    return store() / folder / file
+    return _store() / folder / file
 
 
 def _algorithm(file_hash: str) -> str:
