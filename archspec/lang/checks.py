@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from archspec.errors import Diagnostic, Location, did_you_mean
+from archspec.errors import Diagnostic, Location, SpecError, did_you_mean
 from archspec.lang import rules
-from archspec.lang.compose import Spec
+from archspec.lang.compose import Spec, SpecCache, load_spec
 from archspec.lang.expressions import (ExpressionError, evaluate, format_template, is_bare_name, names_in, parse,
                                       template_fields, template_literals)
 from archspec.lang.rules import (CALL_META, INHERITED, OPTION_DEFAULTS, OPTION_NAMES, REPEAT_NAMES, SHAPE_VARS,
                                  STAGE_META, STEP_META, Problem)
-from archspec.lang.sources import bundled_dir
+from archspec.lang.sources import bundled_dir, bundled_names
 from archspec.lang.yaml_loader import json_pointer
 from archspec.limits import DEFAULT_LIMITS, Limits
 from archspec.ops import NUMERIC_KINDS, OPS, Attr, OpDef
@@ -138,8 +139,31 @@ def _published_open(entry: dict, scope: Mapping[str, Any], limits: Limits) -> bo
 
 
 def _zoo_pinned(spec: Spec, path: tuple) -> bool:
-    """Whether a published file's ``file``, ``url`` and (null) ``hash`` are all the bundled zoo's own."""
-    return all(_in_zoo(spec.where(path + (key,))) for key in ("file", "url", "hash"))
+    """Whether a published file without a hash is the bundled zoo's own: its ``file``, ``url`` and null ``hash``
+    written in the zoo's files (a spec that extends a bundled one), or the same ``file`` and ``url`` templates as
+    a bundled entry without a hash (a copy of a bundled spec)."""
+    if all(_in_zoo(spec.where(path + (key,))) for key in ("file", "url", "hash")):
+        return True
+    files = spec.data["published"][path[1]][path[2]]
+    return (files.get("file"), files.get("url")) in _zoo_unhashed()
+
+
+@lru_cache(maxsize=1)
+def _zoo_unhashed() -> frozenset:
+    """``(file, url)`` templates of the bundled entries without a hash (read once, only when a spec outside the
+    zoo has such an entry)."""
+    pairs = set()
+    cache = SpecCache()
+    for name in bundled_names():
+        try:
+            entries = _dict(load_spec(name, cache=cache).data.get("published"))
+        except SpecError:
+            continue
+        for entry in entries.values():
+            for files in (_dict(entry).get("top"), _dict(entry).get("notop")):
+                if isinstance(files, dict) and files.get("hash") is None:
+                    pairs.add((files.get("file"), files.get("url")))
+    return frozenset(pairs)
 
 
 def _in_zoo(where: Location) -> bool:

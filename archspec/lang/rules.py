@@ -418,12 +418,12 @@ def published_hash(text: str, literal: bool = False) -> Problem | None:
 
 
 def published_hash_required(name: str, which: str) -> Problem:
-    """A download is checked against a hash before it is kept; only entries the bundled zoo wrote itself
-    (keras.applications publishes no hash for MobileNet and MobileNetV2) may go without one."""
+    """A download is checked against a hash before it is kept; only the bundled zoo's own entries (keras.applications
+    publishes no hash for MobileNet and MobileNetV2) may go without one."""
     return Problem(f"the published '{name}' {which} file has no hash: a spec's published files must name the "
                    "md5 or sha256 of the file, which the download is checked against before it is kept",
-                   hint="only bundled specs' own entries may go without one (docs/validation.md, "
-                        "'Published weights: the trust policy')")
+                   hint="only the bundled specs' own entries may go without one (docs/validation.md, 'Published "
+                        "weights: the trust policy'); a spec that extends a bundled one keeps them")
 
 
 PUBLISHED_VALUES = {"file": published_file_name, "url": published_url, "hash": published_hash}  # key -> its rule

@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import http.server
 import threading
+from pathlib import Path
 
 import pytest
 
-from archspec.api import load_spec, published_file
+from archspec.api import load_spec, published_file, validate_file
 from archspec.errors import SpecError
 from archspec.limits import Limits
 from archspec.weights.published import local_copy, published_weights
@@ -21,7 +22,8 @@ from tests.hostile.util import archspec, assert_located, write
 from tests.support.https import Server, https_server  # noqa: F401 (a fixture)
 
 ATTACK = b"\x89HDF\r\n\x1a\n attacker's weights " * 50
-TOP, NOTOP = "mobilenet_1_0_224_tf.h5", "mobilenet_1_0_224_tf_no_top.h5"  # keras.applications' names
+TOP = "mobilenet_1_0_224_tf.h5"  # keras.applications' name for MobileNet's file
+SPECS = Path(__file__).resolve().parents[2] / "specs"
 
 
 @pytest.fixture
@@ -169,6 +171,9 @@ def test_validate_locates_every_bad_published_entry(tmp_path):
         assert_located(text, spec, line)
         assert f"[/published/{pointer}]" in text, pointer
     assert text.count(": error: ") == 8, text
+    for name in ("mobilenet.yaml", "lib/mobilenet.yaml"):  # a copy of the zoo's own hashless entry is the zoo's
+        write(tmp_path / "copy" / name, (SPECS / name).read_text(encoding="utf-8"))
+    assert validate_file(tmp_path / "copy" / "mobilenet.yaml") == []
     with pytest.raises(SpecError, match="'imagenet' top file has no hash") as info:
         published_file(load_spec("resnet50", {"published.imagenet.top.hash": None}))
     assert info.value.diagnostics[0].location.file == "--set published.imagenet.top.hash"
