@@ -35,7 +35,8 @@ def output_target(args: argparse.Namespace, path: str | None, suffixes: Iterable
             if real.is_relative_to(os.path.realpath(folder)):
                 raise OutputRefused(f"refusing to write output {printable(path)}: it is in {printable(folder)}, "
                                     "which this run reads its weights from; choose another file")
-        return check_output(path, [*spec_inputs(args), *(p for p in extra_inputs if p)], suffixes)
+        return check_output(path, [*spec_inputs(args), *(p for p in extra_inputs if p)] if hasattr(args, "spec") else (),
+                            suffixes)
     except OutputRefused as exc:
         print(f"archspec: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
