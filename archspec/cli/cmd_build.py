@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import warnings
+from typing import Any
 
 from archspec.cli.common import (add_backend, add_spec_arguments, build_options, limits_from, refuse_library,
                                  select_backend)
@@ -36,6 +37,19 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     refuse_library(args.spec)
     output = output_target(args, args.output, (".keras", ".h5"), [args.weights])
+    model = build_from(args)
+    weighted = sum(1 for layer in model.layers if layer.weights)
+    print(f"{model.name}: {len(model.layers)} layers, {weighted} with weights, {model.count_params():,} params, "
+          f"output {tuple(model.output.shape)}")
+    if output:
+        with replacing(output) as tmp:  # Keras picks the format from the suffix, which tmp keeps
+            model.save(tmp)
+        print(f"wrote {args.output}")
+    return 0
+
+
+def build_from(args: argparse.Namespace) -> Any:
+    """The model the command line describes (spec, weights, options); weight-loading warnings go to stderr."""
     from archspec.api import build
     from archspec.backend.load import SkippedWeightsWarning  # pure Python until a build runs
 
@@ -48,11 +62,4 @@ def run(args: argparse.Namespace) -> int:
             print(f"warning: {printable(warning.message)}", file=sys.stderr)
         else:  # recorded only to pick ours out: show the rest as Python would have
             warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
-    weighted = sum(1 for layer in model.layers if layer.weights)
-    print(f"{model.name}: {len(model.layers)} layers, {weighted} with weights, {model.count_params():,} params, "
-          f"output {tuple(model.output.shape)}")
-    if output:
-        with replacing(output) as tmp:  # Keras picks the format from the suffix, which tmp keeps
-            model.save(tmp)
-        print(f"wrote {args.output}")
-    return 0
+    return model

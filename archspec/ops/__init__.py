@@ -13,7 +13,7 @@ import pkgutil
 from archspec.ops.base import ACTIVATIONS, NUMERIC_KINDS, Attr, OpDef, Shape, ShapeError, Weight, coerce, fmt_shape
 
 
-_NOT_OPS = {"base", "table"}  # the record type, and the docs table generated from the records
+_NOT_OPS = {"base", "table", "plugins"}  # the record type, the docs table, the loader of plug-ins (docs/plugins.md)
 
 
 def _collect() -> dict[str, OpDef]:
