@@ -15,7 +15,7 @@ from pathlib import Path
 
 from archspec.cli.common import add_limits
 from archspec.cli.output import FORMATS, Reporter, default_format
-from archspec.errors import Diagnostic, Location
+from archspec.errors import Diagnostic, Location, with_notes
 from archspec.lang.sources import expand_glob
 from archspec.limits import DEFAULT_LIMITS
 
@@ -165,7 +165,8 @@ def through_networks(results: dict[Path, list[Diagnostic]], check, cache, limits
             own = key in checked
             diags = checked[key] if own else checked.setdefault(key, check(net))
             errors = [d for d in diags if d.severity == "error"]
-            found += [d for d in errors if not own or _located_in(d, lib)]  # a checked network reports its own
+            found += [d for group in with_notes(diags) if group[0].severity == "error"
+                      and (not own or _located_in(group[0], lib)) for d in group]  # a checked network reports its own
             found += _notes(net, errors, cache)
         results[lib] = _unique(found)
     for path, diags in results.items():
