@@ -101,6 +101,10 @@ def build(source: Source, *, weights: str | Path | None = None, input_tensor: An
             checkpoint = read_checkpoint(weights)
         else:
             wfile = read_weight_file(weights)
+    if "keras" not in sys.modules:
+        from archspec.backend.config import check_keras_config
+
+        check_keras_config()  # what would stop `import keras`, named (KERAS_BACKEND, keras.json)
     try:
         from archspec.backend import keras_emitters as _keras, load as backend  # noqa: F401 (imports Keras)
     except ImportError as exc:  # the base install is pure Python; Keras comes with the extra

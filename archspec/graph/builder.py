@@ -25,7 +25,7 @@ from archspec.lang.expressions import ExpressionError, format_template, names_in
 from archspec.lang.rules import CALL_META, INHERITED, STAGE_META, Problem
 from archspec.lang.yaml_loader import json_pointer
 from archspec.limits import DEFAULT_LIMITS, Limits
-from archspec.ops import NUMERIC_KINDS, OPS, Attr, OpDef, ShapeError, fmt_shape
+from archspec.ops import OPS, Attr, OpDef, ShapeError, fmt_shape
 
 
 @dataclass(frozen=True)
@@ -207,6 +207,8 @@ class _Builder:
             layer = self.g.layers[nid]
             while layer.inputs and _same_axes(self.g.layers[layer.inputs[0]].shape, layer.shape, dims):
                 layer = self.g.layers[layer.inputs[0]]
+            if layer.id == self.g.input:  # the message shows the input's shape already
+                continue
             out.append(Diagnostic(f"'{layer.name or layer.op}' {fmt_shape(layer.shape)} gets its shape here",
                                   layer.loc, layer.pointer, severity="note"))
         return out
@@ -271,7 +273,7 @@ class _Builder:
         return self._finish(self._body())
 
     def _body(self) -> int:
-        self.check(rules.input_shape(self.g.input_shape), ("input",))
+        self.check(rules.input_shape(self.g.input_shape, self.limits), ("input",))
         self.check(rules.checkpoint_family(self.spec.data.get("checkpoint")), ("checkpoint",))
         self.g.checkpoint = self.spec.data.get("checkpoint")
         self.global_scope = self._global_scope()
@@ -446,6 +448,7 @@ class _Builder:
         if frame.nested:
             self.check(rules.nested_step(step), path)
         inputs = self._inputs(step, path, frame)
+        self.check(rules.one_input(step), path)
         scope = frame.scope.new_child(self._shape_vars(inputs[0]))
         self.check(rules.else_needs_if(step), path)
         if "if" in step:
@@ -582,7 +585,7 @@ class _Builder:
     def _value(self, raw: Any, scope: dict, path: tuple, attr: Attr | None = None, label: str = "",
                numeric: bool = False) -> Any:
         """Resolve a spec value (the one string rule of :func:`resolve`), then check it against ``attr``."""
-        value = self._resolve(raw, scope, path, numeric or (attr is not None and attr.kind in NUMERIC_KINDS))
+        value = self._resolve(raw, scope, path, numeric or (attr is not None and attr.kind_def.numeric))
         if attr is None:
             return value
         out, problem = rules.checked_value(attr, value, label, scope)

@@ -20,7 +20,7 @@ from archspec.lang.rules import (CALL_META, INHERITED, OPTION_DEFAULTS, OPTION_N
                                  STAGE_META, STEP_META, Problem)
 from archspec.lang.yaml_loader import json_pointer
 from archspec.limits import DEFAULT_LIMITS, Limits
-from archspec.ops import NUMERIC_KINDS, OPS, Attr, OpDef
+from archspec.ops import OPS, Attr, OpDef
 
 
 class _Dynamic:
@@ -128,7 +128,7 @@ class _Checker:
         self._defaults()
         if self.spec.data.get("kind", "network") == "network":
             if "input" in self.spec.data:
-                self.report(rules.input_shape(self.spec.data["input"]), ("input",))
+                self.report(rules.input_shape(self.spec.data["input"], self.limits), ("input",))
             for key, stage in _dict(self.spec.data.get("stages")).items():
                 if isinstance(stage, dict):
                     self._stage(str(key), stage, ("stages", key))
@@ -250,6 +250,7 @@ class _Checker:
 
     def _step(self, step: dict, path: tuple, scope: _Scope, values: set[str]) -> None:
         self.report_all(rules.unknown_refs(step, "in", values), path)
+        self.report(rules.one_input(step), path)
         self.report(rules.else_needs_if(step), path)
         if "else" in step:
             self.report_all(rules.unknown_refs(step, "else", values), path)
@@ -352,7 +353,7 @@ class _Checker:
     # --------------------------------------------------------------------------------------- values
     def _typed(self, raw: Any, scope: _Scope, path: tuple, attr: Attr | None, label: str) -> Any:
         """Check a value of known kind; returns the literal (coerced) value, or DYNAMIC."""
-        numeric = attr is None or attr.kind in NUMERIC_KINDS
+        numeric = attr is None or attr.kind_def.numeric
         value = self._value(raw, scope, path, numeric)
         if value is DYNAMIC or attr is None:
             return value

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 from archspec.errors import did_you_mean
 from archspec.limits import Limits
-from archspec.ops import ACTIVATIONS, OPS, Attr, OpDef, coerce
+from archspec.ops import OPS, Attr, OpDef, coerce
 
 # ------------------------------------------------------------------------------------------ vocabulary
 STEP_META = ("op", "use", "name", "in", "as", "if", "else", "branches", "doc", "checkpoint")
@@ -73,13 +73,18 @@ def builtin_vars(vars_: dict) -> list[Problem]:
             for bad in sorted(set(vars_) & reserved)]
 
 
-def input_shape(shape: Any) -> Problem | None:
-    """``[height, width, channels]``: sizes may be open (null), the channel count may not."""
+def input_shape(shape: Any, limits: Limits) -> Problem | None:
+    """``[height, width, channels]``: sizes may be open (null), the channel count may not, and no size is
+    larger than ``int_bits`` allows (a size of 2**70 would make every count after it meaningless)."""
     if not isinstance(shape, (list, tuple)) or len(shape) != 3:
         return Problem(f"input must be [height, width, channels], got {shape!r}")
     if shape[2] is None:
         return Problem("the input's channel count cannot be open (null): every layer's weights depend on it",
                        (2,))
+    for i, size in enumerate(shape):
+        problem = int_bits(f"input size {size}" if len(str(size)) <= 40 else "an input size", size, limits)
+        if problem:
+            return Problem(problem.message, (i,))
     return None
 
 
@@ -158,6 +163,19 @@ def unknown_refs(step: dict, key: str, known: Iterable[str]) -> list[Problem]:
         out.append(Problem(f"unknown value '{ref}' in '{key}'", (key, j) if many else (key,),
                            did_you_mean(ref, names) or f"known here: {', '.join(names)}"))
     return out
+
+
+def one_input(step: dict) -> Problem | None:
+    """A template call (``use``) or a nested layer (``sequential``) takes one input, its ``input``: a value
+    listed after the first in ``in`` would never be read (a template reads other values only by name, as
+    ``carried``)."""
+    refs = step.get("in")
+    if not ("use" in step or "sequential" in step) or not isinstance(refs, list) or len(refs) < 2:
+        return None
+    what = f"template '{step['use']}'" if isinstance(step.get("use"), str) else "a 'sequential' step"
+    return Problem(f"{what} takes one input, but 'in' lists {len(refs)}: the values after the first would never "
+                   "be read", ("in", 1), "merge them first (add, concat), or let the template read an older value "
+                   "by name with 'carried'")
 
 
 def input_count(step: dict) -> int:
@@ -244,19 +262,13 @@ def missing_attrs(opdef: OpDef, step: dict, defaults: dict) -> list[Problem]:
             if attr.required and key not in step and key not in defaults and not mistyped(key, typos)]
 
 
-def attr_value(opdef: OpDef, key: str, value: Any, names: Iterable[str] = ()) -> tuple[Any, Problem | None]:
-    """The canonical value of one attribute, or the problem with it (with a did-you-mean over ``names``)."""
-    return checked_value(opdef.attrs[key], value, f"{opdef.name}.{key}", names)
-
-
 def checked_value(attr: Attr, value: Any, label: str, names: Iterable[str] = ()) -> tuple[Any, Problem | None]:
     try:
         return coerce(attr, value), None
     except ValueError as exc:
         hint = None
         if isinstance(value, str):
-            pool = {"activation": ACTIVATIONS, "choice": attr.choices}.get(attr.kind, ())
-            hint = did_you_mean(value, [*pool, *names])
+            hint = did_you_mean(value, [*attr.kind_def.words(attr), *names])
         return None, Problem(f"{label}: {exc}", hint=hint)
 
 

@@ -11,10 +11,10 @@ import sys
 from typing import Any
 
 from archspec.ops import OPS, Attr
+from archspec.ops.kinds import EXPR
 
 SCHEMA_ID = "https://archspec.dev/schema/v1.json"
 IDENT = "^[A-Za-z_][A-Za-z0-9_]*$"
-EXPR = {"type": "string", "description": "an expression, e.g. '4 * filters' or 'in_channels'"}
 CARRIED_NAME = {"pattern": IDENT, "not": {"enum": ["input", "prev"]}}  # a value name 'carry' binds
 
 STEP_META: dict[str, Any] = {
@@ -45,35 +45,8 @@ NESTED_KEYS = ("name", "in", "as", "if", "else", "doc")
 
 
 def attr_schema(attr: Attr) -> dict[str, Any]:
-    """Schema for one attribute value; strings are always allowed (expressions, parameter names)."""
-    base: dict[str, Any]
-    if attr.kind == "int":
-        base = {"anyOf": [{"type": "integer"}, EXPR]}
-    elif attr.kind == "float":
-        base = {"anyOf": [{"type": "number"}, EXPR]}
-    elif attr.kind == "bool":
-        base = {"anyOf": [{"type": "boolean"}, EXPR]}
-    elif attr.kind == "size2":
-        base = {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": ["integer", "string"]},
-                                                 "minItems": 2, "maxItems": 2}, EXPR]}
-    elif attr.kind in ("ints", "floats"):
-        item = "integer" if attr.kind == "ints" else "number"
-        base = {"anyOf": [{"type": "array", "items": {"type": [item, "string"]}, "minItems": 1}, EXPR]}
-    elif attr.kind == "per_channel":
-        base = {"anyOf": [{"type": "number"}, {"type": "array", "items": {"type": ["number", "string"]}, "minItems": 1},
-                          EXPR]}
-    elif attr.kind == "dims":
-        base = {"anyOf": [{"type": "array", "items": {"type": ["integer", "null", "string"]}, "minItems": 1}, EXPR]}
-    elif attr.kind == "padding2d":
-        base = {"anyOf": [{"type": "integer"}, {"type": "array", "minItems": 2, "maxItems": 2}, EXPR]}
-    elif attr.kind == "choice":
-        base = {"anyOf": [{"enum": list(attr.choices)}, {"type": "string"}]}
-    elif attr.kind == "activation":
-        from archspec.ops import ACTIVATIONS
-
-        base = {"anyOf": [{"enum": list(ACTIVATIONS)}, {"type": "string"}]}
-    else:
-        base = {"type": "string"}
+    """Schema for one attribute value (its kind's record); strings are always allowed (expressions, names)."""
+    base = attr.kind_def.schema(attr)
     if attr.nullable:
         base = {"anyOf": [{"type": "null"}, *base.get("anyOf", [base])]}
     desc = attr.doc + ("" if attr.default is None and attr.required else f" (default: {json.dumps(attr.default)})")
