@@ -72,7 +72,7 @@ def test_shapes_params_macs_picture_and_docs_table(loaded):
     assert prelu.shape == (30, 30, 16) and prelu.params == 16
     # conv 3x3x3 -> 16 on 30x30 = 388,800; PReLU 30*30*16 = 14,400; dense 16 -> 10 = 160
     assert sum(layer.macs for layer in graph) == 388_800 + 14_400 + 160
-    assert 'fillcolor="#fde0dd"' in str(to_dot(graph)) and "| `channel_prelu` | PReLU |" in markdown()
+    assert 'fillcolor="#fde0dd"' in to_dot(graph).to_string() and "| `channel_prelu` | PReLU |" in markdown()
 
 
 def test_the_keras_model_is_the_hand_written_one(registry, monkeypatch):
