@@ -34,6 +34,10 @@ STEP_META: dict[str, Any] = {
     "checkpoint": {"type": ["string", "null"], "description": "the checkpoint key (a PyTorch module path, a name "
                    "template like 'layer{n}.{i - 1}.conv1') whose tensors fill this layer's weights when the "
                    "network declares a checkpoint family; null: none (docs/pytorch.md)"},
+    "output": {"type": "string", "minLength": 1, "description": "this step's value is the model output of this "
+               "name (a name template); a network with named outputs returns a dict of them"},
+    "tap": {"type": "boolean", "description": "a feature tap: the last tapped value at each stride 2^k is the "
+            "pyramid level 'P{k}' that build(features=...) returns"},
 }
 
 
@@ -41,7 +45,7 @@ STEP_META: dict[str, Any] = {
 SEQUENTIAL: dict[str, Any] = {"type": "array", "items": {"$ref": "#/$defs/step"}, "minItems": 1,
                               "description": "steps emitted as ONE nested layer (a keras.Sequential named by "
                                              "'name'): a chain, each step taking the previous one's output"}
-NESTED_KEYS = ("name", "in", "as", "if", "else", "doc")
+NESTED_KEYS = ("name", "in", "as", "if", "else", "doc", "output", "tap")
 
 
 def attr_schema(attr: Attr) -> dict[str, Any]:
@@ -130,6 +134,10 @@ def build_schema() -> dict[str, Any]:
             "carried": {"type": "array", "items": {"type": "string", **CARRIED_NAME},
                         "description": "values the body reads besides 'input': carried by earlier stages ('carry'), "
                                        "or, in a 'use' call, the caller's values of those names"},
+            "tensors": {"type": "array", "items": {"type": "string", **CARRIED_NAME},
+                        "description": "tensor parameters: each call passes one of its values by name ('input', "
+                                       "'prev', an 'as' name, a carried value), which the body reads by the "
+                                       "parameter's name (a decoder block's skip)"},
             "body": {"$ref": "#/$defs/steps"},
         },
     }
