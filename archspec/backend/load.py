@@ -1,5 +1,5 @@
 """Build the Keras model of a graph the way keras.applications constructors do: data format, input tensor,
-model name, and weights (a checked file, or a spec's published weights by name)."""
+model name, and weights (a checked file; a spec's published weights come from archspec.weights.published)."""
 
 from __future__ import annotations
 
@@ -25,19 +25,6 @@ def check_data_format(spec: Any) -> str:
             "by editing your local config file at ~/.keras/keras.json", spec.where(("channels_first",)),
             "/channels_first", hint="or call keras.config.set_image_data_format('channels_last') before building"))
     return fmt
-
-
-def fetch_published(file: str, url: str, file_hash: str | None, where: Location) -> str:
-    """A published weight file through the Keras cache, exactly as keras.applications gets it (same file
-    name, cache folder and hash, so either one's download serves both); a failure names the spec line."""
-    import keras
-
-    try:
-        return keras.utils.get_file(file, url, cache_subdir="models", file_hash=file_hash)
-    except Exception as exc:  # get_file raises bare Exception for a failed download, ValueError for a bad hash
-        raise SpecError(Diagnostic(f"could not get the published weights '{file}' from {url}: {exc}", where,
-                                   hint="the file is fetched into the Keras cache ($KERAS_HOME/models, default "
-                                        "~/.keras/models); offline, put it there under that name")) from None
 
 
 def tensor_input_shape(tensor: Any, input_shape: Any, where: Location, data_format: str = "channels_last") -> tuple:
