@@ -82,7 +82,8 @@ def _output(args: argparse.Namespace) -> Path:
     from archspec.backend.artifact import SUFFIXES
 
     if SUFFIXES[args.format] is not None:
-        return output_target(args, args.output, SUFFIXES[args.format], [] if args.weights == "imagenet" else [args.weights])
+        inputs = [] if args.weights == "imagenet" else [args.weights]  # published files stay in the caches
+        return output_target(args, args.output, SUFFIXES[args.format], inputs)
     out = Path(args.output)
     problem = None
     if not out.parent.resolve().is_dir():
