@@ -181,8 +181,10 @@ def _from_checkpoint(graph: Graph, checkpoint: Any, backend: Any, allow_partial:
     with tempfile.TemporaryDirectory(prefix="archspec-") as folder:
         converted = Path(folder) / "checkpoint.h5"
         plan = convert(graph, checkpoint, converted, allow_partial)
-        model = backend.build_model(graph, str(converted), by_name=True, allow_partial=True,
-                                    wfile=read_weight_file(converted), **kwargs)
+        with warnings.catch_warnings():  # the plan's note below says what was left out, in the checkpoint's terms
+            warnings.simplefilter("ignore", backend.SkippedWeightsWarning)
+            model = backend.build_model(graph, str(converted), by_name=True, allow_partial=True,
+                                        wfile=read_weight_file(converted), **kwargs)
     note = skipped(plan, graph)
     if note:
         warnings.warn(backend.SkippedWeightsWarning(note), stacklevel=3)
