@@ -22,8 +22,8 @@ LAYERS = [
     {"preprocessing"},
     {"cli", "__main__"},
 ]
-# the package facade re-exports lazily and registers Keras layers once Keras is imported
-OUTSIDE = {"__init__", "_keras_hook"}
+# the package facade re-exports the API lazily (PEP 562), from above every layer
+OUTSIDE = {"__init__"}
 
 
 def _part(module: str) -> str:
