@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import warnings
+from typing import Any
 
 from archspec.cli.common import (add_backend, add_spec_arguments, build_options, limits_from, refuse_library,
                                  select_backend)
@@ -19,12 +20,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build", help="build the Keras model of a spec")
     p.add_argument("spec", help="spec file or bundled name (e.g. resnet50)")
     p.add_argument("-o", "--output", help="write the model (.keras)")
-    p.add_argument("--weights", help="weights to load: 'imagenet' (the spec's published files, via the Keras "
-                   "cache), a Keras weight file (legacy .h5 or Keras 3 .weights.h5) or a PyTorch checkpoint (.pth, "
+    p.add_argument("--weights", help="weights to load: 'imagenet' (the spec's published files, from the Keras "
+                   "cache or downloaded over HTTPS and hash-checked), a Keras weight file (legacy .h5 or Keras 3 .weights.h5) or a PyTorch checkpoint (.pth, "
                    ".safetensors) mapped by the spec's checkpoint keys; with a new --classes "
                    "everything but the classifier loads")
     p.add_argument("--by-name", action="store_true", help="load weights by layer name instead of by order")
     p.add_argument("--allow-partial", action="store_true", help="with --by-name, load what matches")
+    p.add_argument("--features", metavar="LEVELS", help="the backbone's feature maps instead of the classifier: "
+                   "pyramid levels the spec taps, e.g. P3,P4,P5, or 'all' (docs/dense-prediction.md)")
     p.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's start-up log lines")
     add_spec_arguments(p)
     add_backend(p)
@@ -35,24 +38,45 @@ def run(args: argparse.Namespace) -> int:
     select_backend(args.backend)  # before anything imports Keras
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     refuse_library(args.spec)
-    output = output_target(args, args.output, (".keras", ".h5"), [args.weights])
-    from archspec.api import build
-    from archspec.backend.load import SkippedWeightsWarning  # pure Python until a build runs
+    from archspec.weights.published import cache_folders
 
-    with quiet_tensorflow(args.verbose), warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SkippedWeightsWarning)  # TensorFlow is imported and initialised in here
-        model = build(args.spec, weights=args.weights, by_name=args.by_name, allow_partial=args.allow_partial,
-                      overrides=args.overrides, limits=limits_from(args), **build_options(args))
-    for warning in caught:
-        if issubclass(warning.category, SkippedWeightsWarning):
-            print(f"warning: {printable(warning.message)}", file=sys.stderr)
-        else:  # recorded only to pick ours out: show the rest as Python would have
-            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+    published = args.weights == "imagenet"  # read from the caches, never written over by -o
+    output = output_target(args, args.output, (".keras", ".h5"), [] if published else [args.weights],
+                           cache_folders() if published else ())
+    model = build_from(args)
     weighted = sum(1 for layer in model.layers if layer.weights)
     print(f"{model.name}: {len(model.layers)} layers, {weighted} with weights, {model.count_params():,} params, "
-          f"output {tuple(model.output.shape)}")
+          f"{_outputs_text(model.output)}")
     if output:
         with replacing(output) as tmp:  # Keras picks the format from the suffix, which tmp keeps
             model.save(tmp)
         print(f"wrote {args.output}")
     return 0
+
+
+def build_from(args: argparse.Namespace) -> Any:
+    """The model the command line describes (spec, weights, options); weight-loading warnings go to stderr."""
+    from archspec.api import build
+    from archspec.backend.load import SkippedWeightsWarning  # pure Python until a build runs
+
+    with quiet_tensorflow(args.verbose), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SkippedWeightsWarning)  # TensorFlow is imported and initialised in here
+        options = build_options(args)
+        if getattr(args, "features", None):  # the backbone without its top: a dict of feature maps
+            options.update(include_top=None, features=True if args.features == "all" else
+                           [f.strip() for f in args.features.split(",") if f.strip()])
+        model = build(args.spec, weights=args.weights, by_name=args.by_name, allow_partial=args.allow_partial,
+                      overrides=args.overrides, limits=limits_from(args), **options)
+    for warning in caught:
+        if issubclass(warning.category, SkippedWeightsWarning):
+            print(f"warning: {printable(warning.message)}", file=sys.stderr)
+        else:  # recorded only to pick ours out: show the rest as Python would have
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+    return model
+
+
+def _outputs_text(output: Any) -> str:
+    """``output (None, 1000)``, or for named outputs ``outputs out (None, 8, 8, 21), aux ...``."""
+    if isinstance(output, dict):
+        return "outputs " + ", ".join(f"{k} {tuple(v.shape)}" for k, v in output.items())
+    return f"output {tuple(output.shape)}"

@@ -12,6 +12,7 @@ and turns the problem into a located :class:`~archspec.errors.Diagnostic`.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -21,8 +22,8 @@ from archspec.limits import Limits
 from archspec.ops import OPS, Attr, OpDef, coerce
 
 # ------------------------------------------------------------------------------------------ vocabulary
-STEP_META = ("op", "use", "name", "in", "as", "if", "else", "branches", "doc", "checkpoint")
-CALL_META = ("use", "in", "as", "if", "else", "doc")
+STEP_META = ("op", "use", "name", "in", "as", "if", "else", "branches", "doc", "checkpoint", "output", "tap")
+CALL_META = ("use", "in", "as", "if", "else", "doc", "output", "tap")
 STAGE_META = ("block", "body", "repeat", "block_name", "at", "doc", "carry")
 RESERVED = ("input", "prev")  # value names a step cannot bind with 'as'
 REPEAT_NAMES = ("i", "repeat", "first", "last", "letter")
@@ -201,9 +202,10 @@ def condition(value: Any) -> Problem | None:
 def nested_step(step: dict) -> Problem | None:
     """A step inside ``sequential:`` is one link of a chain: Keras's Sequential feeds each layer the
     previous one's output, so no step inside may take another input, bind a value, branch or nest again."""
-    for key in ("in", "as", "else", "branches", "sequential"):
+    for key in ("in", "as", "else", "branches", "sequential", "output", "tap"):
         if key in step and not (key == "in" and step[key] == "prev"):
-            what = "nest another 'sequential'" if key == "sequential" else f"use '{key}'"
+            what = "nest another 'sequential'" if key == "sequential" else f"use '{key}'"  # an output or a tap
+            # inside would be a tensor of the nested model, which the outer model cannot return
             return Problem(f"a step inside 'sequential' cannot {what}: a nested Sequential is a chain, each "
                            "layer taking the previous one's output", (key,), key=True)
     return None
@@ -241,7 +243,8 @@ def template_depth(depth: int, limits: Limits) -> Problem | None:
 def unknown_op(name: Any) -> Problem | None:
     if isinstance(name, str) and name in OPS:
         return None
-    return Problem(f"unknown op '{name}'", ("op",), did_you_mean(str(name), OPS) or f"ops: {', '.join(OPS)}")
+    return Problem(f"unknown op '{name}'", ("op",), did_you_mean(str(name), OPS) or
+                   f"is a plug-in missing? load it with --plugin MODULE (docs/plugins.md); ops: {', '.join(OPS)}")
 
 
 def arity(opdef: OpDef, n: int) -> Problem | None:
@@ -370,3 +373,94 @@ def carry_refs(carry: dict, known: Iterable[str]) -> list[Problem]:
     return [Problem(f"unknown value '{ref}' carried as '{name}'", (name,),
                     did_you_mean(str(ref), known) or f"known here: {', '.join(known)}")
             for name, ref in carry.items() if ref not in known]
+
+
+# ------------------------------------------------------------------------------------------ outputs and tensors
+def output_name(name: Any, first: Any = None) -> Problem | None:
+    """A step's ``output:`` names one output of the model (a key of its dict of outputs): a non-empty
+    string without '/' or control characters, used once (``first``: where the name was first declared)."""
+    if not isinstance(name, str) or not name or "/" in name or not name.isprintable():
+        return Problem(f"output name {name!r} must be a non-empty printable string without '/'", ("output",))
+    if first is not None:
+        return Problem(f"two outputs are named '{name}' (first declared at {first})", ("output",),
+                       "an output declared in a repeated block needs a name template, e.g. 'out{i}'")
+    return None
+
+
+def tensor_params(tname: str, template: dict) -> list[Problem]:
+    """A template's ``tensors`` are parameters whose arguments name values (the caller's ``in`` names), so
+    they cannot also be ordinary parameters, nor be called ``input`` or ``prev``."""
+    tensors = template.get("tensors") or []
+    params, required = template.get("params") or {}, template.get("required") or []
+    if not isinstance(tensors, list) or not isinstance(params, dict) or not isinstance(required, list):
+        return []
+    return [Problem(f"tensor parameter '{t}' of template '{tname}' is also an ordinary parameter", ("tensors", k))
+            for k, t in enumerate(tensors) if t in params or t in required]
+
+
+# ------------------------------------------------------------------------------------------ published weights
+# A spec may come from a stranger's pull request, and `build --weights imagenet` downloads what its `published`
+# entries name (docs/validation.md, "Published weights: the trust policy"): HTTPS only, a plain file name that
+# cannot leave the cache folder, a hash the download is checked against before it is kept.
+_FILE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+-")
+_HASH = re.compile(r"[0-9a-f]{32}|[0-9a-f]{64}")
+
+
+def _clipped(text: str) -> str:
+    return repr(text if len(text) <= 80 else text[:77] + "...")
+
+
+def published_file_name(text: str, literal: bool = False) -> Problem | None:
+    """``file`` names the cached file: letters, digits and ``_ . + -``, not starting with a dot, no ``..``:
+    nothing that could name a folder or leave the cache. ``literal``: ``text`` is one literal part of a
+    name template (the text between ``{fields}``), checked for its characters only."""
+    bad = next((c for c in text if c not in _FILE_CHARS), None)
+    if bad is not None:
+        what = "a path separator" if bad in "/\\" else f"the character {bad!r}"
+        return Problem(f"published file name {_clipped(text)} contains {what}: it must be a plain file name "
+                       "(letters, digits, '_', '.', '+', '-')", hint="the file is kept in the weights cache under "
+                       "this name; the folder is not the spec's to choose")
+    if ".." in text or not literal and (not text or text.startswith(".") or len(text) > 255):
+        return Problem(f"published file name {_clipped(text)} is not a plain file name (empty, too long, "
+                       "starting with '.' or containing '..')")
+    return None
+
+
+def published_url(text: str, literal: bool = False) -> Problem | None:
+    """``url`` is ``https://HOST/...``, its scheme written out (not made by a ``{field}``): weights are fetched
+    over HTTPS only, never ``file://`` (a local file), ``http://`` or another scheme. ``literal``: ``text`` is
+    a name template, of which only the scheme can be checked before it is filled."""
+    if not text.startswith("https://"):
+        return Problem(f"published url {_clipped(text)} does not start with 'https://': weights are fetched "
+                       "over HTTPS only (no file://, http:// or other schemes)")
+    if literal:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(text).hostname
+    except ValueError:
+        host = None
+    if not host or any(c.isspace() or not c.isprintable() for c in text):
+        return Problem(f"published url {_clipped(text)} is not an https:// URL with a host")
+    return None
+
+
+def published_hash(text: str, literal: bool = False) -> Problem | None:
+    """``hash`` is the file's md5 (32 hex digits, what keras.applications pins) or sha256 (64), lowercase.
+    ``literal``: one literal part of a name template, checked for hex digits only."""
+    if (all(c in "0123456789abcdef" for c in text) if literal else _HASH.fullmatch(text)):
+        return None
+    return Problem(f"published hash {_clipped(text)} is not an md5 (32) or sha256 (64) lowercase hex digest")
+
+
+def published_hash_required(name: str, which: str) -> Problem:
+    """A download is checked against a hash before it is kept; only the bundled zoo's own entries (keras.applications
+    publishes no hash for MobileNet and MobileNetV2) may go without one."""
+    return Problem(f"the published '{name}' {which} file has no hash: a spec's published files must name the "
+                   "md5 or sha256 of the file, which the download is checked against before it is kept",
+                   hint="only the bundled specs' own entries may go without one (docs/validation.md, 'Published "
+                        "weights: the trust policy'); a spec that extends a bundled one keeps them")
+
+
+PUBLISHED_VALUES = {"file": published_file_name, "url": published_url, "hash": published_hash}  # key -> its rule

@@ -35,6 +35,10 @@ STEP_KEYS: dict[str, Any] = {
     "checkpoint": {"type": ["string", "null"], "description": "the checkpoint key (a PyTorch module path, a name "
                    "template like 'layer{n}.{i - 1}.conv1') whose tensors fill this layer's weights when the "
                    "network declares a checkpoint family; null: none (docs/pytorch.md)"},
+    "output": {"type": "string", "minLength": 1, "description": "this step's value is the model output of this "
+               "name (a name template); a network with named outputs returns a dict of them"},
+    "tap": {"type": "boolean", "description": "a feature tap: the last tapped value at each stride 2^k is the "
+            "pyramid level 'P{k}' that build(features=...) returns"},
 }
 
 
@@ -42,7 +46,7 @@ STEP_KEYS: dict[str, Any] = {
 SEQUENTIAL: dict[str, Any] = {"type": "array", "items": {"$ref": "#/$defs/step"}, "minItems": 1,
                               "description": "steps emitted as ONE nested layer (a keras.Sequential named by "
                                              "'name'): a chain, each step taking the previous one's output"}
-NESTED_KEYS = ("name", "in", "as", "if", "else", "doc")
+NESTED_KEYS = ("name", "in", "as", "if", "else", "doc", "output", "tap")
 
 
 def attr_schema(attr: Attr) -> dict[str, Any]:
@@ -131,24 +135,30 @@ def build_schema() -> dict[str, Any]:
             "carried": {"type": "array", "items": {"type": "string", **CARRIED_NAME},
                         "description": "values the body reads besides 'input': carried by earlier stages ('carry'), "
                                        "or, in a 'use' call, the caller's values of those names"},
+            "tensors": {"type": "array", "items": {"type": "string", **CARRIED_NAME},
+                        "description": "tensor parameters: each call passes one of its values by name ('input', "
+                                       "'prev', an 'as' name, a carried value), which the body reads by the "
+                                       "parameter's name (a decoder block's skip)"},
             "body": {"$ref": "#/$defs/steps"},
         },
     }
     published_file = {
         "type": "object", "additionalProperties": False,
-        "description": "one weight file, as keras.utils.get_file takes it (file and url are needed once "
-                       "extends is applied); each value is a name template over vars, rows and cols (and "
-                       "file, in url and hash)",
+        "description": "one weight file (file and url are needed once extends is applied); each value is a "
+                       "name template over vars, rows and cols (and file, in url and hash); docs/validation.md, "
+                       "'Published weights: the trust policy'",
         "properties": {
-            "file": {"type": "string", "description": "file name in the Keras cache ($KERAS_HOME/models)"},
-            "url": {"type": "string", "description": "where it is published, e.g. 'https://.../{file}'"},
-            "hash": {"type": ["string", "null"], "description": "its md5 or sha256 (null: not checked)"},
+            "file": {"type": "string", "description": "a plain file name (letters, digits, _ . + -), as in the "
+                                                      "Keras cache ($KERAS_HOME/models)"},
+            "url": {"type": "string", "description": "where it is published: https:// only, e.g. 'https://.../{file}'"},
+            "hash": {"type": ["string", "null"], "description": "its md5 or sha256 (lowercase hex), checked before "
+                                                                "the download is kept; null only in bundled specs"},
         },
     }
     published = {
         "type": "object", "propertyNames": {"pattern": IDENT},
-        "description": "published weight files by name: build(spec, weights='imagenet') fetches one as "
-                       "keras.applications does",
+        "description": "published weight files by name: build(spec, weights='imagenet') loads one from the "
+                       "Keras cache or downloads it over HTTPS",
         "additionalProperties": {
             "type": "object", "additionalProperties": False,
             "properties": {
