@@ -18,7 +18,7 @@ LAYERS = [
     {"graph"},
     {"weights"},
     {"backend", "export"},
-    {"api"},
+    {"api", "hub"},  # hub: keras-hub interop on top of the API
     {"preprocessing"},
     {"cli", "__main__"},
 ]
