@@ -135,6 +135,9 @@ class OpDef:
     # False: a Keras operation (``x + 3.0``), not a layer: a node of the functional graph that counts for
     # Keras's layer order and auto-names, but is not in ``model.layers`` (so never in a weight file)
     layer: bool = True
+    # how many of the inputs the Keras node reads, in order (None: all); the others only give a size, read from
+    # their shape when the model is built (``resize_like``), so Keras's graph and its layer order skip them
+    keras_inputs: int | None = None
     # how a PyTorch checkpoint's tensors fill the weights (docs/pytorch.md); None: not from a checkpoint
     torch: TorchLayout | None = None
 

@@ -28,6 +28,10 @@ def _global_shape(a: dict, s: list[Shape]) -> Shape:
     return (1, 1, c) if a["keepdims"] else (c,)
 
 
+def _adaptive_shape(a: dict, s: list[Shape]) -> Shape:
+    return (*pair(a["output_size"]), spatial(s[0], "adaptive_avg_pool")[2])
+
+
 _POOL = {
     "pool_size": Attr("size2", 2, doc="window: k or [kh, kw]", minimum=1),
     "strides": Attr("size2", None, nullable=True, doc="stride (default: pool_size)", minimum=1),
@@ -59,4 +63,11 @@ OPS = [
           "{op: global_max_pool, name: max_pool}", _KEEPDIMS, _global_shape,
           lambda K, a, n: K.GlobalMaxPooling2D(keepdims=a["keepdims"], name=n), fill=_POOL_FILL,
           summary=lambda a: "keepdims" if a["keepdims"] else key_attrs(a)),
+    OpDef("adaptive_avg_pool", "AdaptiveAveragePooling2D",
+          "Average pooling to a given output size with PyTorch's bins (row i averages rows floor(i*H/h) to "
+          "ceil((i+1)*H/h)), sizes divisible or not.",
+          "{op: adaptive_avg_pool, output_size: [2, 3]}",
+          {"output_size": Attr("size2", required=True, doc="output size: s or [h, w]", minimum=1)},
+          _adaptive_shape, lambda K, a, n: K.AdaptiveAveragePooling2D(a["output_size"], name=n), fill=_POOL_FILL,
+          summary=lambda a: "to " + "x".join(map(str, pair(a["output_size"])))),
 ]
