@@ -21,7 +21,7 @@ from archspec.graph.order import NESTED, auto_prefix
 from archspec.lang import rules
 from archspec.lang.compose import Spec
 from archspec.lang.checks import default_problems
-from archspec.lang.expressions import ExpressionError, format_template, resolve
+from archspec.lang.expressions import ExpressionError, format_template, letter, resolve
 from archspec.lang.rules import CALL_META, INHERITED, STAGE_META, Problem
 from archspec.lang.yaml_loader import json_pointer
 from archspec.limits import DEFAULT_LIMITS, Limits
@@ -250,28 +250,32 @@ class _Builder:
         repeat = self._value(stage.get("repeat", 1), stage_scope, path + ("repeat",), Attr("int"), "repeat")
         self.check(rules.repeat_count(repeat, self.limits), path + ("repeat",))
         self.check_all(rules.inline_stage_keys(key, stage), path)
-        if "body" in stage:
-            body, body_path, template = stage["body"], path + ("body",), None
-        else:
+        inline = "body" in stage
+        if not inline:
             self.check(rules.unknown_template(stage["block"], self.templates), path + ("block",))
-            template = self.templates[stage["block"]]
-            body, body_path = template["body"], ("templates", stage["block"], "body")
         at = stage.get("at", {})
         for which in at:
             self.check(rules.at_key(which, repeat), path + ("at", which))
+            if not inline and "block" in at[which]:
+                self.check(rules.unknown_template(str(at[which]["block"]), self.templates),
+                           path + ("at", which, "block"))
         block_name = stage.get("block_name", "{stage}_block{i}")
+        tname, template, body, body_path = None, None, stage.get("body"), path + ("body",)
         for i in range(1, repeat + 1):
             self._count_work(path)
             scope = stage_scope.new_child({"i": i, "repeat": repeat, "first": i == 1, "last": i == repeat,
-                                           "letter": _letter(i), **self._shape_vars(prev)})
+                                           "letter": letter(i), **self._shape_vars(prev)})
             scope["block"] = self._format(block_name, scope, path + ("block_name",))
-            if template is not None:
+            if not inline:
+                tname = rules.repeat_template(stage["block"], at, self._at_keys(at, repeat).get(i, ()))
+                template = self.templates[tname]
+                body, body_path = template["body"], ("templates", tname, "body")
                 args = self._stage_args(stage, at, i, repeat, path)
-                scope.update(self._bind_params(template, stage["block"], args, scope, path, at, i))
-            values = {"input": prev, **self._carried_in(template, stage.get("block"), path)}
+                scope.update(self._bind_params(template, tname, args, scope, path, at, i))
+            values = {"input": prev, **self._carried_in(template, tname, path)}
             frame = _Frame(scope=scope, values=values, prev=prev, stage=key, block=scope["block"] or key)
             if template is not None:
-                self.calls.append((path, stage["block"], args))
+                self.calls.append((path, tname, args))
             self._steps(body, body_path, frame)
             if template is not None:
                 self.calls.pop()
@@ -297,7 +301,7 @@ class _Builder:
         args = {k: (v, path + (k,)) for k, v in stage.items() if k not in STAGE_META}
         for which in self._at_keys(at, repeat).get(i, ()):
             self._count_work(path)
-            args.update({k: (v, path + ("at", which, k)) for k, v in at[which].items()})
+            args.update({k: (v, path + ("at", which, k)) for k, v in at[which].items() if k != "block"})
         return args
 
     def _at_keys(self, at: dict, repeat: int) -> dict[int, list[str]]:
@@ -593,13 +597,4 @@ def _written(args: dict[str, tuple[Any, tuple]], limit: int = 120) -> str:
     text = ", ".join(f"{k}: {v!r}" if isinstance(v, str) else f"{k}: {v}" for k, (v, _) in args.items())
     text = text if len(text) <= limit else text[:limit] + "..."
     return f" with {text}" if text else ""
-
-
-def _letter(i: int) -> str:
-    """1 -> 'a', 26 -> 'z', 27 -> 'aa' (the 'res2a_branch2a' naming of the original ResNet files)."""
-    out = ""
-    while i > 0:
-        i, r = divmod(i - 1, 26)
-        out = chr(ord("a") + r) + out
-    return out
 

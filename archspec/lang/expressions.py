@@ -48,6 +48,18 @@ def _int(x: Any) -> int:
     return int(x)
 
 
+def letter(i: Any) -> str:
+    """1 -> 'a', 26 -> 'z', 27 -> 'aa' (the 'res2a_branch2a' naming of the original ResNet files); as a
+    function, names that start elsewhere or skip: Inception's ``Mixed_5{letter(i + 1)}`` is Mixed_5b, 5c, ..."""
+    if isinstance(i, bool) or not isinstance(i, int) or i < 1:
+        raise ValueError(f"needs a whole number of at least 1, got {i!r}")
+    out = ""
+    while i > 0:
+        i, r = divmod(i - 1, 26)
+        out = chr(ord("a") + r) + out
+    return out
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "min": min,
     "max": max,
@@ -56,8 +68,10 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "abs": abs,
     "floor": math.floor,
     "ceil": math.ceil,
+    "letter": letter,
 }
-_SYNTAX = "numbers, names, + - * / // % **, comparisons, and/or/not, 'a if c else b', min/max/int/round/abs/floor/ceil"
+_SYNTAX = ("numbers, names, + - * / // % **, comparisons, and/or/not, 'a if c else b', "
+           "min/max/int/round/abs/floor/ceil/letter")
 
 
 @lru_cache(maxsize=4096)
