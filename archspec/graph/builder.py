@@ -20,7 +20,7 @@ from archspec.graph.ir import Graph, Layer
 from archspec.graph.order import NESTED, auto_prefix
 from archspec.lang import rules
 from archspec.lang.compose import Spec
-from archspec.lang.checks import default_problems
+from archspec.lang.checks import check_spec, default_problems
 from archspec.lang.expressions import ExpressionError, format_template, letter, resolve
 from archspec.lang.rules import CALL_META, INHERITED, STAGE_META, Problem
 from archspec.lang.yaml_loader import json_pointer
@@ -140,6 +140,7 @@ class _Builder:
         self.located: dict[tuple, tuple] = {}  # path -> (loc, pointer); a template's steps recur per block
         self.params = 0  # so far, bounded by limits.params
         self.default_problems: dict[tuple, Diagnostic] | None = None  # the checker's, asked for once
+        self.checker_errors: list[Diagnostic] | None = None  # all the checker's errors, asked for once
         self._at_cache: tuple[tuple, dict[int, list[str]]] = ((), {})
         self.calls: list[tuple[tuple, str, dict]] = []  # template calls being expanded: (path, name, args)
         self.work = 0  # steps and repeats expanded, bounded by limits.steps (empty templates make no layers)
@@ -342,6 +343,15 @@ class _Builder:
                 raise SpecError(problem)  # overridden here, still the checker's error
         return bound
 
+    def _skipped_problem(self, path: tuple) -> Diagnostic | None:
+        """The checker's first error inside a step the builder skips (``if`` false): it is never evaluated
+        here, but the checker reads every step, so ``expand`` refuses a typo there as ``validate`` does."""
+        if self.checker_errors is None:
+            self.checker_errors = [d for d in check_spec(self.spec, self.limits) if d.severity == "error"]
+        where = json_pointer(path)
+        return next((d for d in self.checker_errors if d.pointer == where or (d.pointer or "").startswith(where + "/")),
+                    None)
+
     def _default_problems(self) -> dict[tuple, Diagnostic]:
         if self.default_problems is None:
             self.default_problems = default_problems(self.spec, self.limits)
@@ -376,6 +386,8 @@ class _Builder:
             cond = self._value(step["if"], scope, path + ("if",), numeric=True)
             self.check(rules.condition(cond), path + ("if",))
             if not cond:  # a skipped step yields its input, or the value named by 'else'
+                if problem := self._skipped_problem(path):
+                    raise SpecError(problem)
                 otherwise = self._inputs(step, path, frame, "else")[0] if "else" in step else inputs[0]
                 self._bind(step, path, frame, otherwise)
                 return

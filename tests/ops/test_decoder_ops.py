@@ -128,3 +128,27 @@ def test_split_and_shuffle_are_shufflenets(tmp_path, size):
         x1, x2 = net(x).chunk(2, dim=1)
         ref = torch.nn.ChannelShuffle(2)(torch.cat([x1, torch.sigmoid(x2)], 1))
     _close(_run(model, x), ref)
+
+
+@pytest.mark.parametrize("size", [*SIZES, (9, 9)])
+@pytest.mark.parametrize("k, s, p, ceil", [(3, 2, 0, True), (2, 2, 0, True), (3, 2, 1, False), (3, 2, 1, True)])
+def test_padded_and_ceil_mode_max_pool_is_pytorchs(tmp_path, size, k, s, p, ceil):
+    """PyTorch pads max pooling with -inf; ceil_mode adds a last window over the bottom/right edge, which is
+    stride - 1 more rows and columns of -inf there (docs/spec-language.md). Inputs have negative values, where
+    zero padding would differ."""
+    extra = s - 1 if ceil else 0
+    body = [{"op": "pad", "padding": [[p, p + extra], [p, p + extra]], "value": float("-inf")},
+            {"op": "max_pool", "pool_size": k, "strides": s}]
+    x = _input(size)
+    _close(_run(_build(tmp_path, size, body), x), F.max_pool2d(x, k, s, p, ceil_mode=ceil))
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("include", [True, False])
+def test_avg_pool_count_include_pad(tmp_path, size, include):
+    """avg_pool2d(x, 3, 1, padding=1): zero_pad then avg_pool counts the padding (PyTorch's default,
+    Inception's); padding 'same' does not."""
+    body = ([{"op": "zero_pad", "padding": 1}, {"op": "avg_pool", "pool_size": 3, "strides": 1}] if include
+            else [{"op": "avg_pool", "pool_size": 3, "strides": 1, "padding": "same"}])
+    x = _input(size)
+    _close(_run(_build(tmp_path, size, body), x), F.avg_pool2d(x, 3, 1, 1, count_include_pad=include))

@@ -78,6 +78,7 @@ NUMPY = {
         xs[0].shape),
     "broadcast_like": lambda xs, a: np.broadcast_to(xs[0], (1, *INPUT[:2], xs[0].shape[-1])),
     "resize_like": lambda xs, a: xs[0],  # to its own size: the identity
+    "pad": lambda xs, a: np.pad(xs[0], [[0, 0], *a["padding"], [0, 0]], constant_values=a["value"]),
 }
 
 
