@@ -122,9 +122,7 @@ def _check_node(node: ast.AST) -> None:
 
 def names_in(source: str, limits: Limits = DEFAULT_LIMITS) -> set[str]:
     """Free names an expression refers to (function names excluded)."""
-    tree = parse(source, limits.expression_chars, limits.expression_depth)
-    funcs = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in funcs}
+    return set(_free_names(source, limits.expression_chars, limits.expression_depth))
 
 
 def is_bare_name(source: str) -> bool:
@@ -132,9 +130,22 @@ def is_bare_name(source: str) -> bool:
 
 
 def evaluate(source: str, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS) -> Any:
-    """Evaluate ``source`` against ``scope``; raises :class:`ExpressionError` on any problem."""
+    """Evaluate ``source`` against ``scope``; raises :class:`ExpressionError` on any problem, including an
+    unknown name in a part that is not evaluated (``a if c else typo``), as the checker reads every name."""
     tree = parse(source, limits.expression_chars, limits.expression_depth)
+    for name in _free_names(source, limits.expression_chars, limits.expression_depth):
+        if name not in scope:
+            raise ExpressionError(f"unknown name '{name}'", did_you_mean(name, scope))
     return _Evaluator(scope, limits).visit(tree.body)
+
+
+@lru_cache(maxsize=4096)
+def _free_names(source: str, max_chars: int, max_depth: int) -> tuple[str, ...]:
+    """The names ``source`` reads, in the order written (function names excluded)."""
+    tree = parse(source, max_chars, max_depth)
+    funcs = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    found = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in funcs]
+    return tuple(dict.fromkeys(n.id for n in sorted(found, key=lambda n: n.col_offset)))
 
 
 class _Evaluator:

@@ -23,7 +23,11 @@ M = torchvision.models
 FAMILIES = {  # family -> (spec, torchvision constructor) for every member; the first is the smallest
     "shufflenet_v2": [(f"shufflenet_v2_{w}", f"shufflenet_v2_{w}") for w in ("x0_5", "x1_0", "x1_5", "x2_0")],
     "squeezenet": [("squeezenet1_1", "squeezenet1_1"), ("squeezenet1_0", "squeezenet1_0")],
+    "mnasnet": [(f"mnasnet{w}", f"mnasnet{w}") for w in ("0_5", "0_75", "1_0", "1_3")],
+    "googlenet": [("googlenet", "googlenet")],
 }
+# constructor arguments: GoogLeNet as it computes at inference, without the auxiliary classifiers
+KWARGS = {"googlenet": {"aux_logits": False, "init_weights": True}}
 MEMBERS = [member for members in FAMILIES.values() for member in members]
 SMALLEST = {family: (*members[0], 64) for family, members in FAMILIES.items()}  # spec, constructor, input size
 
@@ -31,7 +35,7 @@ SMALLEST = {family: (*members[0], 64) for family, members in FAMILIES.items()}  
 def _torch_counts(constructor: str) -> tuple[int, int]:
     """(trainable, total) of torchvision's model; total adds the running mean and variance Keras stores."""
     with torch.device("meta"):
-        model = getattr(M, constructor)()
+        model = getattr(M, constructor)(**KWARGS.get(constructor, {}))
     trainable = sum(p.numel() for p in model.parameters())
     stats = sum(b.numel() for name, b in model.named_buffers() if name.endswith(("running_mean", "running_var")))
     return trainable, trainable + stats
@@ -48,7 +52,7 @@ def calibrated(constructor: str, x: np.ndarray, seed: int = 0) -> torch.nn.Modul
     """A seeded torchvision model in eval mode whose batch-norm statistics are those of the batch ``x``
     (a train-mode pass with momentum 1) and whose batch-norm scale and offset are random."""
     torch.manual_seed(seed)
-    model = getattr(M, constructor)()
+    model = getattr(M, constructor)(**KWARGS.get(constructor, {}))
     norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     with torch.no_grad():
         for norm in norms:
