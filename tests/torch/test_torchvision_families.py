@@ -25,11 +25,19 @@ FAMILIES = {  # family -> (spec, torchvision constructor) for every member; the 
     "squeezenet": [("squeezenet1_1", "squeezenet1_1"), ("squeezenet1_0", "squeezenet1_0")],
     "mnasnet": [(f"mnasnet{w}", f"mnasnet{w}") for w in ("0_5", "0_75", "1_0", "1_3")],
     "googlenet": [("googlenet", "googlenet")],
+    "inception_v3": [("inception_v3_torch", "inception_v3")],
+    "alexnet": [("alexnet", "alexnet")],
+    # vgg11_bn first: its logits cover the batch-norm variant (test_torchvision.py has vgg16 and vgg19's)
+    "vgg": [("vgg11_bn", "vgg11_bn"), ("vgg11", "vgg11"), ("vgg13", "vgg13"), ("vgg13_bn", "vgg13_bn"),
+            ("vgg16_torch", "vgg16"), ("vgg16_bn", "vgg16_bn"), ("vgg19_torch", "vgg19"), ("vgg19_bn", "vgg19_bn")],
 }
-# constructor arguments: GoogLeNet as it computes at inference, without the auxiliary classifiers
-KWARGS = {"googlenet": {"aux_logits": False, "init_weights": True}}
+# constructor arguments: GoogLeNet and Inception-V3 as they compute at inference, without the auxiliary classifiers
+KWARGS = {"googlenet": {"aux_logits": False, "init_weights": True},
+          "inception_v3": {"aux_logits": False, "init_weights": True}}
+SIZES = {"inception_v3": 75}  # the smallest input the family takes; others 64
 MEMBERS = [member for members in FAMILIES.values() for member in members]
-SMALLEST = {family: (*members[0], 64) for family, members in FAMILIES.items()}  # spec, constructor, input size
+# the member whose logits are compared: the smallest, at the smallest input the family takes
+SMALLEST = {family: (*members[0], SIZES.get(family, 64)) for family, members in FAMILIES.items()}  # spec, constructor, input size
 
 
 def _torch_counts(constructor: str) -> tuple[int, int]:
