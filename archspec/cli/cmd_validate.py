@@ -28,7 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print only failures")
     p.add_argument("--skip-non-specs", action="store_true",
                    help="skip, with a note, YAML files without a top-level 'archspec:' key (CI configs, "
-                        "workflows); the pre-commit hook uses this")
+                        "workflows), unless a near-miss of it or 'stages:'/'templates:' says it is a spec that "
+                        "lost it; the pre-commit hook uses this")
     p.add_argument("--format", choices=FORMATS, default=None,
                    help="text (default), json (one object per file), github (workflow annotations; the "
                         "default when GITHUB_ACTIONS=true) or sarif (SARIF 2.1.0, for GitHub code scanning)")
@@ -124,7 +125,7 @@ def skip_non_specs(files: list[Path], skip: bool, reporter: Reporter) -> tuple[l
 
     keep, skipped = [], []
     for path in files:
-        (keep if looks_like_spec(path) else skipped).append(path)
+        (keep if looks_like_spec(path, near=True) else skipped).append(path)
     for path in skipped:
         if reporter.fmt in ("json", "sarif"):
             reporter.file(str(path), [Diagnostic(SKIPPED, Location(str(path)), severity="note")])

@@ -20,7 +20,7 @@ from archspec.lang.rules import (CALL_META, INHERITED, OPTION_DEFAULTS, OPTION_N
                                  STAGE_META, STEP_META, Problem)
 from archspec.lang.yaml_loader import json_pointer
 from archspec.limits import DEFAULT_LIMITS, Limits
-from archspec.ops import NUMERIC_KINDS, OPS, Attr, OpDef
+from archspec.ops import OPS, Attr, OpDef
 
 
 class _Dynamic:
@@ -128,13 +128,14 @@ class _Checker:
         self._defaults()
         if self.spec.data.get("kind", "network") == "network":
             if "input" in self.spec.data:
-                self.report(rules.input_shape(self.spec.data["input"]), ("input",))
+                self.report(rules.input_shape(self.spec.data["input"], self.limits), ("input",))
             for key, stage in _dict(self.spec.data.get("stages")).items():
                 if isinstance(stage, dict):
                     self._stage(str(key), stage, ("stages", key))
             for which, steps in _dict(self.spec.data.get("head")).items():
-                if which in rules.HEADS:
-                    self._steps(steps, ("head", which), self.scope({*INHERITED, *SHAPE_VARS}), {"input"})
+                if which in rules.HEADS:  # a head reads the stages' output and the values they carry
+                    self._steps(steps, ("head", which), self.scope({*INHERITED, *SHAPE_VARS}),
+                                {"input", *self.carried})
         return unique(self.diags)
 
     def _checked_templates(self) -> list[str]:
@@ -165,12 +166,14 @@ class _Checker:
     def _template(self, name: str, template: dict) -> None:
         path = ("templates", name)
         self.report_all(rules.param_declared_twice(name, template), path)
+        self.report_all(rules.tensor_params(name, template), path)
         params = _dict(template.get("params"))
         required = [r for r in _list(template.get("required")) if isinstance(r, str)]
         for pname, default in params.items():
             self._value(default, self._lenient(), path + ("params", pname))
         scope = self.scope({*params, *required, *INHERITED, *SHAPE_VARS})
-        self._steps(template.get("body"), path + ("body",), scope, {"input", *_carried(template)})
+        self._steps(template.get("body"), path + ("body",), scope,
+                    {"input", *_carried(template), *_tensors(template)})
 
     def _defaults(self) -> None:
         for opname, attrs in self.defaults.items():
@@ -201,12 +204,13 @@ class _Checker:
             self._steps(stage["body"], path + ("body",), inner, values)
             self._carry(stage, values, path)
             return
-        for k in [k for k in stage if k not in STAGE_META]:
-            self._value(stage[k], inner, path + (k,))
-        for which, values in at.items():
-            for k, v in _dict(values).items():
-                self._value(v, inner, path + ("at", which, k))
         tname = stage.get("block")
+        tensors = _tensors(self.templates.get(tname, {})) if isinstance(tname, str) else []
+        for k in [k for k in stage if k not in STAGE_META]:
+            self._argument(k, stage, tensors, inner, path, {"input", *self.carried})
+        for which, values in at.items():
+            for k in _dict(values):
+                self._argument(k, values, tensors, inner, path + ("at", which), {"input", *self.carried})
         if isinstance(tname, str) and not self.report(rules.unknown_template(tname, self.templates), path + ("block",)):
             self._stage_args(tname, stage, at, path, known_repeat)
             used = [tname, *(str(v["block"]) for v in at.values() if isinstance(v, dict) and "block" in v)]
@@ -215,7 +219,7 @@ class _Checker:
                 template = self.templates[name]
                 for carried in _carried(template):
                     self.report(rules.carried_unbound(name, carried, self.carried), path + ("block",))
-                mine = {"input", *_carried(template), *_bound(template.get("body"))}
+                mine = {"input", *_carried(template), *_tensors(template), *_bound(template.get("body"))}
                 values = mine if values is None else values & mine  # what every repeat's block binds
             self._carry(stage, values, path)
 
@@ -252,7 +256,7 @@ class _Checker:
         keeps a problem found for several repeats to one report."""
         template = self.templates[tname]
         required = [r for r in _list(template.get("required")) if isinstance(r, str)]
-        known = {*_dict(template.get("params")), *required}
+        known = {*_dict(template.get("params")), *required, *_tensors(template)}
         unknown, given = [], set()
         places = [((k,), k) for k in stage if k not in STAGE_META]
         places += [(("at", w, k), k) for w in entries for k in _dict(at[w]) if k != "block"]
@@ -263,7 +267,7 @@ class _Checker:
                 if (where, tname) not in seen:
                     seen.add((where, tname))
                     self.report(rules.unknown_param(k, tname, known), path + where)
-        for name in required:
+        for name in [*required, *_tensors(template)]:
             if name in given or rules.mistyped(name, unknown) or (name, tname) in seen:
                 continue
             if repeat is None and any(name in _dict(v) for v in at.values()):
@@ -279,6 +283,7 @@ class _Checker:
 
     def _step(self, step: dict, path: tuple, scope: _Scope, values: set[str]) -> None:
         self.report_all(rules.unknown_refs(step, "in", values), path)
+        self.report(rules.one_input(step), path)
         self.report(rules.else_needs_if(step), path)
         if "else" in step:
             self.report_all(rules.unknown_refs(step, "else", values), path)
@@ -294,6 +299,10 @@ class _Checker:
             self._op(step, path, scope, values)
         if not self.report(rules.bind_name(step), path) and isinstance(step.get("as"), str):
             values.add(step["as"])
+        if "output" in step:
+            name = step["output"] if step["output"] is None else self._name(str(step["output"]), scope, path + ("output",))
+            if name is not DYNAMIC:
+                self.report(rules.output_name(name), path)
 
     def _sequential(self, step: dict, path: tuple, scope: _Scope, values: set[str]) -> None:
         """A nested layer: its steps are links of a chain (no other inputs, bindings or branches), its ops
@@ -316,21 +325,30 @@ class _Checker:
     def _call(self, step: dict, path: tuple, scope: _Scope, values: set[str]) -> None:
         tname = step["use"]
         args = [k for k in step if k not in CALL_META]
+        template = self.templates.get(tname) if isinstance(tname, str) else None
+        tensors = _tensors(template or {})
         for k in args:
-            self._value(step[k], scope, path + (k,))
-        if not isinstance(tname, str) or self.report(rules.unknown_template(tname, self.templates), path + ("use",)):
+            self._argument(k, step, tensors, scope, path, values)
+        if template is None:
+            self.report(rules.unknown_template(tname, self.templates), path + ("use",))
             return
-        template = self.templates[tname]
         required = [r for r in _list(template.get("required")) if isinstance(r, str)]
-        known = {*_dict(template.get("params")), *required}
+        known = {*_dict(template.get("params")), *required, *tensors}
         unknown = [k for k in args if k not in known]
         for k in unknown:
             self.report(rules.unknown_param(k, tname, known), path + (k,))
-        for name in required:
+        for name in [*required, *tensors]:
             if name not in step and not rules.mistyped(name, unknown):
                 self.report(rules.missing_param(name, tname), path)
         for name in _carried(template):
             self.report(rules.carried_unbound(tname, name, values), path)
+
+    def _argument(self, key: str, args: dict, tensors: list[str], scope: _Scope, path: tuple, values: set[str]) -> None:
+        """One argument of a template call or a stage: a tensor parameter's names a value, any other is a value."""
+        if key in tensors:
+            self.report_all(rules.unknown_refs(args, key, values), path)
+        else:
+            self._value(args[key], scope, path + (key,))
 
     def _op(self, step: dict, path: tuple, scope: _Scope, values: set[str]) -> None:
         if self.report(rules.unknown_op(step["op"]), path):
@@ -381,7 +399,7 @@ class _Checker:
     # --------------------------------------------------------------------------------------- values
     def _typed(self, raw: Any, scope: _Scope, path: tuple, attr: Attr | None, label: str) -> Any:
         """Check a value of known kind; returns the literal (coerced) value, or DYNAMIC."""
-        numeric = attr is None or attr.kind in NUMERIC_KINDS
+        numeric = attr is None or attr.kind_def.numeric
         value = self._value(raw, scope, path, numeric)
         if value is DYNAMIC or attr is None:
             return value
@@ -478,20 +496,14 @@ def _carried(template: dict) -> list[str]:
     return [name for name in _list(template.get("carried")) if isinstance(name, str)]
 
 
+def _tensors(template: dict) -> list[str]:
+    """A template's tensor parameters (``tensors: [skip]``): arguments that name values."""
+    return [name for name in _list(template.get("tensors")) if isinstance(name, str)]
+
+
 def _bound(steps: Any) -> set[str]:
     """The 'as' names a body binds in its own frame (its steps and their branches, not called templates)."""
     return {step["as"] for step in _within(steps, ("branches",)) if isinstance(step.get("as"), str)}
-
-
-def _covered_repeats(at: dict, name: str, repeat: int | None) -> bool | int:
-    """True when 'at' overrides supply ``name`` for every repeat; else the first repeat lacking it."""
-    hits = {which for which, values in at.items() if isinstance(values, dict) and name in values}
-    if repeat is None:
-        return True if hits else 1  # unknown count: trust any override, the builder checks the rest
-    for i in range(1, repeat + 1):
-        if not any(rules.at_selects(w, i, repeat) for w in hits):
-            return i
-    return True
 
 
 def _divides_by_zero(text: str, limits: Limits) -> bool:
