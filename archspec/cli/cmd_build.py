@@ -20,8 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build", help="build the Keras model of a spec")
     p.add_argument("spec", help="spec file or bundled name (e.g. resnet50)")
     p.add_argument("-o", "--output", help="write the model (.keras)")
-    p.add_argument("--weights", help="weights to load: 'imagenet' (the spec's published files, via the Keras "
-                   "cache), a Keras weight file (legacy .h5 or Keras 3 .weights.h5) or a PyTorch checkpoint (.pth, "
+    p.add_argument("--weights", help="weights to load: 'imagenet' (the spec's published files, from the Keras "
+                   "cache or downloaded over HTTPS and hash-checked), a Keras weight file (legacy .h5 or Keras 3 .weights.h5) or a PyTorch checkpoint (.pth, "
                    ".safetensors) mapped by the spec's checkpoint keys; with a new --classes "
                    "everything but the classifier loads")
     p.add_argument("--by-name", action="store_true", help="load weights by layer name instead of by order")
@@ -38,7 +38,11 @@ def run(args: argparse.Namespace) -> int:
     select_backend(args.backend)  # before anything imports Keras
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     refuse_library(args.spec)
-    output = output_target(args, args.output, (".keras", ".h5"), [args.weights])
+    from archspec.weights.published import cache_folders
+
+    published = args.weights == "imagenet"  # read from the caches, never written over by -o
+    output = output_target(args, args.output, (".keras", ".h5"), [] if published else [args.weights],
+                           cache_folders() if published else ())
     from archspec.api import build
     from archspec.backend.load import SkippedWeightsWarning  # pure Python until a build runs
 
