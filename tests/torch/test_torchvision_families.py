@@ -30,6 +30,7 @@ FAMILIES = {  # family -> (spec, torchvision constructor) for every member; the 
     # vgg11_bn first: its logits cover the batch-norm variant (test_torchvision.py has vgg16 and vgg19's)
     "vgg": [("vgg11_bn", "vgg11_bn"), ("vgg11", "vgg11"), ("vgg13", "vgg13"), ("vgg13_bn", "vgg13_bn"),
             ("vgg16_torch", "vgg16"), ("vgg16_bn", "vgg16_bn"), ("vgg19_torch", "vgg19"), ("vgg19_bn", "vgg19_bn")],
+    "convnext": [(f"convnext_{s}_torch", f"convnext_{s}") for s in ("tiny", "small", "base", "large")],
 }
 # constructor arguments: GoogLeNet and Inception-V3 as they compute at inference, without the auxiliary classifiers
 KWARGS = {"googlenet": {"aux_logits": False, "init_weights": True},
