@@ -43,13 +43,26 @@ def run(args: argparse.Namespace) -> int:
     published = args.weights == "imagenet"  # read from the caches, never written over by -o
     output = output_target(args, args.output, (".keras", ".h5"), [] if published else [args.weights],
                            cache_folders() if published else ())
+    model = build_from(args)
+    weighted = sum(1 for layer in model.layers if layer.weights)
+    print(f"{model.name}: {len(model.layers)} layers, {weighted} with weights, {model.count_params():,} params, "
+          f"{_outputs_text(model.output)}")
+    if output:
+        with replacing(output) as tmp:  # Keras picks the format from the suffix, which tmp keeps
+            model.save(tmp)
+        print(f"wrote {args.output}")
+    return 0
+
+
+def build_from(args: argparse.Namespace) -> Any:
+    """The model the command line describes (spec, weights, options); weight-loading warnings go to stderr."""
     from archspec.api import build
     from archspec.backend.load import SkippedWeightsWarning  # pure Python until a build runs
 
     with quiet_tensorflow(args.verbose), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SkippedWeightsWarning)  # TensorFlow is imported and initialised in here
         options = build_options(args)
-        if args.features:  # the backbone without its top: a dict of feature maps
+        if getattr(args, "features", None):  # the backbone without its top: a dict of feature maps
             options.update(include_top=None, features=True if args.features == "all" else
                            [f.strip() for f in args.features.split(",") if f.strip()])
         model = build(args.spec, weights=args.weights, by_name=args.by_name, allow_partial=args.allow_partial,
@@ -59,14 +72,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"warning: {printable(warning.message)}", file=sys.stderr)
         else:  # recorded only to pick ours out: show the rest as Python would have
             warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
-    weighted = sum(1 for layer in model.layers if layer.weights)
-    print(f"{model.name}: {len(model.layers)} layers, {weighted} with weights, {model.count_params():,} params, "
-          f"{_outputs_text(model.output)}")
-    if output:
-        with replacing(output) as tmp:  # Keras picks the format from the suffix, which tmp keeps
-            model.save(tmp)
-        print(f"wrote {args.output}")
-    return 0
+    return model
 
 
 def _outputs_text(output: Any) -> str:

@@ -243,7 +243,8 @@ def template_depth(depth: int, limits: Limits) -> Problem | None:
 def unknown_op(name: Any) -> Problem | None:
     if isinstance(name, str) and name in OPS:
         return None
-    return Problem(f"unknown op '{name}'", ("op",), did_you_mean(str(name), OPS) or f"ops: {', '.join(OPS)}")
+    return Problem(f"unknown op '{name}'", ("op",), did_you_mean(str(name), OPS) or
+                   f"is a plug-in missing? load it with --plugin MODULE (docs/plugins.md); ops: {', '.join(OPS)}")
 
 
 def arity(opdef: OpDef, n: int) -> Problem | None:
