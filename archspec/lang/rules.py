@@ -34,8 +34,8 @@ OPTION_DEFAULTS = {"include_top": True, "pooling": None, "classifier_activation"
                    "weights": None}
 HEADS = ("top", "avg", "max", "none")  # include_top; else pooling avg, max, or None (optional: no tail)
 # checkpoint families a network can map (top-level `checkpoint:`); each names PyTorch state_dict tensors, which
-# the op records' `torch` layouts turn into Keras weights (docs/pytorch.md). timm would be one more entry.
-CHECKPOINT_FAMILIES = ("torchvision",)
+# the op records' `torch` layouts turn into Keras weights (docs/pytorch.md): a family is only a key-naming convention.
+CHECKPOINT_FAMILIES = ("torchvision", "timm")
 
 
 @dataclass(frozen=True)
