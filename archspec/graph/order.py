@@ -13,7 +13,8 @@ graph (nothing outside consumes them), so the walk never meets them. By-order we
 
 from __future__ import annotations
 
-from archspec.graph.ir import Graph
+from archspec.graph.ir import NESTED, Graph, Layer
+from archspec.ops import OPS
 
 
 def keras_inputs(node: Layer) -> list[int]:
