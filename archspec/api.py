@@ -1,19 +1,21 @@
-"""The Python API. Everything up to ``build`` is pure Python; ``build`` imports Keras on first use."""
+"""The Python API: signatures and docstrings over the rooms that do the work (lang/ reads a spec, graph/ resolves
+options and expands, weights/ reads weight files, backend/ builds Keras). Everything up to ``build`` is pure
+Python; ``build`` imports Keras on first use."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from archspec.errors import Diagnostic, Location, SpecError
-from archspec.graph.builder import BuildOptions, expand as _expand
+from archspec.backend.build import build_spec, published_weights  # noqa: F401 (part of the API)
+from archspec.errors import Diagnostic, SpecError
+from archspec.graph.builder import gc_paused  # noqa: F401 (for the CLI)
 from archspec.graph.ir import Graph
+from archspec.graph.options import keras_input_options, spec_graph
 from archspec.graph.validate import validate_file as _validate_file, validate_spec
-from archspec.lang.checks import check_spec
-from archspec.lang.compose import Spec, SpecCache, apply_overrides, load_spec as _load_spec
-from archspec.lang.sources import bundled_names
+from archspec.lang.compose import Spec, SpecCache, allowed_paths, apply_overrides, load_spec as _load_spec  # noqa: F401
 from archspec.limits import DEFAULT_LIMITS, Limits
+from archspec.weights.published import published_file  # noqa: F401 (part of the API)
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -48,11 +50,7 @@ def layer_graph(spec: Source, overrides: Overrides = None, limits: Limits = DEFA
     ``validate`` does; expansion then finds what depends on values and shapes.
     """
     loaded = load_spec(spec, overrides, limits)
-    build_options = BuildOptions(**keras_input_options(loaded, options))
-    problems = [d for d in check_spec(loaded, limits) if d.severity == "error"]
-    if problems:
-        raise SpecError(problems)
-    return _expand(loaded, build_options, limits)
+    return spec_graph(loaded, keras_input_options(loaded, options), limits)
 
 
 def validate(source: Source, overrides: Overrides = None, limits: Limits = DEFAULT_LIMITS,
@@ -83,223 +81,5 @@ def build(source: Source, *, weights: str | Path | None = None, input_tensor: An
     ``.h5`` or Keras 3 ``.weights.h5``). The weight file is checked against the graph first, so a mismatch
     names the layer, both shapes and the spec line that made the layer, instead of a Keras traceback.
     """
-    loaded = load_spec(source, overrides, limits)
-    where = loaded.where(("input",))
-    options = dict(options)
-    # keras.config.image_data_format() decides how an input_shape reads, (H, W, C) or (C, H, W); before Keras
-    # is imported only a build without input_shape (or one where Keras is loaded already) is checked
-    known = "keras" in sys.modules or options.get("input_shape") is None
-    if input_tensor is None and known:
-        options = keras_input_options(loaded, options, weights, variable=True, data_format=_data_format())
-    imagenet = isinstance(weights, str) and weights == "imagenet"
-    wfile = checkpoint = None
-    if weights is not None and not imagenet:  # a wrong file is refused here, with h5py alone, before Keras
-        from archspec.weights.h5file import read_weight_file
-        from archspec.weights.torch_file import read_checkpoint, sniff
-
-        if sniff(weights):  # a PyTorch checkpoint, mapped by the spec's checkpoint keys (docs/pytorch.md)
-            checkpoint = read_checkpoint(weights)
-        else:
-            wfile = read_weight_file(weights)
-    if "keras" not in sys.modules:
-        from archspec.backend.config import check_keras_config
-
-        check_keras_config()  # what would stop `import keras`, named (KERAS_BACKEND, keras.json)
-    try:
-        from archspec.backend import keras_emitters as _keras, load as backend  # noqa: F401 (imports Keras)
-    except ImportError as exc:  # the base install is pure Python; Keras comes with the extra
-        raise SpecError(Diagnostic(f"building a Keras model needs TensorFlow, JAX or PyTorch, with Keras ({exc})",
-                                   Location(loaded.file), hint="pip install 'archspec-cnn[tensorflow]' (or [jax], "
-                                   "[torch]: README, 'Choosing a Keras backend')")) from None
-    data_format = backend.check_data_format(loaded)
-    if input_tensor is not None:
-        options["input_shape"] = backend.tensor_input_shape(input_tensor, options.get("input_shape"), where,
-                                                            data_format)
-        options = keras_input_options(loaded, options, weights, variable=True)
-    elif not known:
-        options = keras_input_options(loaded, options, weights, variable=True, data_format=data_format)
-    if imagenet:
-        weights = published_weights(loaded, options.get("include_top", True), options.get("input_shape"))
-        from archspec.weights.h5file import read_weight_file
-
-        wfile = read_weight_file(weights)
-    graph = layer_graph(loaded, None, limits, weights="imagenet" if imagenet else None, **options)
-    if checkpoint is not None:
-        return _from_checkpoint(graph, checkpoint, backend, allow_partial, input_tensor=input_tensor, name=name)
-    return backend.build_model(graph, weights, by_name=by_name, allow_partial=allow_partial,
-                               input_tensor=input_tensor, name=name, wfile=wfile)
-
-
-def _from_checkpoint(graph: Graph, checkpoint: Any, backend: Any, allow_partial: bool, **kwargs: Any) -> "keras.Model":
-    """Build with a PyTorch checkpoint's weights: converted through the transfer plan into a Keras weight file
-    (the one path ``archspec convert`` writes), loaded by name; what the plan leaves out is a warning
-    (``SkippedWeightsWarning``: a new classifier, tensors of a top the model lacks)."""
-    import tempfile
-    import warnings
-
-    from archspec.weights.h5file import read_weight_file
-    from archspec.weights.torch_plan import convert, skipped
-
-    with tempfile.TemporaryDirectory(prefix="archspec-") as folder:
-        converted = Path(folder) / "checkpoint.h5"
-        plan = convert(graph, checkpoint, converted, allow_partial)
-        model = backend.build_model(graph, str(converted), by_name=True, allow_partial=True,
-                                    wfile=read_weight_file(converted), **kwargs)
-    note = skipped(plan, graph)
-    if note:
-        warnings.warn(backend.SkippedWeightsWarning(note), stacklevel=3)
-    return model
-
-
-def _data_format() -> str:
-    """Keras's image data format when Keras is loaded; channels_last (Keras's default) otherwise."""
-    keras = sys.modules.get("keras")
-    return keras.config.image_data_format() if keras is not None else "channels_last"
-
-
-def published_file(spec: Spec, include_top: bool = True, input_shape: tuple | None = None,
-                   weights: str = "imagenet", limits: Limits = DEFAULT_LIMITS) -> dict[str, str | None]:
-    """The ``file``, ``url`` and ``hash`` a spec's ``published`` entry names for these build options (pure
-    Python, nothing fetched). Every value is a name template whose ``{...}`` fields see the spec's ``vars``,
-    ``rows`` and ``cols`` (the model's input height and width, null when open) and, in ``url`` and
-    ``hash``, ``file``. An ``if`` that is false, a missing entry or a bad template is a located error."""
-    from archspec.lang.expressions import ExpressionError, evaluate, format_template
-
-    entries = spec.data.get("published") or {}
-    if weights not in entries:
-        cache = SpecCache()  # the bundled specs share their libraries: each is read once
-        having = [n for n in bundled_names() if weights in (_published_names(n, cache) or ())]
-        raise SpecError(Diagnostic(
-            f"'{spec.name}' declares no published '{weights}' weights", spec.where(("published",)), "/published",
-            hint=(f"bundled specs with published '{weights}' weights: {', '.join(having)}" if having else
-                  f"no bundled spec publishes '{weights}' weights") + "; or give a weight file path"))
-    entry = entries[weights]
-    shape = tuple(input_shape or spec.data.get("input") or (None, None, None))
-    scope = {**spec.data.get("vars", {}), "rows": shape[0], "cols": shape[1]}
-    path: tuple = ("published", weights)
-    try:
-        condition = entry.get("if", True)
-        if isinstance(condition, str):
-            path = path + ("if",)
-            condition = evaluate(condition, scope, limits)
-        if not condition:
-            options = ", ".join(f"{k}={v!r}" for k, v in scope.items() if isinstance(v, (int, float, str)))
-            raise SpecError(Diagnostic(
-                f"'{spec.name}' cannot load its published '{weights}' weights" if entry.get("if") is False else
-                f"'{spec.name}' has no published '{weights}' weights for these options ({options})",
-                spec.where(path), "/" + "/".join(path), hint=entry.get("doc")))
-        which = "top" if include_top else "notop"
-        if not isinstance(entry.get(which), dict):
-            raise SpecError(Diagnostic(f"'{spec.name}' publishes no '{weights}' file "
-                                       f"{'with' if include_top else 'without'} the top ('{which}')",
-                                       spec.where(path), "/" + "/".join(path)))
-        found: dict[str, str | None] = {}
-        for key in ("file", "url", "hash"):
-            path = ("published", weights, which, key)
-            raw = entry[which].get(key)
-            if raw is None and key != "hash":
-                raise SpecError(Diagnostic(f"the published '{weights}' {which} file has no '{key}'",
-                                           spec.where(path), "/" + "/".join(path)))
-            found[key] = None if raw is None else format_template(str(raw), {**scope, **found}, limits)
-    except ExpressionError as exc:
-        raise SpecError(Diagnostic(str(exc), spec.where(path), "/" + "/".join(path), hint=exc.hint)) from None
-    return found
-
-
-def _published_names(name: str, cache: SpecCache) -> Iterable[str] | None:
-    try:
-        return load_spec(name, cache=cache).data.get("published")
-    except SpecError:
-        return None
-
-
-def published_weights(spec: Spec, include_top: bool = True, input_shape: tuple | None = None,
-                      weights: str = "imagenet") -> str:
-    """The local path of the spec's published weights (``weights="imagenet"``), fetched as keras.applications
-    fetches them: ``keras.utils.get_file(file, url, cache_subdir="models", file_hash=hash)``, so a file
-    already in the Keras cache (``$KERAS_HOME/models``) is used offline after its hash is checked."""
-    from archspec.backend.load import fetch_published
-
-    found = published_file(spec, include_top, input_shape, weights)
-    return fetch_published(found["file"], found["url"], found["hash"],
-                           spec.where(("published", weights, "top" if include_top else "notop")))
-
-
-def keras_input_options(spec: Spec, options: dict[str, Any], weights: Any = None,
-                        variable: bool = False, data_format: str = "channels_last") -> dict[str, Any]:
-    """``options`` with the input shape keras.applications' ``obtain_input_shape`` would use, or a located
-    :class:`SpecError` (a ``ValueError``) where it refuses one.
-
-    ``variable``: without the top and without an ``input_shape``, the input's spatial sizes are open
-    (what ``build`` does, as keras does, unless the spec says ``variable_input: false``); the analyses (``expand``, ``summary``) keep the spec's sizes so
-    they can count multiply-accumulates. The family's minimum size is the spec's ``min_input``.
-    ``data_format`` is how ``input_shape`` is written: ``channels_first`` reads ``(C, H, W)`` as keras does;
-    the options returned are always channels-last ``(H, W, C)``, as the graph is.
-    """
-    options = _options(options)
-    include_top = options.get("include_top", True)
-    shape = options.get("input_shape")
-    data = spec.data
-    default = tuple(data.get("input") or ())
-    where = spec.where(("input",))
-
-    def refuse(message: str, hint: str | None = None) -> None:
-        raise SpecError(Diagnostic(message, where, "/input", hint=hint))
-
-    if weights is not None and include_top and options.get("classifier_activation", "softmax") not in ("softmax", None):
-        refuse("Only `None` and `softmax` activations are allowed for the `classifier_activation` argument when "
-               "using pretrained weights, with `include_top=True`; Received: "
-               f"classifier_activation={options['classifier_activation']}")
-    if shape is None:
-        if variable and not include_top and len(default) == 3 and data.get("variable_input", True):
-            options["input_shape"] = (None, None, 3 if weights == "imagenet" else default[-1])
-        return options
-    first = data_format == "channels_first"
-
-    def shown(hwc: tuple) -> tuple:  # a shape as the user writes it
-        return (hwc[2], hwc[0], hwc[1]) if first else hwc
-
-    if len(shape) != 3 or any(d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 1)
-                              for d in shape):
-        refuse(f"`input_shape` must be a tuple of three integers "
-               f"({'channels, height, width' if first else 'height, width, channels'}); Received: "
-               f"input_shape={shape}")
-    if first:
-        shape = (shape[1], shape[2], shape[0])
-    given = shown(shape)
-    if shape[-1] is None:
-        refuse(f"the number of input channels must be given; Received: input_shape={given}",
-               "with keras.config.image_data_format() 'channels_first' the shape is (channels, height, width)"
-               if first else "archspec models are channels_last: (height, width, channels)")
-    if weights == "imagenet" and include_top and default and shape != default and shape not in _published_sizes(spec):
-        refuse("When setting `include_top=True` and loading `imagenet` weights, `input_shape` should be "
-               f"{shown(default)}.  Received: input_shape={given}")
-    if weights == "imagenet" and shape[-1] != 3:
-        refuse(f"The input must have 3 channels; Received `input_shape={given}`")
-    min_size = data.get("min_input")
-    if isinstance(min_size, int) and any(d is not None and d < min_size for d in shape[:2]):
-        if first:  # (H, W, C) written under channels_first, or (C, H, W) under channels_last
-            looks_other, other = given[-1] in (1, 3, 4) and given[0] not in (1, 3, 4), (given[2], given[0], given[1])
-        else:
-            looks_other, other = given[0] in (1, 3, 4) and given[-1] not in (1, 3, 4), (given[1], given[2], given[0])
-        refuse(f"Input size must be at least {min_size}x{min_size}; Received: input_shape={given}",
-               f"keras.config.image_data_format() is {data_format!r}: did you mean {other}?"
-               if looks_other else f"'{spec.name}' needs inputs of at least {min_size}x{min_size} (min_input)")
-    if include_top and None in shape and shape != default:
-        refuse(f"If `include_top` is True, you should specify a static `input_shape`. Received: "
-               f"input_shape={given}")
-    options["input_shape"] = shape
-    return options
-
-
-def _published_sizes(spec: Spec) -> list[tuple]:
-    """The other inputs the published ImageNet top file fits (``published.imagenet.sizes``: square, 3 channels),
-    as keras.applications takes a default_size from such an input_shape."""
-    entry = (spec.data.get("published") or {}).get("imagenet") or {}
-    return [(size, size, 3) for size in entry.get("sizes") or ()]
-
-
-def _options(options: dict[str, Any]) -> dict[str, Any]:
-    if "input_shape" in options and options["input_shape"] is not None:
-        options = {**options, "input_shape": tuple(options["input_shape"])}
-    return options
+    return build_spec(load_spec(source, overrides, limits), dict(options), weights=weights, input_tensor=input_tensor,
+                      name=name, by_name=by_name, allow_partial=allow_partial, limits=limits)

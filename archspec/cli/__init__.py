@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
-    from archspec.lang.compose import allowed_paths
+    from archspec.api import allowed_paths
 
     try:
         with allowed_paths(getattr(args, "allow_path", None) or ()):

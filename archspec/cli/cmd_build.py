@@ -7,8 +7,7 @@ import os
 import sys
 import warnings
 
-from archspec.cli.common import (add_backend, add_spec_arguments, build_options, limits_from, refuse_library,
-                                 select_backend)
+from archspec.cli.common import add_backend, add_spec_arguments, build_options, limits_from, load_from, select_backend
 from archspec.cli.outfile import output_target
 from archspec.cli.quiet import quiet_tensorflow
 from archspec.errors import printable
@@ -34,15 +33,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     select_backend(args.backend)  # before anything imports Keras
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    refuse_library(args.spec)
-    output = output_target(args, args.output, (".keras", ".h5"), [args.weights])
+    output_target(args.output, (".keras", ".h5"))  # before any work
+    spec, inputs = load_from(args, args.spec)
+    output = output_target(args.output, (".keras", ".h5"), [*inputs, args.weights])
     from archspec.api import build
     from archspec.backend.load import SkippedWeightsWarning  # pure Python until a build runs
 
     with quiet_tensorflow(args.verbose), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SkippedWeightsWarning)  # TensorFlow is imported and initialised in here
-        model = build(args.spec, weights=args.weights, by_name=args.by_name, allow_partial=args.allow_partial,
-                      overrides=args.overrides, limits=limits_from(args), **build_options(args))
+        model = build(spec, weights=args.weights, by_name=args.by_name, allow_partial=args.allow_partial,
+                      limits=limits_from(args), **build_options(args))
     for warning in caught:
         if issubclass(warning.category, SkippedWeightsWarning):
             print(f"warning: {printable(warning.message)}", file=sys.stderr)

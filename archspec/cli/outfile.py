@@ -8,7 +8,6 @@ that was there.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Iterable
@@ -16,31 +15,18 @@ from typing import Iterable
 from archspec.fileio import OutputRefused, check_output
 
 
-def output_target(args: argparse.Namespace, path: str | None, suffixes: Iterable[str] | None = None,
-                  extra_inputs: Iterable[str | None] = ()) -> Path | None:
+def output_target(path: str | None, suffixes: Iterable[str] | None = None,
+                  inputs: Iterable[str | Path | None] | None = None) -> Path | None:
     """The checked destination of ``-o path`` (``None`` without ``-o``); exits 2 when it is refused.
 
-    ``extra_inputs`` are other files the run reads (``--weights``); the spec and every file it
-    imports or extends are found by loading it (a broken spec reports its own errors, exit 1).
+    ``inputs`` are the files the run reads (the spec and every file it imports or extends, from
+    :func:`archspec.cli.common.load_from`, and a weight file); ``None`` checks only what needs no spec
+    (suffix, folder, kind of file), which a command does first, so nothing is loaded for a typo.
     """
     if path is None:
         return None
-    suffixes = tuple(suffixes) if suffixes is not None else None
     try:
-        check_output(path, (), suffixes)  # the cheap checks first: nothing is loaded for a typo
-        return check_output(path, [*spec_inputs(args), *(p for p in extra_inputs if p)] if hasattr(args, "spec") else (),
-                            suffixes)
+        return check_output(path, [p for p in inputs or () if p], tuple(suffixes) if suffixes is not None else None)
     except OutputRefused as exc:
         print(f"archspec: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-
-
-def spec_inputs(args: argparse.Namespace) -> list[Path]:
-    """The spec file of ``args.spec`` and every file it imports or extends."""
-    from archspec.cli.common import limits_from
-    from archspec.lang.compose import SpecCache, load_spec
-    from archspec.lang.sources import resolve_source
-
-    cache = SpecCache()
-    load_spec(args.spec, None, limits_from(args), cache)
-    return [resolve_source(args.spec), *cache.docs]
