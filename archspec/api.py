@@ -12,8 +12,10 @@ from archspec.errors import Diagnostic, SpecError
 from archspec.graph.builder import gc_paused  # noqa: F401 (for the CLI)
 from archspec.graph.ir import Graph
 from archspec.graph.options import keras_input_options, spec_graph
+from archspec.graph.project import validate_files  # noqa: F401 (part of the API)
 from archspec.graph.validate import validate_file as _validate_file, validate_spec
-from archspec.lang.compose import Spec, SpecCache, allowed_paths, apply_overrides, load_spec as _load_spec  # noqa: F401
+from archspec.lang.compose import (Spec, SpecCache, allowed_paths, apply_overrides, load_spec as _load_spec,  # noqa: F401
+                                   looks_like_spec)
 from archspec.limits import DEFAULT_LIMITS, Limits
 from archspec.weights.published import published_file  # noqa: F401 (part of the API)
 
