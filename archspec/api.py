@@ -11,7 +11,7 @@ from archspec.backend.build import build_spec, published_weights  # noqa: F401 (
 from archspec.errors import Diagnostic, SpecError
 from archspec.graph.builder import gc_paused  # noqa: F401 (for the CLI)
 from archspec.graph.ir import Graph
-from archspec.graph.options import keras_input_options, spec_graph
+from archspec.graph.options import keras_input_options, spec_graph, tapped_layers
 from archspec.graph.project import validate_files  # noqa: F401 (part of the API)
 from archspec.graph.validate import validate_file as _validate_file, validate_spec
 from archspec.lang.compose import (Spec, SpecCache, allowed_paths, apply_overrides, load_spec as _load_spec,  # noqa: F401
@@ -72,7 +72,8 @@ def validate_file(path: str | Path, limits: Limits = DEFAULT_LIMITS, cache: Spec
 
 def build(source: Source, *, weights: str | Path | None = None, input_tensor: Any = None, name: str | None = None,
           by_name: bool = False, allow_partial: bool = False, overrides: Overrides = None,
-          limits: Limits = DEFAULT_LIMITS, **options: Any) -> "keras.Model":
+          limits: Limits = DEFAULT_LIMITS, features: bool | Iterable[str] | None = None,
+          **options: Any) -> "keras.Model":
     """Compile a spec to a ``keras.Model`` with the arguments of ``keras.applications`` constructors.
 
     ``options`` are ``include_top``, ``pooling``, ``classes``, ``classifier_activation`` and ``input_shape``;
@@ -82,6 +83,16 @@ def build(source: Source, *, weights: str | Path | None = None, input_tensor: An
     (the spec's published files, fetched into the Keras cache) or a path to a Keras weight file (legacy
     ``.h5`` or Keras 3 ``.weights.h5``). The weight file is checked against the graph first, so a mismatch
     names the layer, both shapes and the spec line that made the layer, instead of a Keras traceback.
+
+    ``features`` (``["P3", "P4", "P5"]``, or ``True`` for every level the spec taps) returns the backbone
+    without its top, its outputs a dict of those pyramid levels (docs/dense-prediction.md).
     """
     return build_spec(load_spec(source, overrides, limits), dict(options), weights=weights, input_tensor=input_tensor,
-                      name=name, by_name=by_name, allow_partial=allow_partial, limits=limits)
+                      name=name, by_name=by_name, allow_partial=allow_partial, limits=limits, features=features)
+
+
+def feature_layers(spec: Source, features: bool | Iterable[str] = True, limits: Limits = DEFAULT_LIMITS,
+                   overrides: Overrides = None) -> dict[str, str]:
+    """Pyramid level -> the name of the layer it taps (``{"P3": "conv3_block4_out", ...}``), for the levels
+    asked (``True``: all the spec declares), found at the spec's own input size (graph/features.py)."""
+    return tapped_layers(load_spec(spec, overrides, limits), features, limits)

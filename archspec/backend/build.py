@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from archspec.errors import Diagnostic, Location, SpecError
 from archspec.graph.ir import Graph
-from archspec.graph.options import keras_input_options, spec_graph
+from archspec.graph.options import keras_input_options, spec_graph, tapped_layers
 from archspec.lang.compose import Spec
 from archspec.limits import DEFAULT_LIMITS, Limits
 from archspec.weights.published import published_file
@@ -21,8 +21,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def build_spec(loaded: Spec, options: dict[str, Any], *, weights: str | Path | None = None, input_tensor: Any = None,
                name: str | None = None, by_name: bool = False, allow_partial: bool = False,
-               limits: Limits = DEFAULT_LIMITS) -> "keras.Model":
+               limits: Limits = DEFAULT_LIMITS, features: bool | Iterable[str] | None = None) -> "keras.Model":
     """See :func:`archspec.build` (the arguments, after the spec is loaded)."""
+    taps = None
+    if features is not None and features is not False:
+        taps = tapped_layers(loaded, features, limits)
+        if options.get("include_top") or options.get("pooling"):
+            raise SpecError(Diagnostic("features= returns the backbone's feature maps: it takes no include_top "
+                                       "or pooling", loaded.where(("head",)) if "head" in loaded.data
+                                       else Location(loaded.file)))
+        options["include_top"] = False
     where = loaded.where(("input",))
     options = dict(options)
     # keras.config.image_data_format() decides how an input_shape reads, (H, W, C) or (C, H, W); before Keras
@@ -45,7 +53,7 @@ def build_spec(loaded: Spec, options: dict[str, Any], *, weights: str | Path | N
 
         check_keras_config()  # what would stop `import keras`, named (KERAS_BACKEND, keras.json)
     try:
-        from archspec.backend import keras_emitters as _keras, load as backend  # noqa: F401 (imports Keras)
+        from archspec.backend import keras_emitters as _keras, load as backend  # imports Keras
     except ImportError as exc:  # the base install is pure Python; Keras comes with the extra
         raise SpecError(Diagnostic(f"building a Keras model needs TensorFlow, JAX or PyTorch, with Keras ({exc})",
                                    Location(loaded.file), hint="pip install 'archspec-cnn[tensorflow]' (or [jax], "
@@ -64,9 +72,11 @@ def build_spec(loaded: Spec, options: dict[str, Any], *, weights: str | Path | N
         wfile = read_weight_file(weights)
     graph = spec_graph(loaded, {**options, "weights": "imagenet" if imagenet else None}, limits)
     if checkpoint is not None:
-        return _from_checkpoint(graph, checkpoint, backend, allow_partial, input_tensor=input_tensor, name=name)
-    return backend.build_model(graph, weights, by_name=by_name, allow_partial=allow_partial,
-                               input_tensor=input_tensor, name=name, wfile=wfile)
+        model = _from_checkpoint(graph, checkpoint, backend, allow_partial, input_tensor=input_tensor, name=name)
+    else:
+        model = backend.build_model(graph, weights, by_name=by_name, allow_partial=allow_partial,
+                                    input_tensor=input_tensor, name=name, wfile=wfile)
+    return model if taps is None else _keras.feature_model(model, taps)
 
 
 def _from_checkpoint(graph: Graph, checkpoint: Any, backend: Any, allow_partial: bool, **kwargs: Any) -> "keras.Model":

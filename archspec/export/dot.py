@@ -50,8 +50,11 @@ def to_dot(graph: Graph, level: str = "layer", rankdir: str = "TB") -> Any:
     dot.set_edge_defaults(fontname="Helvetica", fontsize="8", arrowsize="0.6")
     if level == "layer":
         _layers(dot, graph)
+        _outputs(dot, graph, {layer.id: safe_id(layer.name) for layer in graph.layers})
     else:
-        _groups(dot, graph, level)
+        member = _groups(dot, graph, level)
+        prefix = "s_" if level == "stage" else "b_"
+        _outputs(dot, graph, {nid: safe_id(key, prefix) for nid, key in member.items()})
     return dot
 
 
@@ -113,6 +116,16 @@ class _Graph:
         lines += [f"{kind} [{_attrs(attrs)}];" for kind, attrs in self.defaults.items()]
         lines += [item.to_string() for item in self.body]
         return "\n".join(lines) + "\n}" + ("\n" if self.graph_type == "digraph" else "")
+
+
+def _outputs(dot: Any, graph: Graph, node_of: dict[int, str]) -> None:
+    """A named output (``output: NAME``) is a small node of its own, fed by the layer (or group) it returns."""
+    for name, layer in graph.named_outputs().items():
+        node = safe_id(name, "out_")
+        dot.add_node(_Node(node, label=_label(f"output {name}", shape_text(layer.shape)), shape="cds",
+                                style="filled", fillcolor=_INPUT_FILL))
+        source = layer.members[-1] if layer.op == NESTED else layer.id  # a nested layer is drawn as its members
+        dot.add_edge(_Edge(node_of[source], node))
 
 
 def _title(graph: Graph) -> str:
@@ -197,7 +210,7 @@ def _nested_cluster(inside: dict[int, Any], graph: Graph, nested: Any, parent: A
     return inside[nested.id]
 
 
-def _groups(dot: Any, graph: Graph, level: str) -> None:
+def _groups(dot: Any, graph: Graph, level: str) -> dict[int, str]:
     found = groups(graph, level)
     layers = graph.layers
     member = {nid: key for key, grp in found.items() for nid in grp.nodes}
@@ -223,6 +236,10 @@ def _groups(dot: Any, graph: Graph, level: str) -> None:
                     shapes.append(text)
     for (gu, gv), shapes in edges.items():
         dot.add_edge(_Edge(safe_id(gu, prefix), safe_id(gv, prefix), label=_label(", ".join(shapes))))
+
+
+        dot.add_edge(_Edge(safe_id(gu, prefix), safe_id(gv, prefix), label=_label(", ".join(shapes))))
+    return member
 
 
 def render(dot_text: str, fmt: str, timeout: float = DEFAULT_LIMITS.graphviz_seconds) -> bytes:

@@ -25,7 +25,7 @@ from archspec.lang.expressions import ExpressionError, format_template, names_in
 from archspec.lang.rules import CALL_META, INHERITED, STAGE_META, Problem
 from archspec.lang.yaml_loader import json_pointer
 from archspec.limits import DEFAULT_LIMITS, Limits
-from archspec.ops import NUMERIC_KINDS, OPS, Attr, OpDef, ShapeError, fmt_shape
+from archspec.ops import OPS, Attr, OpDef, ShapeError, fmt_shape
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,7 @@ class _Builder:
         self.calls: list[tuple[tuple, str, dict]] = []  # template calls being expanded: (path, name, args)
         self.work = 0  # steps and repeats expanded, bounded by limits.steps (empty templates make no layers)
         self.carried: dict[str, int] = {}  # values stages 'carry' to the blocks after them
+        self.output_at: dict[str, Location] = {}  # named outputs declared so far, where each was declared
 
     # ------------------------------------------------------------------------------------ errors
     def check(self, problem: Problem | None, path: tuple) -> None:
@@ -207,6 +208,8 @@ class _Builder:
             layer = self.g.layers[nid]
             while layer.inputs and _same_axes(self.g.layers[layer.inputs[0]].shape, layer.shape, dims):
                 layer = self.g.layers[layer.inputs[0]]
+            if layer.id == self.g.input:  # the message shows the input's shape already
+                continue
             out.append(Diagnostic(f"'{layer.name or layer.op}' {fmt_shape(layer.shape)} gets its shape here",
                                   layer.loc, layer.pointer, severity="note"))
         return out
@@ -288,6 +291,7 @@ class _Builder:
         if not last:
             other.g = self.g.copy()  # layers are copied: auto-naming must not leak between heads
             other.explicit, other.auto = dict(self.explicit), list(self.auto)
+            other.output_at = dict(self.output_at)
         other.global_scope = other._global_scope()
         return other
 
@@ -300,7 +304,7 @@ class _Builder:
     def _check_all_used(self) -> None:
         """A layer that does not feed the output would be dropped by Keras and shift by-order loading."""
         layers = self.g.layers
-        used, stack = {self.g.output}, [self.g.output]
+        used, stack = set(self.g.output_ids()), list(self.g.output_ids())
         while stack:
             node = layers[stack.pop()]
             for src in node.inputs + list(node.members[-1:]):  # a nested layer uses its members' chain
@@ -346,11 +350,13 @@ class _Builder:
             scope = stage_scope.new_child({"i": i, "repeat": repeat, "first": i == 1, "last": i == repeat,
                                            "letter": _letter(i), **self._shape_vars(prev)})
             scope["block"] = self._format(block_name, scope, path + ("block_name",))
+            values = {"input": prev, **self._carried_in(template, stage.get("block"), path)}
             if template is not None:
                 args = self._stage_args(stage, at, i, repeat, path)
                 self.calls.append((path, stage["block"], args))  # before binding: a default sees the call
                 scope.update(self._bind_params(template, stage["block"], args, scope, path, at, i))
-            values = {"input": prev, **self._carried_in(template, stage.get("block"), path)}
+                values.update(self._tensor_args(template, stage["block"], args, {"input": prev, **self.carried},
+                                                prev, path))
             frame = _Frame(scope=scope, values=values, prev=prev, stage=key, block=scope["block"] or key)
             self._steps(body, body_path, frame)
             if template is not None:
@@ -400,14 +406,17 @@ class _Builder:
         params = template.get("params", {})
         required = template.get("required", [])
         self._count_work(call_path, len(params) + len(args))
-        known = set(params) | set(required)
+        tensors = template.get("tensors", [])
+        known = set(params) | set(required) | set(tensors)
         bound: dict[str, Any] = {}
         for name, (raw, path) in args.items():
+            if name in tensors:
+                continue  # a value name, bound by _tensor_args
             if name not in known:
                 self.check(rules.unknown_param(name, tname, known), path)
             bound[name] = self._value(raw, scope, path)
-        for name in required:
-            if name not in bound:
+        for name in [*required, *tensors]:
+            if name not in bound and name not in args:
                 self.fail(rules.missing_param(name, tname, at, i), call_path)
         seen = scope.new_child(dict(bound))  # a default sees the arguments and the defaults before it
         for name, default in params.items():
@@ -417,6 +426,19 @@ class _Builder:
             elif isinstance(default, (str, list)) and (problem := self._default_problems().get(where)):
                 raise SpecError(problem)  # overridden here, still the checker's error
         return bound
+
+    def _tensor_args(self, template: dict, tname: str, args: dict[str, tuple[Any, tuple]], known: dict[str, int],
+                     prev: int, call_path: tuple) -> dict[str, int]:
+        """A template's tensor parameters (``tensors: [skip]``): each argument names one of the caller's
+        values (``known``; ``prev`` is the caller's running value), which the body then reads by the
+        parameter's name, as ``in: skip``."""
+        self.check_all(rules.tensor_params(tname, template), ("templates", tname))
+        out = {}
+        for name in template.get("tensors", []):
+            raw, path = args[name]
+            self.check_all(rules.unknown_refs({name: raw}, name, known), path[:-1])
+            out[name] = prev if raw == "prev" else known[raw]
+        return out
 
     def _default_problems(self) -> dict[tuple, Diagnostic]:
         if self.default_problems is None:
@@ -432,7 +454,7 @@ class _Builder:
         self.check(rules.head_exists(head, which), ("head",))
         scope = ChainMap({"stage": "head", "block": "head", "i": 1, "repeat": 1, "first": True,
                           "last": True, "letter": "a"}, self.global_scope)
-        frame = _Frame(scope=scope, values={"input": prev}, prev=prev, stage="head", block="head")
+        frame = _Frame(scope=scope, values={"input": prev, **self.carried}, prev=prev, stage="head", block="head")
         self._steps(head[which], ("head", which), frame)
         return frame.prev
 
@@ -469,6 +491,18 @@ class _Builder:
         frame.prev = node
         if "as" in step:
             frame.values[step["as"]] = node
+        if "output" in step:
+            self._output(step, path, frame.scope, node)
+        if step.get("tap"):  # a candidate pyramid level (graph/features.py), what the step yields even if skipped
+            self.g.taps.append(node)
+
+    def _output(self, step: dict, path: tuple, scope: ChainMap, node: int) -> None:
+        """``output: NAME``: the step's value is the model output ``NAME`` (a name template)."""
+        raw = step["output"]
+        name = None if raw is None else self._format(str(raw), scope, path + ("output",))
+        self.check(rules.output_name(name, self.output_at.get(name)), path)
+        self.output_at[name] = self.spec.where(path + ("output",))
+        self.g.outputs[name] = node
 
     def _inputs(self, step: dict, path: tuple, frame: _Frame, key: str = "in") -> list[int]:
         self.check_all(rules.unknown_refs(step, key, frame.values), path)
@@ -486,6 +520,7 @@ class _Builder:
         for value in template.get("carried", []):  # read from the caller, by name
             self.check(rules.carried_unbound(name, value, frame.values), path)
         values = {"input": inp, **{value: frame.values[value] for value in template.get("carried", [])}}
+        values.update(self._tensor_args(template, name, args, frame.values, frame.prev, path))
         inner = _Frame(scope=self._inherited(frame.scope).new_child(params), values=values, prev=inp,
                        stage=frame.stage, block=frame.block, depth=frame.depth + 1, nested=frame.nested)
         self._steps(template["body"], ("templates", name, "body"), inner)
@@ -583,7 +618,7 @@ class _Builder:
     def _value(self, raw: Any, scope: dict, path: tuple, attr: Attr | None = None, label: str = "",
                numeric: bool = False) -> Any:
         """Resolve a spec value (the one string rule of :func:`resolve`), then check it against ``attr``."""
-        value = self._resolve(raw, scope, path, numeric or (attr is not None and attr.kind in NUMERIC_KINDS))
+        value = self._resolve(raw, scope, path, numeric or (attr is not None and attr.kind_def.numeric))
         if attr is None:
             return value
         out, problem = rules.checked_value(attr, value, label, scope)

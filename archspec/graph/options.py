@@ -3,10 +3,11 @@ errors), then the typed graph for those options. Pure Python, shared by the anal
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from archspec.errors import Diagnostic, SpecError
 from archspec.graph.builder import BuildOptions, expand
+from archspec.graph.features import feature_taps
 from archspec.graph.ir import Graph
 from archspec.lang.checks import check_spec
 from archspec.lang.compose import Spec
@@ -23,6 +24,25 @@ def spec_graph(spec: Spec, options: dict[str, Any], limits: Limits = DEFAULT_LIM
     if problems:
         raise SpecError(problems)
     return expand(spec, BuildOptions(**options), limits)
+
+
+def tapped_layers(spec: Spec, features: bool | Iterable[str] = True,
+                  limits: Limits = DEFAULT_LIMITS) -> dict[str, str]:
+    """Pyramid level -> the name of the layer it taps, for the levels asked (``True``: all the spec declares),
+    found at the spec's own input size (graph/features.py); see :func:`archspec.feature_layers`."""
+    declared = feature_taps(spec_graph(spec, keras_input_options(spec, {"include_top": False}), limits))
+    where = spec.where(("stages",))
+    if not declared:
+        raise SpecError(Diagnostic(f"'{spec.name}' declares no feature taps", where,
+                                   hint="mark the blocks whose outputs are pyramid levels with 'tap: true' "
+                                        "(docs/spec-language.md, 'Feature taps'); a spec with an open input "
+                                        "size has none either"))
+    wanted = list(declared) if features is True else [str(f) for f in features]  # type: ignore[union-attr]
+    unknown = [f for f in wanted if f not in declared]
+    if unknown or not wanted:
+        raise SpecError(Diagnostic(f"'{spec.name}' has no feature level {', '.join(map(repr, unknown)) or '(none asked)'}",
+                                   where, hint=f"its levels: {', '.join(declared)}"))
+    return {level: declared[level].layer.name for level in dict.fromkeys(wanted)}
 
 
 def keras_input_options(spec: Spec, options: dict[str, Any], weights: Any = None,
