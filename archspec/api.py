@@ -14,8 +14,10 @@ from archspec.graph.ir import Graph
 from archspec.graph.options import keras_input_options, spec_graph, tapped_layers
 from archspec.graph.project import validate_files  # noqa: F401 (part of the API)
 from archspec.graph.validate import validate_file as _validate_file, validate_spec
-from archspec.lang.compose import (Spec, SpecCache, allowed_paths, apply_overrides, load_spec as _load_spec,  # noqa: F401
-                                   looks_like_spec)
+from archspec.lang.compose import (Spec, SpecCache, allowed_paths, apply_overrides, blame_overrides,  # noqa: F401
+                                   load_spec as _load_spec, looks_like_spec)
+from archspec.lang.schema import schema_text  # noqa: F401 (part of the API)
+from archspec.lang.sources import expand_glob  # noqa: F401 (for the CLI)
 from archspec.limits import DEFAULT_LIMITS, Limits
 from archspec.weights.published import published_file  # noqa: F401 (part of the API)
 

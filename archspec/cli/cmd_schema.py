@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from archspec.lang.schema import schema_text
+    from archspec.api import schema_text
 
     text = schema_text()
     if not args.output:

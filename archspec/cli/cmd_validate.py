@@ -16,7 +16,6 @@ from pathlib import Path
 from archspec.cli.common import add_limits
 from archspec.cli.output import FORMATS, Reporter, default_format
 from archspec.errors import Diagnostic, Location
-from archspec.lang.sources import expand_glob
 from archspec.limits import DEFAULT_LIMITS
 
 
@@ -42,6 +41,8 @@ def collect(paths: list[str]) -> tuple[list[Path], list[str]]:
 
     Returns the files and the arguments that matched nothing (a usage error).
     """
+    from archspec.api import expand_glob
+
     out: dict[Path, None] = {}
     missing: list[str] = []
     for raw in paths:

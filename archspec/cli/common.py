@@ -114,9 +114,8 @@ def blame_sets(args: argparse.Namespace, diagnostics: list) -> list:
     overrides = getattr(args, "overrides", None)
     if not overrides:
         return diagnostics
-    from archspec.api import load_spec, validate
+    from archspec.api import blame_overrides, load_spec, validate
     from archspec.errors import SpecError
-    from archspec.lang.compose import blame_overrides
 
     limits = limits_from(args)
     for source in [getattr(args, k) for k in ("spec", "a", "b") if isinstance(getattr(args, k, None), str)]:
