@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from archspec.backend.build import build_spec, published_weights  # noqa: F401 (part of the API)
+from archspec.backend.build import build_spec
 from archspec.errors import Diagnostic, SpecError
 from archspec.graph.builder import gc_paused  # noqa: F401 (for the CLI)
 from archspec.graph.ir import Graph
@@ -19,7 +19,8 @@ from archspec.lang.compose import (Spec, SpecCache, allowed_paths, apply_overrid
 from archspec.lang.schema import schema_text  # noqa: F401 (part of the API)
 from archspec.lang.sources import expand_glob  # noqa: F401 (for the CLI)
 from archspec.limits import DEFAULT_LIMITS, Limits
-from archspec.weights.published import published_file  # noqa: F401 (part of the API)
+from archspec.weights.published import cache_folders as published_cache_folders  # noqa: F401 (for the CLI)
+from archspec.weights.published import published_file, published_weights  # noqa: F401 (part of the API)
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -82,7 +83,7 @@ def build(source: Source, *, weights: str | Path | None = None, input_tensor: An
     as in keras.applications, a model without its top takes a variable ``(None, None, C)`` input unless an
     ``input_shape`` or ``input_tensor`` says otherwise, and the same input checks apply (every refusal is a
     :class:`SpecError`, a ``ValueError`` that names the spec line). ``weights`` is ``None``, ``"imagenet"``
-    (the spec's published files, fetched into the Keras cache) or a path to a Keras weight file (legacy
+    (the spec's published files: docs/validation.md, "Published weights: the trust policy") or a path to a Keras weight file (legacy
     ``.h5`` or Keras 3 ``.weights.h5``). The weight file is checked against the graph first, so a mismatch
     names the layer, both shapes and the spec line that made the layer, instead of a Keras traceback.
 

@@ -13,7 +13,7 @@ from archspec.graph.ir import Graph
 from archspec.graph.options import keras_input_options, spec_graph, tapped_layers
 from archspec.lang.compose import Spec
 from archspec.limits import DEFAULT_LIMITS, Limits
-from archspec.weights.published import published_file
+from archspec.weights.published import published_file, published_weights
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -40,6 +40,8 @@ def build_spec(loaded: Spec, options: dict[str, Any], *, weights: str | Path | N
         options = keras_input_options(loaded, options, weights, variable=True, data_format=_data_format())
     imagenet = isinstance(weights, str) and weights == "imagenet"
     wfile = checkpoint = None
+    if imagenet and input_tensor is None and known:  # a refused entry costs no Keras import (fetched after it)
+        published_file(loaded, options.get("include_top", True), options.get("input_shape"), limits=limits)
     if weights is not None and not imagenet:  # a wrong file is refused here, with h5py alone, before Keras
         from archspec.weights.h5file import read_weight_file
         from archspec.weights.torch_file import read_checkpoint, sniff
@@ -66,7 +68,8 @@ def build_spec(loaded: Spec, options: dict[str, Any], *, weights: str | Path | N
     elif not known:
         options = keras_input_options(loaded, options, weights, variable=True, data_format=data_format)
     if imagenet:
-        weights = published_weights(loaded, options.get("include_top", True), options.get("input_shape"))
+        weights = published_weights(loaded, options.get("include_top", True), options.get("input_shape"),
+                                    limits=limits)
         from archspec.weights.h5file import read_weight_file
 
         wfile = read_weight_file(weights)
@@ -92,8 +95,10 @@ def _from_checkpoint(graph: Graph, checkpoint: Any, backend: Any, allow_partial:
     with tempfile.TemporaryDirectory(prefix="archspec-") as folder:
         converted = Path(folder) / "checkpoint.h5"
         plan = convert(graph, checkpoint, converted, allow_partial)
-        model = backend.build_model(graph, str(converted), by_name=True, allow_partial=True,
-                                    wfile=read_weight_file(converted), **kwargs)
+        with warnings.catch_warnings():  # the plan's note below says what was left out, in the checkpoint's terms
+            warnings.simplefilter("ignore", backend.SkippedWeightsWarning)
+            model = backend.build_model(graph, str(converted), by_name=True, allow_partial=True,
+                                        wfile=read_weight_file(converted), **kwargs)
     note = skipped(plan, graph)
     if note:
         warnings.warn(backend.SkippedWeightsWarning(note), stacklevel=3)
@@ -104,15 +109,3 @@ def _data_format() -> str:
     """Keras's image data format when Keras is loaded; channels_last (Keras's default) otherwise."""
     keras = sys.modules.get("keras")
     return keras.config.image_data_format() if keras is not None else "channels_last"
-
-
-def published_weights(spec: Spec, include_top: bool = True, input_shape: tuple | None = None,
-                      weights: str = "imagenet") -> str:
-    """The local path of the spec's published weights (``weights="imagenet"``), fetched as keras.applications
-    fetches them: ``keras.utils.get_file(file, url, cache_subdir="models", file_hash=hash)``, so a file
-    already in the Keras cache (``$KERAS_HOME/models``) is used offline after its hash is checked."""
-    from archspec.backend.load import fetch_published
-
-    found = published_file(spec, include_top, input_shape, weights)
-    return fetch_published(found["file"], found["url"], found["hash"],
-                           spec.where(("published", weights, "top" if include_top else "notop")))

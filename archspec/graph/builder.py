@@ -20,7 +20,7 @@ from archspec.graph.ir import Graph, Layer
 from archspec.graph.order import NESTED, auto_prefix
 from archspec.lang import rules
 from archspec.lang.compose import Spec
-from archspec.lang.checks import default_problems
+from archspec.lang.checks import default_problems, published_problems
 from archspec.lang.expressions import ExpressionError, format_template, names_in, resolve, template_fields
 from archspec.lang.rules import CALL_META, INHERITED, STAGE_META, Problem
 from archspec.lang.yaml_loader import json_pointer
@@ -277,6 +277,9 @@ class _Builder:
         self.check(rules.input_shape(self.g.input_shape, self.limits), ("input",))
         self.check(rules.checkpoint_family(self.spec.data.get("checkpoint")), ("checkpoint",))
         self.g.checkpoint = self.spec.data.get("checkpoint")
+        published = published_problems(self.spec, self.limits)  # what 'build --weights' would fetch
+        if published:
+            raise SpecError(published[0])
         self.global_scope = self._global_scope()
         prev = self.g.input = self._add_layer("input", {}, [], self.g.input_shape, None, ("input",), "input", "input")
         for key, stage in self.spec.data["stages"].items():

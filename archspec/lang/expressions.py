@@ -251,6 +251,12 @@ def template_fields(template: str) -> list[str]:
     return fields
 
 
+def template_literals(template: str) -> list[str]:
+    """The literal text between a name template's fields (``{{``/``}}`` unescaped): what it says whatever
+    its fields evaluate to."""
+    return [text for field, text in _template_parts(template) if field is False]
+
+
 @lru_cache(maxsize=4096)
 def _template_parts(template: str) -> tuple[tuple[bool | None, str], ...]:
     """``template`` scanned once into ``(is_field, text)`` parts; the same name template is filled for

@@ -143,19 +143,21 @@ def build_schema() -> dict[str, Any]:
     }
     published_file = {
         "type": "object", "additionalProperties": False,
-        "description": "one weight file, as keras.utils.get_file takes it (file and url are needed once "
-                       "extends is applied); each value is a name template over vars, rows and cols (and "
-                       "file, in url and hash)",
+        "description": "one weight file (file and url are needed once extends is applied); each value is a "
+                       "name template over vars, rows and cols (and file, in url and hash); docs/validation.md, "
+                       "'Published weights: the trust policy'",
         "properties": {
-            "file": {"type": "string", "description": "file name in the Keras cache ($KERAS_HOME/models)"},
-            "url": {"type": "string", "description": "where it is published, e.g. 'https://.../{file}'"},
-            "hash": {"type": ["string", "null"], "description": "its md5 or sha256 (null: not checked)"},
+            "file": {"type": "string", "description": "a plain file name (letters, digits, _ . + -), as in the "
+                                                      "Keras cache ($KERAS_HOME/models)"},
+            "url": {"type": "string", "description": "where it is published: https:// only, e.g. 'https://.../{file}'"},
+            "hash": {"type": ["string", "null"], "description": "its md5 or sha256 (lowercase hex), checked before "
+                                                                "the download is kept; null only in bundled specs"},
         },
     }
     published = {
         "type": "object", "propertyNames": {"pattern": IDENT},
-        "description": "published weight files by name: build(spec, weights='imagenet') fetches one as "
-                       "keras.applications does",
+        "description": "published weight files by name: build(spec, weights='imagenet') loads one from the "
+                       "Keras cache or downloads it over HTTPS",
         "additionalProperties": {
             "type": "object", "additionalProperties": False,
             "properties": {
