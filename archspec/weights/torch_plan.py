@@ -37,7 +37,9 @@ class TensorMap:
 
 
 @dataclass(frozen=True)
-class Mismatch:
+class TensorMismatch:
+    """A checkpoint tensor whose shape is not the one the layer needs."""
+
     node: int
     tensor: str
     expected: tuple  # the tensor shape the layer needs (PyTorch's layout)
@@ -54,7 +56,7 @@ class TransferPlan:
     tensors: int  # in the checkpoint
     mapped: list[tuple[int, list[TensorMap]]] = field(default_factory=list)
     unmapped: list[tuple[int, str]] = field(default_factory=list)  # (node, why it gets nothing)
-    mismatched: list[Mismatch] = field(default_factory=list)
+    mismatched: list[TensorMismatch] = field(default_factory=list)
     leftover: list[str] = field(default_factory=list)  # tensors nothing takes
     ignored: list[str] = field(default_factory=list)  # tensors Keras has no place for (num_batches_tracked)
 
@@ -63,7 +65,7 @@ class TransferPlan:
         """Every weighted layer is filled and every tensor used."""
         return not (self.unmapped or self.mismatched or self.leftover)
 
-    def outside_head(self, graph: Graph) -> tuple[list[Mismatch], list[int]]:
+    def outside_head(self, graph: Graph) -> tuple[list[TensorMismatch], list[int]]:
         """Shape mismatches and unfilled layers outside the head (a new classifier is not a problem)."""
         return ([m for m in self.mismatched if graph.layers[m.node].stage != "head"],
                 [n for n, _ in self.unmapped if graph.layers[n].stage != "head"])
@@ -96,14 +98,14 @@ def plan_transfer(graph: Graph, shapes: dict[str, tuple], file: str) -> Transfer
         features = flattened_features(graph, layer)
         for weight in layer.weights:
             t = next(t for t in rule.tensors if t.keras == weight.name)
-            name = f"{layer.checkpoint}.{t.torch}"
+            name = f"{layer.checkpoint}.{t.torch}" if t.torch else layer.checkpoint
             expected = TORCH_LAYOUTS[t.layout][0](weight.shape)
             if name not in shapes:
                 missing.append(name)
                 continue
             claimed.add(name)
-            if tuple(shapes[name]) != expected:
-                plan.mismatched.append(Mismatch(nid, name, expected, tuple(shapes[name])))
+            if not _fits(t.layout, tuple(shapes[name]), expected):
+                plan.mismatched.append(TensorMismatch(nid, name, expected, tuple(shapes[name])))
             maps.append(TensorMap(weight.name, name, t.layout, weight.shape,
                                   features if _reordered(t.layout, weight.shape, features) else None))
         if missing:
@@ -119,6 +121,12 @@ def plan_transfer(graph: Graph, shapes: dict[str, tuple], file: str) -> Transfer
             plan.leftover.append(name)
     _whole_nested(plan, graph)
     return plan
+
+
+def _fits(layout: str, actual: tuple, expected: tuple) -> bool:
+    """The tensor has the layout's shape; a per-channel column may also come flat, ``(C,)`` for ``(C, 1, 1)``
+    (timm keeps ConvNeXt's layer scale so, torchvision as a column): the same numbers, converted by a reshape."""
+    return actual == expected or (layout == "channel_column" and actual == expected[:1])
 
 
 def checkpoint_layers(graph: Graph) -> list[int]:
