@@ -16,6 +16,13 @@ from __future__ import annotations
 from archspec.graph.ir import Graph
 
 
+def keras_inputs(node: Layer) -> list[int]:
+    """The inputs the node's Keras layer or operation reads (``OpDef.keras_inputs``): a value that only gives
+    a size (``resize_like``'s second input) is not an input of the Keras node."""
+    n = None if node.op in ("input", NESTED) else OPS[node.op].keras_inputs
+    return node.inputs if n is None else node.inputs[:n]
+
+
 def keras_operation_order(graph: Graph) -> list[int]:
     """Node ids in the order of the emitted model's ``model.operations``: every node, layer or not."""
     layers = graph.layers
@@ -31,7 +38,7 @@ def keras_operation_order(graph: Graph) -> list[int]:
     depth: dict[int, int] = {}
     for nid in reversed(post):
         d = depth.setdefault(nid, 0)
-        for parent in layers[nid].inputs:
+        for parent in keras_inputs(layers[nid]):
             if depth.get(parent, 0) < d + 1:
                 depth[parent] = d + 1
     return sorted(post, key=lambda n: (-depth[n], index[n]))
@@ -43,7 +50,7 @@ def _walk(layers: list[Layer], stack: list[tuple[int, int]], index: dict[int, in
     and appending them to ``post`` once their inputs are done."""
     while stack:  # iterative DFS: graphs can be far deeper than Python's recursion limit
         nid, k = stack[-1]
-        inputs = layers[nid].inputs
+        inputs = keras_inputs(layers[nid])
         if k < len(inputs):
             stack[-1] = (nid, k + 1)
             child = inputs[k]
