@@ -23,13 +23,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from archspec.progress import stage
     from archspec.weights.torch_file import read_checkpoint
     from archspec.weights.torch_plan import convert, skipped
 
     output_target(args, args.output, (".h5",), [args.checkpoint])
     graph = expand_from(args, args.spec)
-    checkpoint = read_checkpoint(args.checkpoint)
-    plan = convert(graph, checkpoint, args.output, args.allow_partial)
+    with stage(f"reading {args.checkpoint}"):
+        checkpoint = read_checkpoint(args.checkpoint)
+    with stage(f"writing {args.output}"):
+        plan = convert(graph, checkpoint, args.output, args.allow_partial)
     note = skipped(plan, graph)
     if note:
         print(f"warning: {note}", file=sys.stderr)

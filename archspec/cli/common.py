@@ -146,7 +146,9 @@ def expand_from(args: argparse.Namespace, source: str) -> Any:
     from archspec.api import layer_graph
     from archspec.graph.builder import gc_paused
 
-    with gc_paused():
+    from archspec.progress import stage
+
+    with gc_paused(), stage(f"expanding {source}"):
         return layer_graph(source, args.overrides, limits_from(args), **build_options(args))
 
 
