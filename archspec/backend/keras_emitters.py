@@ -10,8 +10,6 @@ from typing import Any, Iterator
 import keras
 
 from archspec.graph.ir import Graph, Layer
-from archspec.graph.order import NESTED
-from archspec.ops import OPS
 from archspec.progress import counted
 
 # Layer classes that keras.applications defines next to its models rather than in keras.layers. They are
@@ -75,18 +73,18 @@ def emit_model(graph: Graph, name: str | None = None, initialize: bool = True) -
     """
     tensors: list[Any] = []
     for node in counted(graph.layers, f"building {len(graph)} layers"):  # creation order is a topological order
-        if node.op == "input":
+        if node.is_input:
             tensors.append(keras.Input(shape=LAYERS.feature_shape(node.shape), name=node.name))
             continue
         if node.nested_in is not None:  # made by its nested layer, which comes after its members
             tensors.append(None)
             continue
         args = [tensors[i] for i in node.inputs]
-        if node.op == NESTED:  # keras.Sequential of the members, called once: one entry of model.layers
+        if node.is_nested:  # keras.Sequential of the members, called once: one entry of model.layers
             made = [_layer(graph.layers[m], initialize) for m in node.members]
             tensors.append(_built(keras.Sequential([layer for layer, _ in made], name=node.name), args[0], made))
             continue
-        opdef = OPS[node.op]
+        opdef = node.opdef
         if not opdef.layer:  # a Keras operation: a graph node, not in model.layers, no weights
             apply = opdef.keras(OPERATIONS, node.attrs, node.name)
             tensors.append(apply(args if len(args) > 1 else args[0]))
@@ -115,7 +113,7 @@ def model_outputs(graph: Graph, tensors: list[Any]) -> Any:
 def _layer(node: Layer, initialize: bool) -> tuple[Any, dict]:
     """The node's unbuilt Keras layer; without ``initialize``, its weights' initializers are swapped for
     zeros until it is built (returned: the declared ones, to put back)."""
-    layer = OPS[node.op].keras(LAYERS, node.attrs, node.name)
+    layer = node.opdef.keras(LAYERS, node.attrs, node.name)
     declared = {} if initialize else {w.initializer: getattr(layer, w.initializer)
                                       for w in node.weights if w.initializer}
     for attr in declared:

@@ -68,8 +68,8 @@ def _on_tensor(model: Any, graph: Graph, input_tensor: Any) -> Any:
     by_name = {layer.name: layer for layer in model.layers}
     tensors: list[Any] = []
     for node in graph.layers:
-        if node.op == "input" or node.nested_in is not None:  # a nested layer's members are called by it
-            tensors.append(input_tensor if node.op == "input" else None)
+        if node.is_input or node.nested_in is not None:  # a nested layer's members are called by it
+            tensors.append(input_tensor if node.is_input else None)
             continue
         args = [tensors[i] for i in node.inputs]
         tensors.append(by_name[node.name](args if len(args) > 1 else args[0]))

@@ -16,8 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterator, NoReturn
 
 from archspec.errors import Diagnostic, Location, SpecError
-from archspec.graph.ir import Graph, Layer
-from archspec.graph.order import NESTED, auto_prefix
+from archspec.graph.ir import INPUT, NESTED, Graph, Layer
 from archspec.lang import rules
 from archspec.lang.compose import Spec
 from archspec.lang.checks import default_problems, published_problems
@@ -281,7 +280,7 @@ class _Builder:
         if published:
             raise SpecError(published[0])
         self.global_scope = self._global_scope()
-        prev = self.g.input = self._add_layer("input", {}, [], self.g.input_shape, None, ("input",), "input", "input")
+        prev = self.g.input = self._add_layer(INPUT, {}, [], self.g.input_shape, None, ("input",), "input", "input")
         for key, stage in self.spec.data["stages"].items():
             prev = self._stage(key, stage, ("stages", key), prev)
         return prev
@@ -699,7 +698,7 @@ class _Builder:
         counters: dict[str, int] = {}
         for nid in self.auto:
             layer = self.g.layers[nid]
-            prefix = auto_prefix(layer.op)
+            prefix = layer.auto_prefix
             n = counters.get(prefix, 0)
             while (candidate := prefix if n == 0 else f"{prefix}_{n}") in self.explicit:
                 n += 1

@@ -13,22 +13,7 @@ graph (nothing outside consumes them), so the walk never meets them. By-order we
 
 from __future__ import annotations
 
-from archspec.graph.ir import Graph, Layer
-from archspec.ops import OPS
-
-
-NESTED = "sequential"  # the graph op of a nested layer (a ``sequential:`` step), emitted as keras.Sequential
-
-
-def is_layer(node: Layer) -> bool:
-    """Whether the node is a Keras layer (in ``model.layers``, or in a nested layer's); false for ops
-    emitted as Keras operations."""
-    return node.op in ("input", NESTED) or OPS[node.op].layer
-
-
-def auto_prefix(op: str) -> str:
-    """Keras's auto-name prefix for a graph op: its class in snake_case (``input_layer``, ``sequential``)."""
-    return "input_layer" if op == "input" else NESTED if op == NESTED else OPS[op].auto_prefix
+from archspec.graph.ir import Graph
 
 
 def keras_operation_order(graph: Graph) -> list[int]:
@@ -75,4 +60,4 @@ def _walk(layers: list[Layer], stack: list[tuple[int, int]], index: dict[int, in
 def keras_layer_order(graph: Graph) -> list[int]:
     """Node ids in the order Keras lists the layers of the emitted functional model (``model.layers``)."""
     layers = graph.layers
-    return [n for n in keras_operation_order(graph) if is_layer(layers[n])]
+    return [n for n in keras_operation_order(graph) if layers[n].is_layer]

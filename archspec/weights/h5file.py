@@ -25,7 +25,7 @@ from typing import Any
 from archspec.errors import Diagnostic, Location, SpecError, printable
 from archspec.fileio import check_input
 from archspec.weights.isolate import isolated
-from archspec.weights.names import check_name
+from archspec.weights.names import check_name, shown
 
 ATTRIBUTE_BYTES = 4 * 2**20  # of one attribute in the file (Keras splits its lists at 64 kB)
 ATTRIBUTE_ITEMS = 100_000  # names in one list attribute, all its chunks together (the default layers limit)
@@ -249,10 +249,10 @@ def _member(group: Any, name: str, where: Location, h5py: Any) -> Any:
         if link is None:
             raise _refuse(where, here, f"'{name}' is listed but not in the file")
         if isinstance(link, h5py.ExternalLink):
-            raise _refuse(where, here, f"'{name}' is an external link (to {link.filename!r}); links to other "
+            raise _refuse(where, here, f"'{name}' is an external link (to {shown(link.filename)!r}); links to other "
                                        "files are not followed")
         if isinstance(link, h5py.SoftLink):
-            raise _refuse(where, here, f"'{name}' is a soft link (to {link.path!r}); links are not followed")
+            raise _refuse(where, here, f"'{name}' is a soft link (to {shown(link.path)!r}); links are not followed")
         obj = obj[part]
     return obj
 

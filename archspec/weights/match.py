@@ -14,13 +14,15 @@ from pathlib import Path
 
 from archspec.errors import Diagnostic, Location
 from archspec.graph.ir import Graph, Layer
-from archspec.graph.order import auto_prefix, keras_layer_order
+from archspec.graph.order import keras_layer_order
 from archspec.ops import fmt_shape
 from archspec.weights.h5file import FileLayer, WeightFile, check_arrays, read_weight_file
 
 
 @dataclass
-class Mismatch:
+class LayerMismatch:
+    """A weight-file layer paired with a layer whose weights have other shapes."""
+
     node: int
     layer: str
     file_layer: str
@@ -35,7 +37,7 @@ class MatchReport:
     matched: list[tuple[int, str]] = field(default_factory=list)  # (node, file layer name)
     missing: list[int] = field(default_factory=list)  # model layers with weights the file lacks
     extra: list[str] = field(default_factory=list)  # file layers nothing in the model takes
-    mismatched: list[Mismatch] = field(default_factory=list)
+    mismatched: list[LayerMismatch] = field(default_factory=list)
     count_error: str | None = None
     # for each matched node, the HDF5 paths of its weights in the order of Graph.stored_weights
     datasets: dict[int, list[str]] = field(default_factory=dict)
@@ -98,7 +100,7 @@ def _class_keys(graph: Graph, nodes: list[int] | tuple[int, ...]) -> dict[int, s
     used: dict[str, int] = {}
     keys = {}
     for nid in nodes:
-        base = auto_prefix(graph.layers[nid].op)
+        base = graph.layers[nid].auto_prefix
         n = used.get(base, 0)
         keys[nid] = base if n == 0 else f"{base}_{n}"
         used[base] = n + 1
@@ -142,7 +144,7 @@ def _pair(report: MatchReport, graph: Graph, layer: Layer, found: FileLayer) -> 
         report.matched.append((layer.id, found.name))
         report.datasets[layer.id] = list(found.datasets)
     else:
-        report.mismatched.append(Mismatch(layer.id, layer.name, found.name, shapes, _found(found), layer.loc))
+        report.mismatched.append(LayerMismatch(layer.id, layer.name, found.name, shapes, _found(found), layer.loc))
 
 
 def _pair_members(report: MatchReport, graph: Graph, layer: Layer, found: FileLayer) -> None:
@@ -161,7 +163,7 @@ def _pair_members(report: MatchReport, graph: Graph, layer: Layer, found: FileLa
             continue
         shapes = [w.shape for w in member.weights]
         if shapes != _found(stored):
-            report.mismatched.append(Mismatch(mid, member.name, f"{found.name}/{stored.name}", shapes,
+            report.mismatched.append(LayerMismatch(mid, member.name, f"{found.name}/{stored.name}", shapes,
                                               _found(stored), member.loc))
         pairs.append((member, stored))
     extra = [f"{found.name}/{m.name}" for m in theirs.values() if m.weights]

@@ -8,8 +8,8 @@ Two formats, told by content rather than suffix:
   TensorFlow. The header is bounded before it is parsed (:data:`HEADER_LIMIT` bytes, :data:`HEADER_VALUES`
   JSON values), a name given twice is refused, and every size it states is bounded by the file's own size
   and checked before anything is allocated.
-* **torch.save** files (``.pth``/``.pt``): the zip directory is checked first (no compressed entry, so
-  nothing inflates; ``data.pkl`` at most :data:`PICKLE_LIMIT` bytes, nested at most :data:`NESTING_LIMIT`
+* **torch.save** files (``.pth``/``.pt``): the zip directory is checked first (at most :data:`ZIP_DIRECTORY`
+  bytes, no compressed entry, so nothing inflates; ``data.pkl`` at most :data:`PICKLE_LIMIT` bytes, nested at most :data:`NESTING_LIMIT`
   deep, scanned without building anything). Then a child process (:mod:`archspec.weights.isolate`) reads it
   with ``torch.load(weights_only=True)``, the loader that refuses arbitrary pickled objects, and writes its
   tensors as a safetensors file that this module reads as above: torch is never imported here, a crash of
@@ -45,6 +45,7 @@ HEADER_LIMIT = 100 * 2**20  # bytes of safetensors JSON header; the format's own
 HEADER_VALUES = 2_000_000  # JSON values in that header (about 13 a tensor)
 PICKLE_LIMIT = 4 * 2**20  # bytes of a torch.save file's data.pkl (a ResNet-50's is 40 kB)
 NESTING_LIMIT = 100  # containers inside containers in data.pkl (a state_dict's is 5 deep)
+ZIP_DIRECTORY = 16 * 2**20  # bytes of a torch.save archive's directory (about 100 per tensor storage)
 MAX_RANK = 8
 TORCH_EXTRA = "pip install 'archspec-cnn[torch]'"
 
@@ -98,6 +99,8 @@ def sniff(path: str | Path) -> str | None:
 
 
 def _torch_zip(path: str | Path) -> bool:
+    if _zip_directory(path) > ZIP_DIRECTORY:  # zipfile would build an object for every entry of the directory
+        return True  # a torch archive as far as the first bytes tell; _check_archive refuses it
     try:
         with zipfile.ZipFile(path) as archive:
             return any(name.endswith("/data.pkl") for name in archive.namelist()[:100_000])
@@ -222,10 +225,32 @@ def _read_torch(path: str | Path, where: Location) -> Checkpoint:
     return checkpoint
 
 
+def _zip_directory(path: str | Path) -> int:
+    """The size in bytes of a zip's central directory as its end record states it (zip64's too when there is
+    one: ``zipfile`` reads and parses that many bytes, one object per entry), from the file's last 64 kB."""
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - 2**16 - 22))
+        tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        return 0
+    size = struct.unpack("<I", tail[at + 12:at + 16])[0]
+    z64 = tail.rfind(b"PK\x06\x06", 0, at)
+    if z64 >= 0 and len(tail) >= z64 + 48:
+        size = max(size, struct.unpack("<Q", tail[z64 + 40:z64 + 48])[0])
+    return size
+
+
 def _check_archive(path: str | Path, where: Location) -> None:
-    """A torch.save zip from its directory, before anything is inflated or unpickled: every entry stored
-    (torch.save compresses nothing; a compressed entry could inflate a thousandfold), ``data.pkl`` at most
-    :data:`PICKLE_LIMIT` bytes, its objects nested at most :data:`NESTING_LIMIT` deep."""
+    """A torch.save zip from its directory, before anything is inflated or unpickled: a directory of at
+    most :data:`ZIP_DIRECTORY` bytes, every entry stored (torch.save compresses nothing; a compressed entry could
+    inflate a thousandfold), ``data.pkl`` at most :data:`PICKLE_LIMIT` bytes, its objects nested at most
+    :data:`NESTING_LIMIT` deep."""
+    size = _zip_directory(path)
+    if size > ZIP_DIRECTORY:
+        raise SpecError(Diagnostic(f"the archive's directory is {size} bytes, more than the {ZIP_DIRECTORY} read (torch.save "
+                                   "writes about 100 bytes per tensor)", where))
     try:
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()

@@ -37,7 +37,9 @@ class TensorMap:
 
 
 @dataclass(frozen=True)
-class Mismatch:
+class TensorMismatch:
+    """A checkpoint tensor whose shape is not the one the layer needs."""
+
     node: int
     tensor: str
     expected: tuple  # the tensor shape the layer needs (PyTorch's layout)
@@ -54,7 +56,7 @@ class TransferPlan:
     tensors: int  # in the checkpoint
     mapped: list[tuple[int, list[TensorMap]]] = field(default_factory=list)
     unmapped: list[tuple[int, str]] = field(default_factory=list)  # (node, why it gets nothing)
-    mismatched: list[Mismatch] = field(default_factory=list)
+    mismatched: list[TensorMismatch] = field(default_factory=list)
     leftover: list[str] = field(default_factory=list)  # tensors nothing takes
     ignored: list[str] = field(default_factory=list)  # tensors Keras has no place for (num_batches_tracked)
 
@@ -63,7 +65,7 @@ class TransferPlan:
         """Every weighted layer is filled and every tensor used."""
         return not (self.unmapped or self.mismatched or self.leftover)
 
-    def outside_head(self, graph: Graph) -> tuple[list[Mismatch], list[int]]:
+    def outside_head(self, graph: Graph) -> tuple[list[TensorMismatch], list[int]]:
         """Shape mismatches and unfilled layers outside the head (a new classifier is not a problem)."""
         return ([m for m in self.mismatched if graph.layers[m.node].stage != "head"],
                 [n for n, _ in self.unmapped if graph.layers[n].stage != "head"])
@@ -103,7 +105,7 @@ def plan_transfer(graph: Graph, shapes: dict[str, tuple], file: str) -> Transfer
                 continue
             claimed.add(name)
             if tuple(shapes[name]) != expected:
-                plan.mismatched.append(Mismatch(nid, name, expected, tuple(shapes[name])))
+                plan.mismatched.append(TensorMismatch(nid, name, expected, tuple(shapes[name])))
             maps.append(TensorMap(weight.name, name, t.layout, weight.shape,
                                   features if _reordered(t.layout, weight.shape, features) else None))
         if missing:

@@ -104,6 +104,18 @@ def test_a_deflated_pickle_is_not_inflated(spec, tmp_path, baseline_mb):
     refused(run, path, "is compressed")
 
 
+def test_a_zip_directory_of_a_million_entries_is_not_parsed(spec, tmp_path, baseline_mb):
+    # a 47 MB central directory of 1-letter names: zipfile built an object per entry while sniffing the file
+    record = struct.pack("<4s6H3I5H2I", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0) + b"a"
+    directory = record * 10**6
+    end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, len(directory), 30, 0)
+    path = tmp_path / "many.pth"
+    path.write_bytes(b"PK\x03\x04" + bytes(26) + directory + end)
+    run = archspec("check-weights", spec, path)
+    assert run.cpu_seconds < 10 and run.max_rss_mb < baseline_mb + HEADROOM_MB, (run.cpu_seconds, run.max_rss_mb)
+    refused(run, path, f"the archive's directory is {len(directory)} bytes, more than the 16777216 read")
+
+
 # ------------------------------------------------------------------------------------------- safetensors
 def test_a_header_of_empty_arrays_is_refused_before_it_is_parsed(spec, tmp_path, baseline_mb):
     path = safetensors(tmp_path / "arrays.safetensors", b'{"a": [' + b"[]," * (20 * 10**6) + b"[]]}")
