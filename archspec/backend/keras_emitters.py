@@ -34,9 +34,7 @@ class _Layers:
             return getattr(importlib.import_module(_APPLICATION_LAYERS[name]), name)
         return getattr(keras.layers, name)
 
-    @property
-    def channel_axis(self) -> int:
-        return 1 if keras.config.image_data_format() == "channels_first" else -1
+    channel_axis = property(lambda self: _channel_axis())
 
     @staticmethod
     def feature_shape(shape: tuple) -> tuple:
@@ -49,15 +47,21 @@ class _Layers:
 LAYERS = _Layers()
 
 
+def _channel_axis() -> int:
+    return 1 if keras.config.image_data_format() == "channels_first" else -1
+
+
 class _Operations:
     """The namespace of ops that are not layers (``OpDef.layer`` false): the classes behind ``keras.ops``
     (``Add`` is what ``x + 3.0`` on a Keras tensor creates), so an op emits the node the reference's
-    arithmetic records, under the name archspec gave it."""
+    arithmetic records, under the name archspec gave it. ``channel_axis`` as for layers."""
+
+    channel_axis = property(lambda self: _channel_axis())
 
     def __getattr__(self, name: str) -> Any:
         from keras.src import ops
 
-        return getattr(ops, name)
+        return getattr(ops, name) if hasattr(ops, name) else getattr(ops.image, name)
 
 
 OPERATIONS = _Operations()

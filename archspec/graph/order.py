@@ -13,7 +13,15 @@ graph (nothing outside consumes them), so the walk never meets them. By-order we
 
 from __future__ import annotations
 
-from archspec.graph.ir import Graph
+from archspec.graph.ir import NESTED, Graph, Layer
+from archspec.ops import OPS
+
+
+def keras_inputs(node: Layer) -> list[int]:
+    """The inputs the node's Keras layer or operation reads (``OpDef.keras_inputs``): a value that only gives
+    a size (``resize_like``'s second input) is not an input of the Keras node."""
+    n = None if node.op in ("input", NESTED) else OPS[node.op].keras_inputs
+    return node.inputs if n is None else node.inputs[:n]
 
 
 def keras_operation_order(graph: Graph) -> list[int]:
@@ -31,7 +39,7 @@ def keras_operation_order(graph: Graph) -> list[int]:
     depth: dict[int, int] = {}
     for nid in reversed(post):
         d = depth.setdefault(nid, 0)
-        for parent in layers[nid].inputs:
+        for parent in keras_inputs(layers[nid]):
             if depth.get(parent, 0) < d + 1:
                 depth[parent] = d + 1
     return sorted(post, key=lambda n: (-depth[n], index[n]))
@@ -43,7 +51,7 @@ def _walk(layers: list[Layer], stack: list[tuple[int, int]], index: dict[int, in
     and appending them to ``post`` once their inputs are done."""
     while stack:  # iterative DFS: graphs can be far deeper than Python's recursion limit
         nid, k = stack[-1]
-        inputs = layers[nid].inputs
+        inputs = keras_inputs(layers[nid])
         if k < len(inputs):
             stack[-1] = (nid, k + 1)
             child = inputs[k]

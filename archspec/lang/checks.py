@@ -327,10 +327,15 @@ class _Checker:
                 self._argument(k, values, tensors, inner, path + ("at", which), {"input", *self.carried})
         if isinstance(tname, str) and not self.report(rules.unknown_template(tname, self.templates), path + ("block",)):
             self._stage_args(tname, stage, at, path, known_repeat)
-            template = self.templates[tname]
-            for name in _carried(template):
-                self.report(rules.carried_unbound(tname, name, self.carried), path + ("block",))
-            self._carry(stage, {"input", *_carried(template), *tensors, *_bound(template.get("body"))}, path)
+            used = [tname, *(str(v["block"]) for v in at.values() if isinstance(v, dict) and "block" in v)]
+            values = None
+            for name in [n for n in dict.fromkeys(used) if n in self.templates]:
+                template = self.templates[name]
+                for carried in _carried(template):
+                    self.report(rules.carried_unbound(name, carried, self.carried), path + ("block",))
+                mine = {"input", *_carried(template), *_tensors(template), *_bound(template.get("body"))}
+                values = mine if values is None else values & mine  # what every repeat's block binds
+            self._carry(stage, values, path)
 
     def _carry(self, stage: dict, values: set[str], path: tuple) -> None:
         """A stage's 'carry' names values of its block (``values``: those bound after the block ran)."""
@@ -339,26 +344,50 @@ class _Checker:
         self.carried.update(carry)
 
     def _stage_args(self, tname: str, stage: dict, at: dict, path: tuple, repeat: int | None) -> None:
-        """Stage arguments against the template's parameters, including per-repeat 'at' overrides."""
+        """Stage arguments against the template each repeat uses (an 'at' entry's ``block`` switches it, see
+        :func:`rules.repeat_template`), including per-repeat 'at' overrides."""
+        switched = {which: str(v["block"]) for which, v in at.items() if isinstance(v, dict) and "block" in v}
+        for which, name in switched.items():
+            self.report(rules.unknown_template(name, self.templates), path + ("at", which, "block"))
+        if any(name not in self.templates for name in switched.values()):
+            return
+        # each case: (template, the 'at' entries that apply, the repeat for messages); one per repeat when known
+        if repeat is None:
+            plain = [w for w in at if w not in switched]
+            cases = [(tname, plain, None), *((name, [*plain, w], None) for w, name in switched.items())]
+        else:
+            cases = []
+            for i in range(1, repeat + 1):
+                entries = [w for w in at if rules.at_selects(w, i, repeat)]
+                cases.append((rules.repeat_template(tname, at, entries), entries, i))
+        seen: set[tuple] = set()
+        for name, entries, i in cases:
+            self._args_for(name, stage, at, entries, path, i, repeat, seen)
+
+    def _args_for(self, tname: str, stage: dict, at: dict, entries: list, path: tuple, i: int | None,
+                  repeat: int | None, seen: set) -> None:
+        """One repeat's arguments (the stage's, then its 'at' entries') against template ``tname``; ``seen``
+        keeps a problem found for several repeats to one report."""
         template = self.templates[tname]
         required = [r for r in _list(template.get("required")) if isinstance(r, str)]
         known = {*_dict(template.get("params")), *required, *_tensors(template)}
-        unknown = []
-        for k in [k for k in stage if k not in STAGE_META]:
+        unknown, given = [], set()
+        places = [((k,), k) for k in stage if k not in STAGE_META]
+        places += [(("at", w, k), k) for w in entries for k in _dict(at[w]) if k != "block"]
+        for where, k in places:
+            given.add(k)
             if k not in known:
                 unknown.append(k)
-                self.report(rules.unknown_param(k, tname, known), path + (k,))
-        for which, values in at.items():
-            for k in _dict(values):
-                if k not in known:
-                    unknown.append(k)
-                    self.report(rules.unknown_param(k, tname, known), path + ("at", which, k))
+                if (where, tname) not in seen:
+                    seen.add((where, tname))
+                    self.report(rules.unknown_param(k, tname, known), path + where)
         for name in [*required, *_tensors(template)]:
-            if name in stage or rules.mistyped(name, unknown):
+            if name in given or rules.mistyped(name, unknown) or (name, tname) in seen:
                 continue
-            covered = _covered_repeats(at, name, repeat)
-            if covered is not True:
-                self.report(rules.missing_param(name, tname, at, covered), path)
+            if repeat is None and any(name in _dict(v) for v in at.values()):
+                continue  # unknown count: trust any override, the builder checks the rest
+            seen.add((name, tname))
+            self.report(rules.missing_param(name, tname, at, i), path)
 
     # --------------------------------------------------------------------------------------- steps
     def _steps(self, steps: Any, path: tuple, scope: _Scope, values: set[str]) -> None:
@@ -589,17 +618,6 @@ def _tensors(template: dict) -> list[str]:
 def _bound(steps: Any) -> set[str]:
     """The 'as' names a body binds in its own frame (its steps and their branches, not called templates)."""
     return {step["as"] for step in _within(steps, ("branches",)) if isinstance(step.get("as"), str)}
-
-
-def _covered_repeats(at: dict, name: str, repeat: int | None) -> bool | int:
-    """True when 'at' overrides supply ``name`` for every repeat; else the first repeat lacking it."""
-    hits = {which for which, values in at.items() if isinstance(values, dict) and name in values}
-    if repeat is None:
-        return True if hits else 1  # unknown count: trust any override, the builder checks the rest
-    for i in range(1, repeat + 1):
-        if not any(rules.at_selects(w, i, repeat) for w in hits):
-            return i
-    return True
 
 
 def _divides_by_zero(text: str, limits: Limits) -> bool:

@@ -48,6 +48,18 @@ def _int(x: Any) -> int:
     return int(x)
 
 
+def letter(i: Any) -> str:
+    """1 -> 'a', 26 -> 'z', 27 -> 'aa' (the 'res2a_branch2a' naming of the original ResNet files); as a
+    function, names that start elsewhere or skip: Inception's ``Mixed_5{letter(i + 1)}`` is Mixed_5b, 5c, ..."""
+    if isinstance(i, bool) or not isinstance(i, int) or i < 1:
+        raise ValueError(f"needs a whole number of at least 1, got {i!r}")
+    out = ""
+    while i > 0:
+        i, r = divmod(i - 1, 26)
+        out = chr(ord("a") + r) + out
+    return out
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "min": min,
     "max": max,
@@ -56,8 +68,10 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "abs": abs,
     "floor": math.floor,
     "ceil": math.ceil,
+    "letter": letter,
 }
-_SYNTAX = "numbers, names, + - * / // % **, comparisons, and/or/not, 'a if c else b', min/max/int/round/abs/floor/ceil"
+_SYNTAX = ("numbers, names, + - * / // % **, comparisons, and/or/not, 'a if c else b', "
+           "min/max/int/round/abs/floor/ceil/letter")
 
 
 @lru_cache(maxsize=4096)
@@ -108,9 +122,7 @@ def _check_node(node: ast.AST) -> None:
 
 def names_in(source: str, limits: Limits = DEFAULT_LIMITS) -> set[str]:
     """Free names an expression refers to (function names excluded)."""
-    tree = parse(source, limits.expression_chars, limits.expression_depth)
-    funcs = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in funcs}
+    return set(_free_names(source, limits.expression_chars, limits.expression_depth))
 
 
 def is_bare_name(source: str) -> bool:
@@ -118,9 +130,22 @@ def is_bare_name(source: str) -> bool:
 
 
 def evaluate(source: str, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS) -> Any:
-    """Evaluate ``source`` against ``scope``; raises :class:`ExpressionError` on any problem."""
+    """Evaluate ``source`` against ``scope``; raises :class:`ExpressionError` on any problem, including an
+    unknown name in a part that is not evaluated (``a if c else typo``), as the checker reads every name."""
     tree = parse(source, limits.expression_chars, limits.expression_depth)
+    for name in _free_names(source, limits.expression_chars, limits.expression_depth):
+        if name not in scope:
+            raise ExpressionError(f"unknown name '{name}'", did_you_mean(name, scope))
     return _Evaluator(scope, limits).visit(tree.body)
+
+
+@lru_cache(maxsize=4096)
+def _free_names(source: str, max_chars: int, max_depth: int) -> tuple[str, ...]:
+    """The names ``source`` reads, in the order written (function names excluded)."""
+    tree = parse(source, max_chars, max_depth)
+    funcs = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    found = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in funcs]
+    return tuple(dict.fromkeys(n.id for n in sorted(found, key=lambda n: n.col_offset)))
 
 
 class _Evaluator:

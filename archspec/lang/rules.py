@@ -34,8 +34,8 @@ OPTION_DEFAULTS = {"include_top": True, "pooling": None, "classifier_activation"
                    "weights": None}
 HEADS = ("top", "avg", "max", "none")  # include_top; else pooling avg, max, or None (optional: no tail)
 # checkpoint families a network can map (top-level `checkpoint:`); each names PyTorch state_dict tensors, which
-# the op records' `torch` layouts turn into Keras weights (docs/pytorch.md). timm would be one more entry.
-CHECKPOINT_FAMILIES = ("torchvision",)
+# the op records' `torch` layouts turn into Keras weights (docs/pytorch.md): a family is only a key-naming convention.
+CHECKPOINT_FAMILIES = ("torchvision", "timm")
 
 
 @dataclass(frozen=True)
@@ -306,9 +306,21 @@ def layer_name(name: str) -> Problem | None:
 # ------------------------------------------------------------------------------------------ templates
 def unknown_param(name: str, tname: str, known: Iterable[str]) -> Problem:
     known = sorted(known)
-    return Problem(f"unknown parameter '{name}' for template '{tname}'", hint=did_you_mean(
-        name, [*known, *STAGE_META, *CALL_META]) or (f"parameters: {', '.join(known)}" if known else
-                                                     "it takes no parameters"), key=True)
+    if name in (*STAGE_META, *CALL_META):  # a stage's key given per repeat ('at'): not a typo of itself
+        hint = f"'{name}' is a key of the stage, not a parameter; 'at' gives a repeat parameters and a 'block'"
+    else:
+        hint = did_you_mean(name, [*known, *STAGE_META, *CALL_META]) or (
+            f"parameters: {', '.join(known)}" if known else "it takes no parameters")
+    return Problem(f"unknown parameter '{name}' for template '{tname}'", hint=hint, key=True)
+
+
+def repeat_template(block: str, at: dict, entries: Iterable[str]) -> str:
+    """The template a repeat uses: the stage's ``block``, or the ``block`` of the last of the repeat's 'at'
+    entries (in written order) that gives one (ShuffleNet's ``at: {first: {block: down_unit}}``)."""
+    for which in entries:
+        if isinstance(at[which], dict) and "block" in at[which]:
+            block = str(at[which]["block"])
+    return block
 
 
 def missing_param(name: str, tname: str, at: dict | None = None, repeat: int | None = None) -> Problem:

@@ -98,7 +98,7 @@ def plan_transfer(graph: Graph, shapes: dict[str, tuple], file: str) -> Transfer
         features = flattened_features(graph, layer)
         for weight in layer.weights:
             t = next(t for t in rule.tensors if t.keras == weight.name)
-            name = f"{layer.checkpoint}.{t.torch}"
+            name = f"{layer.checkpoint}.{t.torch}" if t.torch else layer.checkpoint
             expected = TORCH_LAYOUTS[t.layout][0](weight.shape)
             if name not in shapes:
                 missing.append(name)
