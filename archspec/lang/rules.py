@@ -243,8 +243,9 @@ def template_depth(depth: int, limits: Limits) -> Problem | None:
 def unknown_op(name: Any) -> Problem | None:
     if isinstance(name, str) and name in OPS:
         return None
-    return Problem(f"unknown op '{name}'", ("op",), did_you_mean(str(name), OPS) or
-                   f"is a plug-in missing? load it with --plugin MODULE (docs/plugins.md); ops: {', '.join(OPS)}")
+    plugin = "is a plug-in missing? load it with --plugin MODULE (docs/plugins.md)"
+    close = did_you_mean(str(name), OPS)
+    return Problem(f"unknown op '{name}'", ("op",), f"{close} or {plugin}" if close else f"{plugin}; ops: {', '.join(OPS)}")
 
 
 def arity(opdef: OpDef, n: int) -> Problem | None:
