@@ -9,8 +9,9 @@ concrete values; :mod:`archspec.graph.validate` runs both. Pure Python, no Tenso
 from __future__ import annotations
 
 import ast
+from collections import ChainMap
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Collection, Iterable, Iterator, MutableMapping
 
 from archspec.errors import Diagnostic, did_you_mean
 from archspec.lang import rules
@@ -21,6 +22,8 @@ from archspec.lang.rules import (CALL_META, INHERITED, OPTION_DEFAULTS, OPTION_N
 from archspec.lang.yaml_loader import json_pointer
 from archspec.limits import DEFAULT_LIMITS, Limits
 from archspec.ops import NUMERIC_KINDS, OPS, Attr, OpDef
+
+_Values = MutableMapping[str, Any]  # the values a step can name (a ChainMap reads the carried ones through)
 
 
 class _Dynamic:
@@ -93,7 +96,7 @@ class _Checker:
         # a library's templates may use vars of the networks that import it: names are checked there
         self.open_names = data.get("kind") == "library"
         self.lenient: _Scope | None = None
-        self.carried: set[str] = set()  # names the stages so far 'carry'
+        self.carried: dict[str, Any] = {}  # names the stages so far 'carry' (read through, never copied)
         self.hints_left = 200
         self.all_params = frozenset(
             str(p) for t in self.templates.values()
@@ -134,7 +137,7 @@ class _Checker:
                     self._stage(str(key), stage, ("stages", key))
             for which, steps in _dict(self.spec.data.get("head")).items():
                 if which in rules.HEADS:
-                    self._steps(steps, ("head", which), self.scope({*INHERITED, *SHAPE_VARS}), {"input"})
+                    self._steps(steps, ("head", which), self.scope({*INHERITED, *SHAPE_VARS}), {"input": None})
         return unique(self.diags)
 
     def _checked_templates(self) -> list[str]:
@@ -170,7 +173,7 @@ class _Checker:
         for pname, default in params.items():
             self._value(default, self._lenient(), path + ("params", pname))
         scope = self.scope({*params, *required, *INHERITED, *SHAPE_VARS})
-        self._steps(template.get("body"), path + ("body",), scope, {"input", *_carried(template)})
+        self._steps(template.get("body"), path + ("body",), scope, dict.fromkeys(["input", *_carried(template)]))
 
     def _defaults(self) -> None:
         for opname, attrs in self.defaults.items():
@@ -197,7 +200,7 @@ class _Checker:
         inner = self.scope({"stage", "block", *SHAPE_VARS, *REPEAT_NAMES})
         if "body" in stage and "block" not in stage:
             self.report_all(rules.inline_stage_keys(key, stage), path)
-            values = {"input", *self.carried}
+            values = ChainMap({"input": None}, self.carried)
             self._steps(stage["body"], path + ("body",), inner, values)
             self._carry(stage, values, path)
             return
@@ -214,7 +217,7 @@ class _Checker:
                 self.report(rules.carried_unbound(tname, name, self.carried), path + ("block",))
             self._carry(stage, {"input", *_carried(template), *_bound(template.get("body"))}, path)
 
-    def _carry(self, stage: dict, values: set[str], path: tuple) -> None:
+    def _carry(self, stage: dict, values: Collection[str], path: tuple) -> None:
         """A stage's 'carry' names values of its block (``values``: those bound after the block ran)."""
         carry = _dict(stage.get("carry"))
         self.report_all(rules.carry_refs(carry, values), path + ("carry",))
@@ -243,12 +246,12 @@ class _Checker:
                 self.report(rules.missing_param(name, tname, at, covered), path)
 
     # --------------------------------------------------------------------------------------- steps
-    def _steps(self, steps: Any, path: tuple, scope: _Scope, values: set[str]) -> None:
+    def _steps(self, steps: Any, path: tuple, scope: _Scope, values: _Values) -> None:
         for k, step in enumerate(_list(steps)):
             if isinstance(step, dict):
                 self._step(step, path + (k,), scope, values)
 
-    def _step(self, step: dict, path: tuple, scope: _Scope, values: set[str]) -> None:
+    def _step(self, step: dict, path: tuple, scope: _Scope, values: _Values) -> None:
         self.report_all(rules.unknown_refs(step, "in", values), path)
         self.report(rules.else_needs_if(step), path)
         if "else" in step:
@@ -264,9 +267,9 @@ class _Checker:
         elif "op" in step:
             self._op(step, path, scope, values)
         if not self.report(rules.bind_name(step), path) and isinstance(step.get("as"), str):
-            values.add(step["as"])
+            values[step["as"]] = None
 
-    def _sequential(self, step: dict, path: tuple, scope: _Scope, values: set[str]) -> None:
+    def _sequential(self, step: dict, path: tuple, scope: _Scope, values: _Values) -> None:
         """A nested layer: its steps are links of a chain (no other inputs, bindings or branches), its ops
         layers; inside, the steps see the same names as the step itself."""
         inner = _list(step["sequential"])
@@ -277,14 +280,14 @@ class _Checker:
             self.report(rules.nested_step(sub), where)
             if isinstance(sub.get("op"), str) and sub["op"] in OPS:
                 self.report(rules.nested_op(OPS[sub["op"]]), where)
-        self._steps(inner, path + ("sequential",), scope, set(values))
+        self._steps(inner, path + ("sequential",), scope, ChainMap({}, values))
         name = step.get("name")
         if isinstance(name, str):
             value = self._name(name, scope, path + ("name",))
             if value is not DYNAMIC:
                 self.report(rules.layer_name(value), path)
 
-    def _call(self, step: dict, path: tuple, scope: _Scope, values: set[str]) -> None:
+    def _call(self, step: dict, path: tuple, scope: _Scope, values: _Values) -> None:
         tname = step["use"]
         args = [k for k in step if k not in CALL_META]
         for k in args:
@@ -303,7 +306,7 @@ class _Checker:
         for name in _carried(template):
             self.report(rules.carried_unbound(tname, name, values), path)
 
-    def _op(self, step: dict, path: tuple, scope: _Scope, values: set[str]) -> None:
+    def _op(self, step: dict, path: tuple, scope: _Scope, values: _Values) -> None:
         if self.report(rules.unknown_op(step["op"]), path):
             return
         opdef = OPS[step["op"]]
@@ -459,10 +462,8 @@ def _covered_repeats(at: dict, name: str, repeat: int | None) -> bool | int:
     hits = {which for which, values in at.items() if isinstance(values, dict) and name in values}
     if repeat is None:
         return True if hits else 1  # unknown count: trust any override, the builder checks the rest
-    for i in range(1, repeat + 1):
-        if not any(rules.at_selects(w, i, repeat) for w in hits):
-            return i
-    return True
+    covered = rules.at_repeats(hits, repeat)
+    return next((i for i in range(1, repeat + 1) if i not in covered), True)
 
 
 def _divides_by_zero(text: str, limits: Limits) -> bool:

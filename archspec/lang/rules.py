@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Collection, Iterable
 
 from archspec.errors import did_you_mean
 from archspec.limits import Limits
@@ -47,14 +47,15 @@ class Problem:
     key: bool = False
 
 
-def at_selects(which: str, i: int, repeat: int) -> bool:
-    """Whether the ``at`` key ``which`` (``first``, ``last``, ``N`` or ``-N``) names repeat ``i`` of ``repeat``."""
-    if which == "first":
-        return i == 1
-    if which == "last":
-        return i == repeat
-    index = at_index(which)
-    return index is not None and (index == i or repeat + 1 + index == i)
+def at_repeats(keys: Iterable[Any], repeat: int) -> dict[int, list[str]]:
+    """Repeat index -> the ``at`` keys (``first``, ``last``, ``N`` or ``-N``) naming it, in written order:
+    one pass over the keys, so a stage with thousands of keys and repeats costs their sum, not their product."""
+    found: dict[int, list[str]] = {}
+    for which in keys:
+        index = {"first": 1, "last": repeat}.get(which) or at_index(which)
+        if index is not None:
+            found.setdefault(index if index > 0 else repeat + 1 + index, []).append(which)
+    return found
 
 
 def at_index(which: Any) -> int | None:
@@ -145,9 +146,10 @@ def bind_name(step: dict) -> Problem | None:
     return None
 
 
-def unknown_refs(step: dict, key: str, known: Iterable[str]) -> list[Problem]:
-    """``in``/``else`` references that name no value bound so far (``input``, ``prev`` or an ``as`` name)."""
-    known = set(known)
+def unknown_refs(step: dict, key: str, known: Collection[str]) -> list[Problem]:
+    """``in``/``else`` references that name no value bound so far (``input``, ``prev`` or an ``as`` name).
+    ``known`` is only searched, never copied, unless a reference is unknown: a step costs the same with
+    thousands of carried values in scope."""
     refs = step.get(key, "prev")
     many = isinstance(refs, list)
     out = []
@@ -351,10 +353,13 @@ def carried_unbound(tname: str, name: str, known: Iterable[str]) -> Problem | No
                    hint=f"an earlier stage must carry it (carry: {{{name}: input}}), or the caller bind it with 'as'")
 
 
-def carry_refs(carry: dict, known: Iterable[str]) -> list[Problem]:
+def carry_refs(carry: dict, known: Collection[str]) -> list[Problem]:
     """``carry: {name: value}``: each value is one of the block's values after it ran (``input``, ``prev``
     = its output, an ``as`` name of its body, or a value it reads as carried)."""
-    known = ["input", "prev", *sorted(set(known) - {"input", "prev"})]
+    bad = [(name, ref) for name, ref in carry.items()
+           if not (isinstance(ref, str) and (ref in ("input", "prev") or ref in known))]
+    if not bad:
+        return []
+    names = ["input", "prev", *sorted(set(known) - {"input", "prev"})]
     return [Problem(f"unknown value '{ref}' carried as '{name}'", (name,),
-                    did_you_mean(str(ref), known) or f"known here: {', '.join(known)}")
-            for name, ref in carry.items() if ref not in known]
+                    did_you_mean(str(ref), names) or f"known here: {', '.join(names)}") for name, ref in bad]

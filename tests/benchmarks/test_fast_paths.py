@@ -156,19 +156,19 @@ def _graph_state(graph) -> tuple:
 @pytest.mark.parametrize("name", bundled_names())
 def test_heads_sharing_the_stages_match_separate_expansions(name: str) -> None:
     from archspec.api import load_spec
-    from archspec.graph.builder import BuildOptions, _body_shared, expand, expand_heads
+    from archspec.graph.builder import BuildOptions, _heads_free, expand, expand_heads
 
     spec = load_spec(name)
     runs = [BuildOptions()] + [BuildOptions(include_top=False, pooling=p)
                                for p in ("avg", "max") if p in spec.data.get("head", {})]
-    assert len(runs) == 1 or _body_shared(spec, runs), "the zoo should take the shared path"
+    assert len(runs) == 1 or _heads_free(spec), "the zoo should take the shared path"
     shared = [_graph_state(g.to_networkx()) for g in expand_heads(spec, runs)]
     assert shared == [_graph_state(expand(spec, o).to_networkx()) for o in runs]
 
 
 def test_heads_do_not_share_stages_that_name_a_head_option(tmp_path) -> None:
     from archspec.api import load_spec
-    from archspec.graph.builder import BuildOptions, _body_shared, expand, expand_heads
+    from archspec.graph.builder import BuildOptions, _heads_free, expand, expand_heads
 
     path = tmp_path / "n.yaml"
     path.write_text("archspec: 1\nname: n\ninput: [8, 8, 3]\nstages:\n  s:\n    body:\n"
@@ -177,7 +177,7 @@ def test_heads_do_not_share_stages_that_name_a_head_option(tmp_path) -> None:
                     "  avg: [{op: global_avg_pool}]\n  max: [{op: global_max_pool}]\n", encoding="utf-8")
     spec = load_spec(path)
     runs = [BuildOptions(), BuildOptions(include_top=False, pooling="avg"), BuildOptions(include_top=False, pooling="max")]
-    assert not _body_shared(spec, runs)
+    assert not _heads_free(spec)
     graphs = [g.to_networkx() for g in expand_heads(spec, runs)]
     assert [g.nodes[1]["name"] for g in graphs] == ["conv2d", "c_avg", "c_max"]
     assert [_graph_state(g) for g in graphs] == [_graph_state(expand(spec, o).to_networkx()) for o in runs]
