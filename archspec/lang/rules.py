@@ -262,6 +262,9 @@ def checked_value(attr: Attr, value: Any, label: str, names: Iterable[str] = ())
 
 
 def int_bits(label: str, value: Any, limits: Limits) -> Problem | None:
+    if not isinstance(value, (int, list)) or isinstance(value, bool) or (
+            isinstance(value, int) and value.bit_length() <= limits.int_bits):
+        return None  # the common case, without building a list (one call per attribute of every layer)
     flat = value if isinstance(value, list) else [value]
     flat = [x for v in flat for x in (v if isinstance(v, list) else [v])]
     if any(isinstance(x, int) and not isinstance(x, bool) and x.bit_length() > limits.int_bits for x in flat):
@@ -284,6 +287,8 @@ def layer_name(name: str) -> Problem | None:
         return Problem("a layer name cannot be empty", ("name",))
     if "/" in name:
         return Problem(f"layer name {name!r} contains '/', which Keras does not allow", ("name",))
+    if name.isascii() and name.isprintable():  # no control character: the common case, without a scan
+        return None
     bad = next((c for c in name if unicodedata.category(c) in ("Cc", "Cs", "Cf", "Zl", "Zp")), None)
     if bad is not None:
         return Problem(f"layer name {name!r} contains the control character U+{ord(bad):04X}", ("name",))
