@@ -1,36 +1,99 @@
-"""``archspec list``: the bundled zoo with params, weighted layers and input size."""
+"""``archspec list [PATTERN...]``: the bundled zoo, searchable, with what a user picks a model by.
+
+Per spec: its family (the first library of the spec at the root of its ``extends`` chain), params and MACs at the default input
+size, the published weights and checkpoint families it loads, its feature taps and its input size. Graph
+only: no TensorFlow, and only the specs that match a pattern are expanded.
+"""
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
+import sys
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("list", help="list the bundled specs")
+    p = sub.add_parser("list", help="list the bundled specs (filter with wildcards: 'efficientnet*')",
+                       description="List the bundled specs with family, params, MACs at the default input size, "
+                                   "published weights, checkpoint families, feature taps and input size.")
+    p.add_argument("patterns", nargs="*", metavar="PATTERN",
+                   help="shell-style wildcards on the spec name ('resnet*', '*_torch'); several are OR-ed")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from archspec.api import layer_graph
-    from archspec.lang.sources import bundled_dir, bundled_names
+def matching(names: list[str], patterns: list[str]) -> tuple[list[str], list[str]]:
+    """The names any pattern matches (case-insensitive, as a zoo is searched), and the patterns matching none."""
+    if not patterns:
+        return names, []
+    hits = {p: [n for n in names if fnmatch.fnmatchcase(n.lower(), p.lower())] for p in patterns}
+    found = {n for matches in hits.values() for n in matches}
+    return [n for n in names if n in found], [p for p, matches in hits.items() if not matches]
 
-    rows = []
-    for name in bundled_names():
-        graph = layer_graph(bundled_dir() / f"{name}.yaml")
-        rows.append({
-            "name": name,
-            "params": sum(layer.params for layer in graph),
-            "weighted_layers": len(graph.weighted()),
-            "input": list(graph.input_shape),
-            "preprocessing": graph.preprocessing,
-        })
+
+def run(args: argparse.Namespace) -> int:
+    from archspec.lang.compose import SpecCache
+    from archspec.lang.sources import bundled_names
+
+    names, unmatched = matching(bundled_names(), args.patterns)
+    for pattern in unmatched:
+        print(f"archspec list: error: no bundled spec matches {pattern!r} (see 'archspec list')", file=sys.stderr)
+    if unmatched:
+        return 1
+    cache = SpecCache()  # the zoo shares its libraries and bases: each file is read once
+    rows = [describe(name, cache) for name in names]
     if args.format == "json":
         print(json.dumps(rows, indent=1))
         return 0
-    print(f"{'spec':<24}{'params':>14}{'weighted':>10}  {'input':<16}preprocessing")
+    print(f"{'spec':<24}{'family':<20}{'params':>13}{'GMACs':>8}  {'input':<12}{'weights':<10}{'checkpoint':<12}"
+          "features")
     for r in rows:
         dims = "x".join("?" if d is None else str(d) for d in r["input"])
-        print(f"{r['name']:<24}{r['params']:>14,}{r['weighted_layers']:>10}  {dims:<16}{r['preprocessing']}")
+        print(f"{r['name']:<24}{r['family']:<20}{r['params']:>13,}{r['macs'] / 1e9:>8.2f}  {dims:<12}"
+              f"{','.join(r['published']) or '-':<10}{','.join(r['checkpoint']) or '-':<12}"
+              f"{','.join(r['features']) or '-'}")
     return 0
+
+
+def describe(name: str, cache) -> dict:
+    """One zoo entry: what ``archspec list`` prints for a bundled spec (graph only, no Keras)."""
+    from archspec.api import layer_graph, load_spec
+
+    spec = load_spec(name, cache=cache)
+    graph = layer_graph(spec)
+    features = spec.data.get("features") or {}
+    return {
+        "name": name,
+        "family": family(spec.file),
+        "description": spec.data.get("description", ""),
+        "params": sum(layer.params for layer in graph),
+        "macs": sum(layer.macs for layer in graph),
+        "weighted_layers": len(graph.weighted()),
+        "input": list(graph.input_shape),
+        "preprocessing": graph.preprocessing,
+        "published": sorted(spec.data.get("published") or {}),
+        "checkpoint": [graph.checkpoint] if graph.checkpoint else [],
+        "features": list(features),
+    }
+
+
+def family(file: str) -> str:
+    """The first library imported by the spec at the root of ``file``'s ``extends`` chain (``efficientnet_b7`` ->
+    ``efficientnet``, ``resnet101_torch`` -> ``resnet``), else that root spec's file name."""
+    from pathlib import Path
+
+    from archspec.lang.compose import reference_path
+    from archspec.lang.yaml_loader import load_document
+
+    seen: set[Path] = set()
+    path = Path(file)
+    while path.resolve() not in seen:
+        seen.add(path.resolve())
+        data = load_document(path).data
+        data = data if isinstance(data, dict) else {}
+        if not isinstance(data.get("extends"), str):
+            imports = [i for i in data.get("imports") or () if isinstance(i, str)]
+            return Path(imports[0]).stem if imports else path.stem
+        path = reference_path(path, data["extends"])
+    return path.stem

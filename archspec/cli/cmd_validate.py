@@ -30,8 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="skip, with a note, YAML files without a top-level 'archspec:' key (CI configs, "
                         "workflows); the pre-commit hook uses this")
     p.add_argument("--format", choices=FORMATS, default=None,
-                   help="text (default), json (one object per file) or github (workflow annotations; the "
-                        "default when GITHUB_ACTIONS=true)")
+                   help="text (default), json (one object per file), github (workflow annotations; the "
+                        "default when GITHUB_ACTIONS=true) or sarif (SARIF 2.1.0, for GitHub code scanning)")
     add_limits(p)
     p.set_defaults(run=run)
 
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
         reporter.file(str(path), diags)
     reporter.finish()
-    if reporter.fmt != "json" and (failed or not args.quiet):
+    if reporter.fmt not in ("json", "sarif") and (failed or not args.quiet):
         more = f" ({len(skipped)} skipped: not archspec specs)" if skipped else ""
         print(f"{len(files) - failed} of {len(files)} spec(s) valid{more}", file=sys.stderr)
     return 3 if internal else 1 if failed else 0
@@ -126,7 +126,7 @@ def skip_non_specs(files: list[Path], skip: bool, reporter: Reporter) -> tuple[l
     for path in files:
         (keep if looks_like_spec(path) else skipped).append(path)
     for path in skipped:
-        if reporter.fmt == "json":
+        if reporter.fmt in ("json", "sarif"):
             reporter.file(str(path), [Diagnostic(SKIPPED, Location(str(path)), severity="note")])
         elif reporter.fmt == "text" and not reporter.quiet:
             print(f"{path}: note: {SKIPPED}", file=reporter.out)

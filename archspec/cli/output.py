@@ -10,7 +10,7 @@ from typing import Iterator, TextIO
 
 from archspec.errors import Diagnostic, line_safe, printable
 
-FORMATS = ("text", "json", "github")
+FORMATS = ("text", "json", "github", "sarif")
 
 
 class SafeText:
@@ -62,6 +62,9 @@ class Reporter:
 
     def file(self, path: str, diagnostics: list[Diagnostic]) -> None:
         ok = not any(d.severity == "error" for d in diagnostics)
+        if self.fmt == "sarif":
+            self.results.append((path, diagnostics))
+            return
         if self.fmt == "json":
             self.results.append({"file": path, "valid": ok, "diagnostics": [d.to_dict() for d in diagnostics]})
             return
@@ -79,6 +82,12 @@ class Reporter:
     def finish(self) -> None:
         if self.fmt == "json":
             json.dump(self.results, self.out, indent=1)
+            self.out.write("\n")
+        elif self.fmt == "sarif":
+            from archspec import __version__
+            from archspec.cli.sarif import sarif_log
+
+            json.dump(sarif_log(self.results, __version__), self.out, indent=1)
             self.out.write("\n")
 
 
