@@ -109,6 +109,8 @@ def expand_heads(spec: Spec, options: list[BuildOptions], limits: Limits = DEFAU
         work = fork.work
 
 
+_PLAIN = (int, float, bool)  # spec values that resolve to themselves
+
 _HEAD_OPTIONS = re.compile(r"\b(include_top|pooling)\b")
 
 
@@ -510,7 +512,10 @@ class _Builder:
     def _value(self, raw: Any, scope: dict, path: tuple, attr: Attr | None = None, label: str = "",
                numeric: bool = False) -> Any:
         """Resolve a spec value (the one string rule of :func:`resolve`), then check it against ``attr``."""
-        value = self._resolve(raw, scope, path, numeric or (attr is not None and attr.kind in NUMERIC_KINDS))
+        if raw is None or type(raw) in _PLAIN:  # a literal is itself (most attributes of most layers)
+            value = raw
+        else:
+            value = self._resolve(raw, scope, path, numeric or (attr is not None and attr.kind in NUMERIC_KINDS))
         if attr is None:
             return value
         out, problem = rules.checked_value(attr, value, label, scope)

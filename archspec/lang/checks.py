@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 from collections import ChainMap
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Collection, Iterable, Iterator, MutableMapping
 
 from archspec.errors import Diagnostic, did_you_mean
@@ -466,6 +467,7 @@ def _covered_repeats(at: dict, name: str, repeat: int | None) -> bool | int:
     return next((i for i in range(1, repeat + 1) if i not in covered), True)
 
 
+@lru_cache(maxsize=4096)
 def _divides_by_zero(text: str, limits: Limits) -> bool:
     """``x / 0``, ``x // 0`` or ``x % 0`` with a literal zero, whatever ``x`` is."""
     tree = parse(text, limits.expression_chars, limits.expression_depth)
