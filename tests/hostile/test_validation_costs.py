@@ -6,17 +6,21 @@ from __future__ import annotations
 from tests.hostile.util import archspec, assert_located, write
 
 HEAD = "archspec: 1\nname: n\ninput: [8, 8, 3]\n"
-HASH = "0" * 64
+
+
+def _published(count: int) -> str:
+    """A ``published:`` section naming ``count`` weight files p0, p1, ... (each with a sha256)."""
+    return "published:\n" + "".join(
+        f"  p{i}:\n    top: {{file: p{i}.h5, url: 'https://example.com/{{file}}', hash: '{'0' * 64}'}}\n"
+        for i in range(count))
 
 
 def test_a_thousand_published_names_share_one_steps_budget(tmp_path):
     """The body reads 'weights', so each published name was a whole expansion of its own: 1,000 names of a
     30k-step body were 12 minutes. Validating the variants now counts in one 'steps' budget."""
-    published = "".join(f"  p{i}:\n    top: {{file: p{i}.h5, url: 'https://example.com/{{file}}', hash: '{HASH}'}}\n"
-                        for i in range(1_000))
     spec = write(tmp_path / "pub.yaml", HEAD + "stages:\n  s:\n    repeat: 10000\n    body:\n"
                  "      - {op: batch_norm, if: \"weights == 'p0'\"}\n      - {op: activation, activation: relu}\n"
-                 "published:\n" + published)
+                 + _published(1_000))
     run = archspec("validate", spec, timeout=60)
     assert run.rc == 1 and "limit 'steps'" in run.out and "published-weights variant" in run.out, run.out
     assert_located(run.out, spec)
@@ -25,11 +29,8 @@ def test_a_thousand_published_names_share_one_steps_budget(tmp_path):
 
 def test_published_variants_within_the_budget_are_still_expanded(tmp_path):
     """The shared budget does not skip a variant: a layer only 'weights: p1' adds is still checked."""
-    published = "".join(f"  p{i}:\n    top: {{file: p{i}.h5, url: 'https://example.com/{{file}}', hash: '{HASH}'}}\n"
-                        for i in range(3))
     spec = write(tmp_path / "pub.yaml", HEAD + "stages:\n  s:\n    body:\n"
-                 "      - {op: conv2d, filters: 4, kernel_size: 9, if: \"weights == 'p1'\"}\n"
-                 "published:\n" + published)
+                 "      - {op: conv2d, filters: 4, kernel_size: 9, if: \"weights == 'p1'\"}\n" + _published(3))
     run = archspec("validate", spec, timeout=60)
     assert run.rc == 1 and "spatial size collapses" in run.out, run.out
     assert_located(run.out, spec, 7)
