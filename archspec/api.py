@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from archspec.errors import Diagnostic, Location, SpecError
 from archspec.graph.builder import BuildOptions, expand as _expand
+from archspec.graph.features import feature_taps
 from archspec.graph.ir import Graph
 from archspec.graph.validate import validate_file as _validate_file, validate_spec
 from archspec.lang.checks import check_spec
@@ -72,7 +73,8 @@ def validate_file(path: str | Path, limits: Limits = DEFAULT_LIMITS, cache: Spec
 
 def build(source: Source, *, weights: str | Path | None = None, input_tensor: Any = None, name: str | None = None,
           by_name: bool = False, allow_partial: bool = False, overrides: Overrides = None,
-          limits: Limits = DEFAULT_LIMITS, **options: Any) -> "keras.Model":
+          limits: Limits = DEFAULT_LIMITS, features: bool | Iterable[str] | None = None,
+          **options: Any) -> "keras.Model":
     """Compile a spec to a ``keras.Model`` with the arguments of ``keras.applications`` constructors.
 
     ``options`` are ``include_top``, ``pooling``, ``classes``, ``classifier_activation`` and ``input_shape``;
@@ -82,8 +84,19 @@ def build(source: Source, *, weights: str | Path | None = None, input_tensor: An
     (the spec's published files, fetched into the Keras cache) or a path to a Keras weight file (legacy
     ``.h5`` or Keras 3 ``.weights.h5``). The weight file is checked against the graph first, so a mismatch
     names the layer, both shapes and the spec line that made the layer, instead of a Keras traceback.
+
+    ``features`` (``["P3", "P4", "P5"]``, or ``True`` for every level the spec taps) returns the backbone
+    without its top, its outputs a dict of those pyramid levels (docs/dense-prediction.md).
     """
     loaded = load_spec(source, overrides, limits)
+    taps = None
+    if features is not None and features is not False:
+        taps = feature_layers(loaded, features, limits)
+        if options.get("include_top") or options.get("pooling"):
+            raise SpecError(Diagnostic("features= returns the backbone's feature maps: it takes no include_top "
+                                       "or pooling", loaded.where(("head",)) if "head" in loaded.data
+                                       else Location(loaded.file)))
+        options["include_top"] = False
     where = loaded.where(("input",))
     options = dict(options)
     # keras.config.image_data_format() decides how an input_shape reads, (H, W, C) or (C, H, W); before Keras
@@ -101,8 +114,12 @@ def build(source: Source, *, weights: str | Path | None = None, input_tensor: An
             checkpoint = read_checkpoint(weights)
         else:
             wfile = read_weight_file(weights)
+    if "keras" not in sys.modules:
+        from archspec.backend.config import check_keras_config
+
+        check_keras_config()  # what would stop `import keras`, named (KERAS_BACKEND, keras.json)
     try:
-        from archspec.backend import keras_emitters as _keras, load as backend  # noqa: F401 (imports Keras)
+        from archspec.backend import keras_emitters as _keras, load as backend  # imports Keras
     except ImportError as exc:  # the base install is pure Python; Keras comes with the extra
         raise SpecError(Diagnostic(f"building a Keras model needs TensorFlow, JAX or PyTorch, with Keras ({exc})",
                                    Location(loaded.file), hint="pip install 'archspec-cnn[tensorflow]' (or [jax], "
@@ -121,9 +138,31 @@ def build(source: Source, *, weights: str | Path | None = None, input_tensor: An
         wfile = read_weight_file(weights)
     graph = layer_graph(loaded, None, limits, weights="imagenet" if imagenet else None, **options)
     if checkpoint is not None:
-        return _from_checkpoint(graph, checkpoint, backend, allow_partial, input_tensor=input_tensor, name=name)
-    return backend.build_model(graph, weights, by_name=by_name, allow_partial=allow_partial,
-                               input_tensor=input_tensor, name=name, wfile=wfile)
+        model = _from_checkpoint(graph, checkpoint, backend, allow_partial, input_tensor=input_tensor, name=name)
+    else:
+        model = backend.build_model(graph, weights, by_name=by_name, allow_partial=allow_partial,
+                                    input_tensor=input_tensor, name=name, wfile=wfile)
+    return model if taps is None else _keras.feature_model(model, taps)
+
+
+def feature_layers(spec: Source, features: bool | Iterable[str] = True, limits: Limits = DEFAULT_LIMITS,
+                   overrides: Overrides = None) -> dict[str, str]:
+    """Pyramid level -> the name of the layer it taps (``{"P3": "conv3_block4_out", ...}``), for the levels
+    asked (``True``: all the spec declares), found at the spec's own input size (graph/features.py)."""
+    loaded = load_spec(spec, overrides, limits)
+    declared = feature_taps(layer_graph(loaded, None, limits, include_top=False))
+    where = loaded.where(("stages",))
+    if not declared:
+        raise SpecError(Diagnostic(f"'{loaded.name}' declares no feature taps", where,
+                                   hint="mark the blocks whose outputs are pyramid levels with 'tap: true' "
+                                        "(docs/spec-language.md, 'Feature taps'); a spec with an open input "
+                                        "size has none either"))
+    wanted = list(declared) if features is True else [str(f) for f in features]  # type: ignore[union-attr]
+    unknown = [f for f in wanted if f not in declared]
+    if unknown or not wanted:
+        raise SpecError(Diagnostic(f"'{loaded.name}' has no feature level {', '.join(map(repr, unknown)) or '(none asked)'}",
+                                   where, hint=f"its levels: {', '.join(declared)}"))
+    return {level: declared[level].layer.name for level in dict.fromkeys(wanted)}
 
 
 def _from_checkpoint(graph: Graph, checkpoint: Any, backend: Any, allow_partial: bool, **kwargs: Any) -> "keras.Model":

@@ -85,6 +85,18 @@ class Diagnostic:
         }
 
 
+def with_notes(diagnostics: Iterable[Diagnostic]) -> list[list[Diagnostic]]:
+    """The diagnostics as groups, each problem with the notes that follow it (its chain of calls and the
+    places its values were written), so sorting or filtering never separates a note from its problem."""
+    groups: list[list[Diagnostic]] = []
+    for d in diagnostics:
+        if d.severity == "note" and groups:
+            groups[-1].append(d)
+        else:
+            groups.append([d])
+    return groups
+
+
 class SpecError(ValueError):
     """Raised with one or more diagnostics; the CLI prints them and exits 1.
 

@@ -56,7 +56,7 @@ def check_output(path: str | Path, inputs: Iterable[str | Path] = (), suffixes: 
     folder = real.parent
     if not folder.is_dir():
         raise OutputRefused(f"cannot write {what} {shown}: folder {printable(folder)} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
+    if not os.access(folder, os.W_OK | os.X_OK) or not _can_create_in(folder):
         raise OutputRefused(f"cannot write {what} {shown}: folder {printable(folder)} is not writable")
     try:
         st = os.stat(real)
@@ -72,6 +72,18 @@ def check_output(path: str | Path, inputs: Iterable[str | Path] = (), suffixes: 
             raise OutputRefused(f"refusing to write {what} {shown}: it is an input of this run "
                                 f"({printable(source)}); choose another file")
     return real
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Whether a file can be created in ``folder``, by creating one: ``os.access`` says yes to root for
+    folders no one can write (``/proc``, a read-only bind mount), which would fail only after the work."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".archspec-probe-", dir=folder)
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(name)
+    return True
 
 
 def _same_file(real: Path, st: os.stat_result | None, source: str | Path) -> bool:

@@ -93,7 +93,22 @@ def emit_model(graph: Graph, name: str | None = None, initialize: bool = True) -
         made = _layer(node, initialize)
         tensors.append(_built(made[0], args if len(args) > 1 else args[0], [made]))
     with _recursion_room(len(graph)):
-        return keras.Model(tensors[graph.input], tensors[graph.output], name=name or graph.name)
+        return keras.Model(tensors[graph.input], model_outputs(graph, tensors), name=name or graph.name)
+
+
+def feature_model(model: keras.Model, taps: dict[str, str]) -> keras.Model:
+    """The backbone ``model`` returning the tensors its pyramid levels tap (level -> layer or operation
+    name, as :func:`archspec.api.feature_layers` gives them), as a dict: its layers, with their weights."""
+    made = {op.name: op for op in model.operations}
+    return keras.Model(model.inputs, {level: made[name].output for level, name in taps.items()}, name=model.name)
+
+
+def model_outputs(graph: Graph, tensors: list[Any]) -> Any:
+    """What the functional model returns: the one output tensor, or a dict of the named outputs in
+    declaration order (``model.outputs`` lists them sorted by name, as Keras flattens a dict)."""
+    if not graph.outputs:
+        return tensors[graph.output]
+    return {name: tensors[nid] for name, nid in graph.outputs.items()}
 
 
 def _layer(node: Layer, initialize: bool) -> tuple[Any, dict]:

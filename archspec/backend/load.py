@@ -74,6 +74,8 @@ def _on_tensor(model: Any, graph: Graph, input_tensor: Any) -> Any:
     tensor's source inputs (what keras.applications does with ``input_tensor``)."""
     import keras
 
+    from archspec.backend.keras_emitters import model_outputs
+
     if not keras.backend.is_keras_tensor(input_tensor):
         input_tensor = keras.Input(tensor=input_tensor)
     by_name = {layer.name: layer for layer in model.layers}
@@ -84,7 +86,7 @@ def _on_tensor(model: Any, graph: Graph, input_tensor: Any) -> Any:
             continue
         args = [tensors[i] for i in node.inputs]
         tensors.append(by_name[node.name](args if len(args) > 1 else args[0]))
-    return keras.Model(keras.utils.get_source_inputs(input_tensor), tensors[graph.output], name=model.name)
+    return keras.Model(keras.utils.get_source_inputs(input_tensor), model_outputs(graph, tensors), name=model.name)
 
 
 class SkippedWeightsWarning(UserWarning):

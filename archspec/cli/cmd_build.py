@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import warnings
+from typing import Any
 
 from archspec.cli.common import (add_backend, add_spec_arguments, build_options, limits_from, refuse_library,
                                  select_backend)
@@ -25,6 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "everything but the classifier loads")
     p.add_argument("--by-name", action="store_true", help="load weights by layer name instead of by order")
     p.add_argument("--allow-partial", action="store_true", help="with --by-name, load what matches")
+    p.add_argument("--features", metavar="LEVELS", help="the backbone's feature maps instead of the classifier: "
+                   "pyramid levels the spec taps, e.g. P3,P4,P5, or 'all' (docs/dense-prediction.md)")
     p.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's start-up log lines")
     add_spec_arguments(p)
     add_backend(p)
@@ -41,8 +44,12 @@ def run(args: argparse.Namespace) -> int:
 
     with quiet_tensorflow(args.verbose), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SkippedWeightsWarning)  # TensorFlow is imported and initialised in here
+        options = build_options(args)
+        if args.features:  # the backbone without its top: a dict of feature maps
+            options.update(include_top=None, features=True if args.features == "all" else
+                           [f.strip() for f in args.features.split(",") if f.strip()])
         model = build(args.spec, weights=args.weights, by_name=args.by_name, allow_partial=args.allow_partial,
-                      overrides=args.overrides, limits=limits_from(args), **build_options(args))
+                      overrides=args.overrides, limits=limits_from(args), **options)
     for warning in caught:
         if issubclass(warning.category, SkippedWeightsWarning):
             print(f"warning: {printable(warning.message)}", file=sys.stderr)
@@ -50,9 +57,16 @@ def run(args: argparse.Namespace) -> int:
             warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
     weighted = sum(1 for layer in model.layers if layer.weights)
     print(f"{model.name}: {len(model.layers)} layers, {weighted} with weights, {model.count_params():,} params, "
-          f"output {tuple(model.output.shape)}")
+          f"{_outputs_text(model.output)}")
     if output:
         with replacing(output) as tmp:  # Keras picks the format from the suffix, which tmp keeps
             model.save(tmp)
         print(f"wrote {args.output}")
     return 0
+
+
+def _outputs_text(output: Any) -> str:
+    """``output (None, 1000)``, or for named outputs ``outputs out (None, 8, 8, 21), aux ...``."""
+    if isinstance(output, dict):
+        return "outputs " + ", ".join(f"{k} {tuple(v.shape)}" for k, v in output.items())
+    return f"output {tuple(output.shape)}"

@@ -59,10 +59,11 @@ def run(args: argparse.Namespace) -> int:
 def describe(name: str, cache) -> dict:
     """One zoo entry: what ``archspec list`` prints for a bundled spec (graph only, no Keras)."""
     from archspec.api import layer_graph, load_spec
+    from archspec.graph.features import feature_taps
 
     spec = load_spec(name, cache=cache)
     graph = layer_graph(spec)
-    features = spec.data.get("features") or {}
+    features = feature_taps(graph)  # the pyramid levels its 'tap: true' steps declare
     return {
         "name": name,
         "family": family(spec.file),

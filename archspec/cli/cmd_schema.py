@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,17 +23,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.output:
         sys.stdout.write(text)
         return 0
-    target = Path(args.output)
-    if not target.parent.is_dir():
-        print(f"archspec schema: error: no such directory: {target.parent}", file=sys.stderr)
-        return 1
-    from archspec.fileio import OutputRefused, check_output, write_bytes
+    from archspec.cli.outfile import output_target
+    from archspec.fileio import write_bytes
 
-    try:
-        real = check_output(target)  # a directory, a FIFO or device...: refused like graph -o and build -o
-    except OutputRefused as exc:
-        print(f"archspec schema: error: {exc}", file=sys.stderr)
-        return 2
+    real = output_target(args, args.output)  # refused like graph -o and build -o: exit 2
     write_bytes(real, text.encode("utf-8"))  # a temporary file beside the target, then a rename
-    print(f"wrote {target}", file=sys.stderr)
+    print(f"wrote {args.output}", file=sys.stderr)
     return 0

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from archspec.cli.common import add_limits
 from archspec.cli.output import FORMATS, Reporter, default_format
-from archspec.errors import Diagnostic, Location
+from archspec.errors import Diagnostic, Location, with_notes
 from archspec.lang.sources import expand_glob
 from archspec.limits import DEFAULT_LIMITS
 
@@ -28,7 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print only failures")
     p.add_argument("--skip-non-specs", action="store_true",
                    help="skip, with a note, YAML files without a top-level 'archspec:' key (CI configs, "
-                        "workflows); the pre-commit hook uses this")
+                        "workflows), unless a near-miss of it or 'stages:'/'templates:' says it is a spec that "
+                        "lost it; the pre-commit hook uses this")
     p.add_argument("--format", choices=FORMATS, default=None,
                    help="text (default), json (one object per file), github (workflow annotations; the "
                         "default when GITHUB_ACTIONS=true) or sarif (SARIF 2.1.0, for GitHub code scanning)")
@@ -124,7 +125,7 @@ def skip_non_specs(files: list[Path], skip: bool, reporter: Reporter) -> tuple[l
 
     keep, skipped = [], []
     for path in files:
-        (keep if looks_like_spec(path) else skipped).append(path)
+        (keep if looks_like_spec(path, near=True) else skipped).append(path)
     for path in skipped:
         if reporter.fmt in ("json", "sarif"):
             reporter.file(str(path), [Diagnostic(SKIPPED, Location(str(path)), severity="note")])
@@ -165,7 +166,8 @@ def through_networks(results: dict[Path, list[Diagnostic]], check, cache, limits
             own = key in checked
             diags = checked[key] if own else checked.setdefault(key, check(net))
             errors = [d for d in diags if d.severity == "error"]
-            found += [d for d in errors if not own or _located_in(d, lib)]  # a checked network reports its own
+            found += [d for group in with_notes(diags) if group[0].severity == "error"
+                      and (not own or _located_in(group[0], lib)) for d in group]  # a checked network reports its own
             found += _notes(net, errors, cache)
         results[lib] = _unique(found)
     for path, diags in results.items():

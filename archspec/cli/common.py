@@ -168,6 +168,12 @@ def select_backend(name: str | None) -> None:
     A backend whose package is missing is exit 1 with the extra to install; a process that already imported
     Keras with another backend (``main([...])`` called from Python) cannot switch, which is exit 2."""
     if name is None:
+        from archspec.backend.config import backend_variable_problem
+
+        problem = backend_variable_problem()
+        if problem and "keras" not in sys.modules:
+            print(f"archspec: error: {problem}; or choose one with --backend", file=sys.stderr)
+            raise SystemExit(2)
         return
     import importlib.util
     import os

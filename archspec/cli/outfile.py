@@ -28,7 +28,8 @@ def output_target(args: argparse.Namespace, path: str | None, suffixes: Iterable
     suffixes = tuple(suffixes) if suffixes is not None else None
     try:
         check_output(path, (), suffixes)  # the cheap checks first: nothing is loaded for a typo
-        return check_output(path, [*spec_inputs(args), *(p for p in extra_inputs if p)], suffixes)
+        return check_output(path, [*spec_inputs(args), *(p for p in extra_inputs if p)] if hasattr(args, "spec") else (),
+                            suffixes)
     except OutputRefused as exc:
         print(f"archspec: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

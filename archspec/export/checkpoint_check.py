@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from archspec.export.nodes import outputs_text
 from archspec.export.weight_check import more_line
 from archspec.graph.ir import Graph
 from archspec.ops import fmt_shape
@@ -40,7 +41,7 @@ def format_text(plan: TransferPlan, graph: Graph, fmt: str, limit: int = 10) -> 
     layers = graph.layers
     count = sum(len(maps) for _, maps in plan.mapped)
     out = [f"{plan.file}: {fmt} checkpoint, {plan.tensors} tensors; {graph.name} maps {plan.family} keys, "
-           f"{len(checkpoint_layers(graph))} layers with weights",
+           f"{len(checkpoint_layers(graph))} layers with weights{outputs_text(graph)}",
            f"mapped: {len(plan.mapped)} layers ({count} tensors); unmapped: {len(plan.unmapped)} layers; "
            f"shape mismatches: {len(plan.mismatched)}; leftover: {len(plan.leftover)} tensors; "
            f"ignored: {len(plan.ignored)} ({', '.join(sorted({n.rpartition('.')[2] for n in plan.ignored})) or '-'})"]

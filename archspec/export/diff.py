@@ -83,6 +83,7 @@ def diff(a: Graph, b: Graph) -> dict[str, Any]:
         "a": a.name, "b": b.name,
         "totals": {k: {"a": ta[k], "b": tb[k], "delta": tb[k] - ta[k]} for k in ta},
         "added": added, "removed": removed, "changed": changed, "rewired": rewired,
+        "outputs": {"a": _outputs(a), "b": _outputs(b)},
         "weights": {
             "by_name": {"loads": loads, "blocked": blocked,
                         "b_without_weights": [b.layers[n].name for n in weighted_nodes(b)
@@ -90,6 +91,11 @@ def diff(a: Graph, b: Graph) -> dict[str, Any]:
             "by_order": order_a == order_b,
         },
     }
+
+
+def _outputs(graph: Graph) -> dict[str, dict[str, Any]]:
+    """The named outputs (``output: NAME``): each one's layer and shape."""
+    return {k: {"layer": layer.name, "shape": list(layer.shape)} for k, layer in graph.named_outputs().items()}
 
 
 def _blocks(graph: Graph, names: list[str]) -> list[str]:
@@ -135,6 +141,12 @@ def format_text(result: dict[str, Any], a: Graph, b: Graph) -> str:
     out.append(f"rewired: {len(result['rewired'])} layer(s)")
     for item in result["rewired"]:
         out.append(f"  ~ {item['name']}: inputs {', '.join(item['inputs'][0])} -> {', '.join(item['inputs'][1])}")
+    outs = result["outputs"]
+    for name in dict.fromkeys([*outs["a"], *outs["b"]]):
+        old, new = outs["a"].get(name), outs["b"].get(name)
+        if old != new:
+            shown = [f"{o['layer']} {shape_text(tuple(o['shape']))}" if o else "none" for o in (old, new)]
+            out.append(f"output {name}: {shown[0]} -> {shown[1]}")
     w = result["weights"]
     by_name = w["by_name"]
     total_a = len(by_name["loads"]) + len(by_name["blocked"])

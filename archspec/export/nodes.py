@@ -74,6 +74,7 @@ def named_graph(graph: Graph) -> nx.DiGraph:
     out.graph.update(jsonable(graph.header()))
     out.graph["input"] = layers[graph.input].name
     out.graph["output"] = layers[graph.output].name
+    out.graph["outputs"] = {name: layer.name for name, layer in graph.named_outputs().items()}
     for layer in layers:
         attrs = jsonable(layer.as_dict())
         attrs["inputs"] = [layers[i].name for i in layer.inputs]
@@ -157,6 +158,7 @@ def groups(graph: Graph, level: str) -> dict[str, Group]:
     out: dict[str, Group] = {}
     layers = graph.layers
     consumers = graph.consumers()
+    ends = set(graph.output_ids())
     for layer in layers:
         key = getattr(layer, level)
         grp = out.get(key)
@@ -169,12 +171,19 @@ def groups(graph: Graph, level: str) -> dict[str, Group]:
         grp.macs += layer.macs
         grp.weighted += layer.nested_in is None and bool(graph.stored_weights(layer))
         grp.operations += not is_layer(layer)
-        if layer.id == graph.output or any(getattr(layers[c], level) != key for c in consumers[layer.id]):
+        if layer.id in ends or any(getattr(layers[c], level) != key for c in consumers[layer.id]):
             grp.output = layer.id
     for grp in out.values():
         if grp.output is None:  # cannot happen for a graph that passed the dead-layer check
             grp.output = grp.nodes[-1]
     return out
+
+
+def outputs_text(graph: Graph) -> str:
+    """``; outputs: out 8 x 8 x 21, aux 8 x 8 x 21`` for a network with named outputs, else nothing: what
+    the one-line headers of the weight checks add, so a report says which model it checked."""
+    named = graph.named_outputs()
+    return "; outputs: " + ", ".join(f"{k} {shape_text(v.shape)}" for k, v in named.items()) if named else ""
 
 
 def fmt_count(n: int) -> str:

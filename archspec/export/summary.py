@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from archspec.export.nodes import fmt_count, groups, shape_text
+from archspec.graph.features import feature_taps
 from archspec.graph.ir import Graph
 
 
@@ -46,6 +47,11 @@ def summarize(graph: Graph) -> dict[str, Any]:
         "operations": sum(s["operations"] for s in stages),  # graph nodes that are Keras operations, not layers
         "weighted_layers": sum(s["weighted_layers"] for s in stages),
         "stages": stages,
+        "outputs": {name: {"layer": layer.name, "shape": list(layer.shape)}
+                    for name, layer in graph.named_outputs().items()},
+        # the pyramid levels build(features=...) returns, timm feature_info style
+        "features": {level: {"layer": tap.layer.name, "shape": list(tap.layer.shape), "reduction": tap.reduction,
+                             "channels": tap.channels} for level, tap in feature_taps(graph).items()},
     }
 
 
@@ -68,6 +74,9 @@ def format_table(summary: dict[str, Any]) -> str:
            f"params: {summary['params']:,} ({fmt_count(summary['params'])}; trainable {summary['trainable_params']:,}, "
            f"non-trainable {summary['non_trainable_params']:,})",
            f"MACs: {summary['macs']:,} ({fmt_count(summary['macs'])})"]
+    out += [f"output {name}: {shape_text(o['shape'])} ({o['layer']})" for name, o in summary.get("outputs", {}).items()]
+    out += [f"feature {level}: {shape_text(f['shape'])} ({f['layer']}, reduction {f['reduction']})"
+            for level, f in summary.get("features", {}).items()]
     if summary.get("operations"):
         out[0] += f"; plus {summary['operations']} Keras operations that are not layers, not counted in 'layers'"
     return "\n".join(out)

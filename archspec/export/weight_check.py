@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from archspec.export.nodes import outputs_text
 from archspec.graph.ir import Graph
 from archspec.weights.match import WeightCheck, diagnostics, shapes_text
 
@@ -50,7 +51,7 @@ def format_text(result: WeightCheck, graph: Graph, limit: int = 10) -> str:
     layout = LAYOUTS[wfile.layout]
     ours = len(graph.weighted())
     out = [f"{wfile.path}: {layout}, {len(wfile.layers)} layers, {len(wfile.weighted)} with weights; "
-           f"{graph.name} has {ours} layers with weights"]
+           f"{graph.name} has {ours} layers with weights{outputs_text(graph)}"]
     for r in result.reports:
         out.append(f"by {r.mode}: {len(r.matched)} matched, {len(r.missing)} missing, {len(r.extra)} extra, "
                    f"{len(r.mismatched)} shape mismatch(es)")

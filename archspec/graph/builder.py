@@ -21,11 +21,11 @@ from archspec.graph.order import NESTED, auto_prefix
 from archspec.lang import rules
 from archspec.lang.compose import Spec
 from archspec.lang.checks import default_problems
-from archspec.lang.expressions import ExpressionError, format_template, resolve
+from archspec.lang.expressions import ExpressionError, format_template, names_in, resolve, template_fields
 from archspec.lang.rules import CALL_META, INHERITED, STAGE_META, Problem
 from archspec.lang.yaml_loader import json_pointer
 from archspec.limits import DEFAULT_LIMITS, Limits
-from archspec.ops import NUMERIC_KINDS, OPS, Attr, OpDef, ShapeError, fmt_shape
+from archspec.ops import OPS, Attr, OpDef, ShapeError, fmt_shape
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,7 @@ class _Builder:
         self.work = 0  # steps and repeats expanded, bounded by limits.steps (empty templates make no layers)
         self.shared_budget = False  # whether expansions before this one counted in the same budget
         self.carried: dict[str, int] = {}  # values stages 'carry' to the blocks after them
+        self.output_at: dict[str, Location] = {}  # named outputs declared so far, where each was declared
 
     # ------------------------------------------------------------------------------------ errors
     def check(self, problem: Problem | None, path: tuple) -> None:
@@ -161,36 +162,119 @@ class _Builder:
         if problem is not None:
             self.fail(problem, path)
 
-    def fail(self, problem: Problem, path: tuple) -> NoReturn:
+    def fail(self, problem: Problem, path: tuple, inputs: list[int] = (), dims: tuple[int, ...] | None = None
+             ) -> NoReturn:
+        """Stop at ``problem``; ``inputs``, ``dims``: the layers and axes whose shapes it is about (see
+        :meth:`_shaped_by`)."""
         where = path + problem.at
         found = Diagnostic(problem.message, self.spec.where(where, key=problem.key), json_pointer(where), problem.hint)
-        raise SpecError(self._in_context(found))
+        raise SpecError(self._in_context(found, self._sources(where), self._shaped_by(inputs, dims)))
 
-    def _in_context(self, found: Diagnostic) -> list[Diagnostic]:
+    def _in_context(self, found: Diagnostic, sources: list[tuple[str, tuple]],
+                    shaped: list[Diagnostic] = ()) -> list[Diagnostic]:
         """A problem inside a template from another file (a library) is reported at the user's own call
         site, the value written there in the notes, then each template call down to the line that failed
-        (a compiler's "in instantiation of ... required from here")."""
+        (a compiler's "in instantiation of ... required from here"), then where in other files the values
+        it was computed from were written (``sources``, see :meth:`_sources`)."""
         own = self.spec.file
+        written = [Diagnostic(f"'{name}' is written here: {_as_written(self._raw(src))}", self.spec.where(src),
+                              json_pointer(src), severity="note")
+                   for name, src in sources if self.spec.where(src).file != own]
+        written += [d for d in shaped if d.location != found.location]
         if not self.calls or found.location is None or found.location.file == own:
-            return [found]
-        sites = [(self._site(path, args), name, args) for path, name, args in self.calls]
+            return [found, *written]
+        traced = {src for _, src in sources}
+        sites = [(self._site(path, args, traced), name, args) for path, name, args in self.calls]
         user = next((site for site, _, _ in sites if site[0].file == own), None)
         if user is None:
-            return [found]
+            return [found, *written]
         first = Diagnostic(found.message, user[0], user[1], found.hint, origin=found.location)
         notes = [Diagnostic(f"in template '{name}', called here{_written(args)}", loc, pointer, severity="note")
                  for (loc, pointer), name, args in sites]
         failing = Diagnostic(f"the step of template '{sites[-1][1]}' that failed", found.location, found.pointer,
                              severity="note")
-        return [first, *notes, failing]
+        shown = {(d.location.file, d.location.line) for d in (*notes, failing) if d.location}
+        return [first, *notes, failing, *(d for d in written if (d.location.file, d.location.line) not in shown)]
 
-    def _site(self, path: tuple, args: dict) -> tuple[Location, str]:
-        """Where a call is written: the first argument the user's own file sets, else the call itself."""
-        for arg_path in [a for _, a in args.values()] + [path]:
+    def _site(self, path: tuple, args: dict, traced: set[tuple]) -> tuple[Location, str]:
+        """Where a call is written: the argument the failing value was computed from, else the call itself."""
+        for arg_path in [a for _, a in args.values() if a in traced] + [path]:
             loc = self.spec.where(arg_path)
             if loc.file == self.spec.file:
                 return loc, json_pointer(arg_path)
         return self.spec.where(path), json_pointer(path)
+
+    def _shaped_by(self, inputs: list[int], dims: tuple[int, ...] | None = None, most: int = 4) -> list[Diagnostic]:
+        """For a rule on shapes, where each input got its shape: the nearest layer upstream that changed the
+        axes in question (``dims``; by default those the inputs disagree on, else the spatial ones), so a
+        kernel, stride or padding typed many layers before the merge that fails is named."""
+        shapes = [self.g.layers[i].shape for i in inputs[:most]]
+        if dims is None and shapes:
+            differ = tuple(d for d in range(len(shapes[0])) if len({s[d] for s in shapes}) > 1) \
+                if len({len(s) for s in shapes}) == 1 else ()
+            dims = differ or tuple(range(len(shapes[0]) - 1))
+        out = []
+        for nid in inputs[:most]:
+            layer = self.g.layers[nid]
+            while layer.inputs and _same_axes(self.g.layers[layer.inputs[0]].shape, layer.shape, dims):
+                layer = self.g.layers[layer.inputs[0]]
+            if layer.id == self.g.input:  # the message shows the input's shape already
+                continue
+            out.append(Diagnostic(f"'{layer.name or layer.op}' {fmt_shape(layer.shape)} gets its shape here",
+                                  layer.loc, layer.pointer, severity="note"))
+        return out
+
+    def _sources(self, path: tuple, most: int = 8) -> list[tuple[str, tuple]]:
+        """Where the names the value at ``path`` is computed from were written, followed through arguments,
+        parameter defaults and the network's vars down to literals: ``(name, path of its value)`` pairs.
+
+        Found only when a rule fails, from the calls being expanded (a value keeps no origin while it is
+        computed: expansion stays as fast as before), so a wrong number typed in a library's default or in
+        a nested call is named where it was typed, however far from the step that failed."""
+        out: list[tuple[str, tuple]] = []
+        todo = [(path, self._depth_of(path))]
+        while todo and len(out) < most:
+            at, depth = todo.pop(0)
+            for name in _names(self._raw(at)):
+                found = self._source_of(name, depth)
+                if found is not None and found[0] not in {src for _, src in out}:
+                    out.append((name, found[0]))
+                    todo.append(found)
+        return out[:most]
+
+    def _depth_of(self, path: tuple) -> int:
+        """How many of the calls being expanded see the value at ``path``: its template's, and the callers'."""
+        if path[:1] == ("defaults",):  # an op default is read in the scope of the step that uses it
+            return len(self.calls)
+        for k in range(len(self.calls) - 1, -1, -1):
+            if path[:2] == ("templates", self.calls[k][1]):
+                return k + 1
+        return 0
+
+    def _source_of(self, name: str, depth: int) -> tuple[tuple, int] | None:
+        """The path of the value ``name`` has at call depth ``depth`` and the depth that value is read at: an
+        argument of the innermost call binding it (read in its caller), a default (read in the template),
+        else one of the network's vars."""
+        if name in INHERITED:
+            return None
+        for k in range(depth - 1, -1, -1):
+            _, tname, args = self.calls[k]
+            if name in args:
+                arg = args[name][1]
+                return arg, self._depth_of(arg) if arg[:1] == ("templates",) else 0
+            if name in self.templates[tname].get("params", {}):
+                return ("templates", tname, "params", name), k + 1
+        return (("vars", name), 0) if name in self.spec.data.get("vars", {}) else None
+
+    def _raw(self, path: tuple) -> Any:
+        """The value written at ``path`` of the spec (None if there is none)."""
+        value: Any = self.spec.data
+        for part in path:
+            try:
+                value = value[part]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return value
 
     def check_all(self, problems: list[Problem], path: tuple) -> None:
         self.check(problems[0] if problems else None, path)
@@ -200,7 +284,7 @@ class _Builder:
         return self._finish(self._body())
 
     def _body(self) -> int:
-        self.check(rules.input_shape(self.g.input_shape), ("input",))
+        self.check(rules.input_shape(self.g.input_shape, self.limits), ("input",))
         self.check(rules.checkpoint_family(self.spec.data.get("checkpoint")), ("checkpoint",))
         self.g.checkpoint = self.spec.data.get("checkpoint")
         self.global_scope = self._global_scope()
@@ -217,6 +301,7 @@ class _Builder:
         if not last:
             other.g = self.g.copy()  # layers are copied: auto-naming must not leak between heads
             other.explicit, other.auto = dict(self.explicit), list(self.auto)
+            other.output_at = dict(self.output_at)
         other.global_scope = other._global_scope()
         return other
 
@@ -229,7 +314,7 @@ class _Builder:
     def _check_all_used(self) -> None:
         """A layer that does not feed the output would be dropped by Keras and shift by-order loading."""
         layers = self.g.layers
-        used, stack = {self.g.output}, [self.g.output]
+        used, stack = set(self.g.output_ids()), list(self.g.output_ids())
         while stack:
             node = layers[stack.pop()]
             for src in node.inputs + list(node.members[-1:]):  # a nested layer uses its members' chain
@@ -275,13 +360,14 @@ class _Builder:
             scope = stage_scope.new_child({"i": i, "repeat": repeat, "first": i == 1, "last": i == repeat,
                                            "letter": _letter(i), **self._shape_vars(prev)})
             scope["block"] = self._format(block_name, scope, path + ("block_name",))
+            values = self._carried_in(template, stage.get("block"), path, prev)
             if template is not None:
                 args = self._stage_args(stage, at, i, repeat, path)
+                self.calls.append((path, stage["block"], args))  # before binding: a default sees the call
                 scope.update(self._bind_params(template, stage["block"], args, scope, path, at, i))
-            values = self._carried_in(template, stage.get("block"), path, prev)
+                values.update(self._tensor_args(template, stage["block"], args,
+                                                ChainMap({"input": prev}, self.carried), prev, path))
             frame = _Frame(scope=scope, values=values, prev=prev, stage=key, block=scope["block"] or key)
-            if template is not None:
-                self.calls.append((path, stage["block"], args))
             self._steps(body, body_path, frame)
             if template is not None:
                 self.calls.pop()
@@ -329,14 +415,17 @@ class _Builder:
         params = template.get("params", {})
         required = template.get("required", [])
         self._count_work(call_path, len(params) + len(args))
-        known = set(params) | set(required)
+        tensors = template.get("tensors", [])
+        known = set(params) | set(required) | set(tensors)
         bound: dict[str, Any] = {}
         for name, (raw, path) in args.items():
+            if name in tensors:
+                continue  # a value name, bound by _tensor_args
             if name not in known:
                 self.check(rules.unknown_param(name, tname, known), path)
             bound[name] = self._value(raw, scope, path)
-        for name in required:
-            if name not in bound:
+        for name in [*required, *tensors]:
+            if name not in bound and name not in args:
                 self.fail(rules.missing_param(name, tname, at, i), call_path)
         seen = scope.new_child(dict(bound))  # a default sees the arguments and the defaults before it
         for name, default in params.items():
@@ -346,6 +435,19 @@ class _Builder:
             elif isinstance(default, (str, list)) and (problem := self._default_problems().get(where)):
                 raise SpecError(problem)  # overridden here, still the checker's error
         return bound
+
+    def _tensor_args(self, template: dict, tname: str, args: dict[str, tuple[Any, tuple]], known: dict[str, int],
+                     prev: int, call_path: tuple) -> dict[str, int]:
+        """A template's tensor parameters (``tensors: [skip]``): each argument names one of the caller's
+        values (``known``; ``prev`` is the caller's running value), which the body then reads by the
+        parameter's name, as ``in: skip``."""
+        self.check_all(rules.tensor_params(tname, template), ("templates", tname))
+        out = {}
+        for name in template.get("tensors", []):
+            raw, path = args[name]
+            self.check_all(rules.unknown_refs({name: raw}, name, known), path[:-1])
+            out[name] = prev if raw == "prev" else known[raw]
+        return out
 
     def _default_problems(self) -> dict[tuple, Diagnostic]:
         if self.default_problems is None:
@@ -361,7 +463,8 @@ class _Builder:
         self.check(rules.head_exists(head, which), ("head",))
         scope = ChainMap({"stage": "head", "block": "head", "i": 1, "repeat": 1, "first": True,
                           "last": True, "letter": "a"}, self.global_scope)
-        frame = _Frame(scope=scope, values={"input": prev}, prev=prev, stage="head", block="head")
+        frame = _Frame(scope=scope, values=self._carried_in(None, None, ("head",), prev), prev=prev, stage="head",
+                       block="head")
         self._steps(head[which], ("head", which), frame)
         return frame.prev
 
@@ -375,6 +478,7 @@ class _Builder:
         if frame.nested:
             self.check(rules.nested_step(step), path)
         inputs = self._inputs(step, path, frame)
+        self.check(rules.one_input(step), path)
         scope = frame.scope.new_child(self._shape_vars(inputs[0]))
         self.check(rules.else_needs_if(step), path)
         if "if" in step:
@@ -397,6 +501,18 @@ class _Builder:
         frame.prev = node
         if "as" in step:
             frame.values[step["as"]] = node
+        if "output" in step:
+            self._output(step, path, frame.scope, node)
+        if step.get("tap"):  # a candidate pyramid level (graph/features.py), what the step yields even if skipped
+            self.g.taps.append(node)
+
+    def _output(self, step: dict, path: tuple, scope: ChainMap, node: int) -> None:
+        """``output: NAME``: the step's value is the model output ``NAME`` (a name template)."""
+        raw = step["output"]
+        name = None if raw is None else self._format(str(raw), scope, path + ("output",))
+        self.check(rules.output_name(name, self.output_at.get(name)), path)
+        self.output_at[name] = self.spec.where(path + ("output",))
+        self.g.outputs[name] = node
 
     def _inputs(self, step: dict, path: tuple, frame: _Frame, key: str = "in") -> list[int]:
         self.check_all(rules.unknown_refs(step, key, frame.values), path)
@@ -409,14 +525,15 @@ class _Builder:
         self.check(rules.template_depth(frame.depth + 1, self.limits), path)
         template = self.templates[name]
         args = {k: (v, path + (k,)) for k, v in step.items() if k not in CALL_META}
+        self.calls.append((path, name, args))  # before binding: a default sees the call
         params = self._bind_params(template, name, args, scope, path)
         self._count_work(path, len(template.get("carried", [])))
         for value in template.get("carried", []):  # read from the caller, by name
             self.check(rules.carried_unbound(name, value, frame.values), path)
         values = {"input": inp, **{value: frame.values[value] for value in template.get("carried", [])}}
+        values.update(self._tensor_args(template, name, args, frame.values, frame.prev, path))
         inner = _Frame(scope=self._inherited(frame.scope).new_child(params), values=values, prev=inp,
                        stage=frame.stage, block=frame.block, depth=frame.depth + 1, nested=frame.nested)
-        self.calls.append((path, name, args))
         self._steps(template["body"], ("templates", name, "body"), inner)
         self.calls.pop()
         return inner.prev
@@ -474,7 +591,7 @@ class _Builder:
         except ShapeError as exc:
             names = ", ".join(f"'{self.g.layers[i].name or self.g.layers[i].op}' {fmt_shape(s)}"
                               for i, s in zip(inputs, shapes))
-            self.fail(Problem(f"{exc} (inputs: {names})"), path)
+            self.fail(Problem(f"{exc} (inputs: {names})"), path, inputs)
         name = None
         if step.get("name") is not None:
             name = self._format(str(step["name"]), scope, path + ("name",))
@@ -515,7 +632,7 @@ class _Builder:
         if raw is None or type(raw) in _PLAIN:  # a literal is itself (most attributes of most layers)
             value = raw
         else:
-            value = self._resolve(raw, scope, path, numeric or (attr is not None and attr.kind in NUMERIC_KINDS))
+            value = self._resolve(raw, scope, path, numeric or (attr is not None and attr.kind_def.numeric))
         if attr is None:
             return value
         out, problem = rules.checked_value(attr, value, label, scope)
@@ -572,7 +689,8 @@ class _Builder:
         else:
             weights, macs = [], 0
         self.params += sum(w.size for w in weights)
-        self.check(rules.params_total(self.params, self.limits), path)
+        if problem := rules.params_total(self.params, self.limits):
+            self.fail(problem, path, inputs, dims=(-1,))  # a layer's weights grow with its input's channels
         if path not in self.located:
             self.located[path] = (self.spec.where(path), json_pointer(path))
         loc, pointer = self.located[path]
@@ -607,6 +725,34 @@ class _Builder:
             counters[prefix] = n + 1
             layer.name = candidate
             layer.auto_named = True
+
+
+def _same_axes(a: tuple, b: tuple, dims: tuple[int, ...]) -> bool:
+    return len(a) == len(b) and all(a[d] == b[d] for d in dims)
+
+
+def _names(raw: Any) -> list[str]:
+    """The names a written value reads, in order: of an expression, a name template's fields, a list's
+    items, or a step's attributes (a limit such as 'params' fails at a whole step)."""
+    if isinstance(raw, list):
+        return list(dict.fromkeys(n for item in raw for n in _names(item)))
+    if isinstance(raw, dict):
+        opdef = OPS.get(raw.get("op")) if isinstance(raw.get("op"), str) else None
+        keys = opdef.attrs if opdef is not None else [k for k in raw if k not in CALL_META]
+        return list(dict.fromkeys(n for k in keys if k in raw for n in _names(raw[k])))
+    if not isinstance(raw, str):
+        return []
+    try:
+        fields = template_fields(raw) if "{" in raw else [raw]
+        return sorted({n for field in fields for n in names_in(field)})
+    except ExpressionError:  # a literal string that is not an expression
+        return []
+
+
+def _as_written(raw: Any, limit: int = 60) -> str:
+    """A value as YAML shows it (``null``, ``true``, ``4 * filters``), cut to ``limit`` characters."""
+    text = "null" if raw is None else str(raw).lower() if isinstance(raw, bool) else str(raw)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _written(args: dict[str, tuple[Any, tuple]], limit: int = 120) -> str:

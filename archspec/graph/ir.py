@@ -72,6 +72,9 @@ class Graph:
     input: int = 0
     output: int = 0
     checkpoint: str | None = None  # the checkpoint family the spec maps (top-level `checkpoint:`), if any
+    # named outputs (steps with `output: NAME`), in declaration order; empty: the one output is ``output``
+    outputs: dict[str, int] = field(default_factory=dict)
+    taps: list[int] = field(default_factory=list)  # feature-tap candidates (steps with `tap: true`), in order
 
     def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers)
@@ -82,6 +85,15 @@ class Graph:
     @property
     def output_layer(self) -> Layer:
         return self.layers[self.output]
+
+    def output_ids(self) -> list[int]:
+        """The model's output nodes in the order Keras flattens them (``model.outputs``): named outputs
+        sorted by name, as ``keras.tree`` flattens a dict; else the one output."""
+        return [self.outputs[k] for k in sorted(self.outputs)] if self.outputs else [self.output]
+
+    def named_outputs(self) -> dict[str, Layer]:
+        """Output name -> its layer, in declaration order (``{}`` for a network with one unnamed output)."""
+        return {k: self.layers[v] for k, v in self.outputs.items()}
 
     def header(self) -> dict[str, Any]:
         """What describes the network as a whole (name, file, preprocessing, input shape)."""
@@ -125,14 +137,14 @@ class Graph:
         layers = [Layer(*_LAYER_FIELDS(layer)) for layer in self.layers]
         for layer in layers:
             layer.inputs = list(layer.inputs)
-        return replace(self, layers=layers)
+        return replace(self, layers=layers, outputs=dict(self.outputs), taps=list(self.taps))
 
     def to_networkx(self) -> "nx.DiGraph":
         """The public form: integer nodes with the layer fields as attributes, edges with their input ``port``."""
         import networkx as nx
 
         g = nx.DiGraph()
-        g.graph.update(self.header(), input=self.input, output=self.output)
+        g.graph.update(self.header(), input=self.input, output=self.output, outputs=dict(self.outputs))
         for layer in self.layers:
             g.add_node(layer.id, **layer.as_dict())
         for layer in self.layers:

@@ -34,11 +34,28 @@ def auto_prefix(op: str) -> str:
 def keras_operation_order(graph: Graph) -> list[int]:
     """Node ids in the order of the emitted model's ``model.operations``: every node, layer or not."""
     layers = graph.layers
-    root = graph.output
-    index: dict[int, int] = {root: 0}
+    index: dict[int, int] = {}
     finished: set[int] = set()
     post: list[int] = []  # inputs before their consumers
-    stack: list[tuple[int, int]] = [(root, 0)]
+    stack: list[tuple[int, int]] = []
+    for root in graph.output_ids():  # several outputs: one walk after another, sharing what was seen
+        if root not in finished:
+            index.setdefault(root, len(index))
+            stack.append((root, 0))
+            _walk(layers, stack, index, finished, post)
+    depth: dict[int, int] = {}
+    for nid in reversed(post):
+        d = depth.setdefault(nid, 0)
+        for parent in layers[nid].inputs:
+            if depth.get(parent, 0) < d + 1:
+                depth[parent] = d + 1
+    return sorted(post, key=lambda n: (-depth[n], index[n]))
+
+
+def _walk(layers: list[Layer], stack: list[tuple[int, int]], index: dict[int, int], finished: set[int],
+          post: list[int]) -> None:
+    """Keras's depth-first walk from the node on ``stack``, numbering nodes in pre-order into ``index``
+    and appending them to ``post`` once their inputs are done."""
     while stack:  # iterative DFS: graphs can be far deeper than Python's recursion limit
         nid, k = stack[-1]
         inputs = layers[nid].inputs
@@ -53,13 +70,6 @@ def keras_operation_order(graph: Graph) -> list[int]:
             if nid not in finished:
                 finished.add(nid)
                 post.append(nid)
-    depth: dict[int, int] = {}
-    for nid in reversed(post):
-        d = depth.setdefault(nid, 0)
-        for parent in layers[nid].inputs:
-            if depth.get(parent, 0) < d + 1:
-                depth[parent] = d + 1
-    return sorted(post, key=lambda n: (-depth[n], index[n]))
 
 
 def keras_layer_order(graph: Graph) -> list[int]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from archspec.errors import Diagnostic, SpecError
+from archspec.errors import Diagnostic, SpecError, with_notes
 from archspec.graph.builder import BuildOptions, body_mentions, expand_heads
 from archspec.lang.checks import check_spec, unique
 from archspec.lang.compose import Spec, SpecCache, load_spec, reference_path
@@ -63,13 +63,13 @@ def validate_spec(spec: Spec, limits: Limits = DEFAULT_LIMITS, options: BuildOpt
 
 
 def _sorted(diags: list[Diagnostic], own: str) -> list[Diagnostic]:
-    """By position: this file's problems first, then those of the files it names (each followed by notes)."""
-    def key(d: Diagnostic) -> tuple:
-        loc = d.location
+    """By position: this file's problems first, then those of the files it names (each followed by its notes)."""
+    def key(group: list[Diagnostic]) -> tuple:
+        loc = group[0].location
         return (loc is None or loc.file != own, loc.file if loc else "", loc.line or 0 if loc else 0,
                 loc.col or 0 if loc else 0)
 
-    return sorted(diags, key=key)
+    return [d for group in sorted(with_notes(diags), key=key) for d in group]
 
 
 def _covered(diag: Diagnostic, found: list[Diagnostic]) -> bool:

@@ -22,7 +22,7 @@ from archspec.lang.rules import (CALL_META, INHERITED, OPTION_DEFAULTS, OPTION_N
                                  STAGE_META, STEP_META, Problem)
 from archspec.lang.yaml_loader import json_pointer
 from archspec.limits import DEFAULT_LIMITS, Limits
-from archspec.ops import NUMERIC_KINDS, OPS, Attr, OpDef
+from archspec.ops import OPS, Attr, OpDef
 
 _Values = MutableMapping[str, Any]  # the values a step can name (a ChainMap reads the carried ones through)
 
@@ -132,13 +132,14 @@ class _Checker:
         self._defaults()
         if self.spec.data.get("kind", "network") == "network":
             if "input" in self.spec.data:
-                self.report(rules.input_shape(self.spec.data["input"]), ("input",))
+                self.report(rules.input_shape(self.spec.data["input"], self.limits), ("input",))
             for key, stage in _dict(self.spec.data.get("stages")).items():
                 if isinstance(stage, dict):
                     self._stage(str(key), stage, ("stages", key))
             for which, steps in _dict(self.spec.data.get("head")).items():
-                if which in rules.HEADS:
-                    self._steps(steps, ("head", which), self.scope({*INHERITED, *SHAPE_VARS}), {"input": None})
+                if which in rules.HEADS:  # a head reads the stages' output and the values they carry
+                    self._steps(steps, ("head", which), self.scope({*INHERITED, *SHAPE_VARS}),
+                                ChainMap({"input": None}, self.carried))
         return unique(self.diags)
 
     def _checked_templates(self) -> list[str]:
@@ -169,12 +170,14 @@ class _Checker:
     def _template(self, name: str, template: dict) -> None:
         path = ("templates", name)
         self.report_all(rules.param_declared_twice(name, template), path)
+        self.report_all(rules.tensor_params(name, template), path)
         params = _dict(template.get("params"))
         required = [r for r in _list(template.get("required")) if isinstance(r, str)]
         for pname, default in params.items():
             self._value(default, self._lenient(), path + ("params", pname))
         scope = self.scope({*params, *required, *INHERITED, *SHAPE_VARS})
-        self._steps(template.get("body"), path + ("body",), scope, dict.fromkeys(["input", *_carried(template)]))
+        self._steps(template.get("body"), path + ("body",), scope,
+                    dict.fromkeys(["input", *_carried(template), *_tensors(template)]))
 
     def _defaults(self) -> None:
         for opname, attrs in self.defaults.items():
@@ -205,18 +208,20 @@ class _Checker:
             self._steps(stage["body"], path + ("body",), inner, values)
             self._carry(stage, values, path)
             return
-        for k in [k for k in stage if k not in STAGE_META]:
-            self._value(stage[k], inner, path + (k,))
-        for which, values in at.items():
-            for k, v in _dict(values).items():
-                self._value(v, inner, path + ("at", which, k))
         tname = stage.get("block")
+        tensors = _tensors(self.templates.get(tname, {})) if isinstance(tname, str) else []
+        known = ChainMap({"input": None}, self.carried)  # the values a tensor argument may name
+        for k in [k for k in stage if k not in STAGE_META]:
+            self._argument(k, stage, tensors, inner, path, known)
+        for which, values in at.items():
+            for k in _dict(values):
+                self._argument(k, values, tensors, inner, path + ("at", which), known)
         if isinstance(tname, str) and not self.report(rules.unknown_template(tname, self.templates), path + ("block",)):
             self._stage_args(tname, stage, at, path, known_repeat)
             template = self.templates[tname]
             for name in _carried(template):
                 self.report(rules.carried_unbound(tname, name, self.carried), path + ("block",))
-            self._carry(stage, {"input", *_carried(template), *_bound(template.get("body"))}, path)
+            self._carry(stage, {"input", *_carried(template), *tensors, *_bound(template.get("body"))}, path)
 
     def _carry(self, stage: dict, values: Collection[str], path: tuple) -> None:
         """A stage's 'carry' names values of its block (``values``: those bound after the block ran)."""
@@ -228,7 +233,7 @@ class _Checker:
         """Stage arguments against the template's parameters, including per-repeat 'at' overrides."""
         template = self.templates[tname]
         required = [r for r in _list(template.get("required")) if isinstance(r, str)]
-        known = {*_dict(template.get("params")), *required}
+        known = {*_dict(template.get("params")), *required, *_tensors(template)}
         unknown = []
         for k in [k for k in stage if k not in STAGE_META]:
             if k not in known:
@@ -239,7 +244,7 @@ class _Checker:
                 if k not in known:
                     unknown.append(k)
                     self.report(rules.unknown_param(k, tname, known), path + ("at", which, k))
-        for name in required:
+        for name in [*required, *_tensors(template)]:
             if name in stage or rules.mistyped(name, unknown):
                 continue
             covered = _covered_repeats(at, name, repeat)
@@ -254,6 +259,7 @@ class _Checker:
 
     def _step(self, step: dict, path: tuple, scope: _Scope, values: _Values) -> None:
         self.report_all(rules.unknown_refs(step, "in", values), path)
+        self.report(rules.one_input(step), path)
         self.report(rules.else_needs_if(step), path)
         if "else" in step:
             self.report_all(rules.unknown_refs(step, "else", values), path)
@@ -269,6 +275,10 @@ class _Checker:
             self._op(step, path, scope, values)
         if not self.report(rules.bind_name(step), path) and isinstance(step.get("as"), str):
             values[step["as"]] = None
+        if "output" in step:
+            name = step["output"] if step["output"] is None else self._name(str(step["output"]), scope, path + ("output",))
+            if name is not DYNAMIC:
+                self.report(rules.output_name(name), path)
 
     def _sequential(self, step: dict, path: tuple, scope: _Scope, values: _Values) -> None:
         """A nested layer: its steps are links of a chain (no other inputs, bindings or branches), its ops
@@ -291,21 +301,31 @@ class _Checker:
     def _call(self, step: dict, path: tuple, scope: _Scope, values: _Values) -> None:
         tname = step["use"]
         args = [k for k in step if k not in CALL_META]
+        template = self.templates.get(tname) if isinstance(tname, str) else None
+        tensors = _tensors(template or {})
         for k in args:
-            self._value(step[k], scope, path + (k,))
-        if not isinstance(tname, str) or self.report(rules.unknown_template(tname, self.templates), path + ("use",)):
+            self._argument(k, step, tensors, scope, path, values)
+        if template is None:
+            self.report(rules.unknown_template(tname, self.templates), path + ("use",))
             return
-        template = self.templates[tname]
         required = [r for r in _list(template.get("required")) if isinstance(r, str)]
-        known = {*_dict(template.get("params")), *required}
+        known = {*_dict(template.get("params")), *required, *tensors}
         unknown = [k for k in args if k not in known]
         for k in unknown:
             self.report(rules.unknown_param(k, tname, known), path + (k,))
-        for name in required:
+        for name in [*required, *tensors]:
             if name not in step and not rules.mistyped(name, unknown):
                 self.report(rules.missing_param(name, tname), path)
         for name in _carried(template):
             self.report(rules.carried_unbound(tname, name, values), path)
+
+    def _argument(self, key: str, args: dict, tensors: list[str], scope: _Scope, path: tuple,
+                  values: Collection[str]) -> None:
+        """One argument of a template call or a stage: a tensor parameter's names a value, any other is a value."""
+        if key in tensors:
+            self.report_all(rules.unknown_refs(args, key, values), path)
+        else:
+            self._value(args[key], scope, path + (key,))
 
     def _op(self, step: dict, path: tuple, scope: _Scope, values: _Values) -> None:
         if self.report(rules.unknown_op(step["op"]), path):
@@ -356,7 +376,7 @@ class _Checker:
     # --------------------------------------------------------------------------------------- values
     def _typed(self, raw: Any, scope: _Scope, path: tuple, attr: Attr | None, label: str) -> Any:
         """Check a value of known kind; returns the literal (coerced) value, or DYNAMIC."""
-        numeric = attr is None or attr.kind in NUMERIC_KINDS
+        numeric = attr is None or attr.kind_def.numeric
         value = self._value(raw, scope, path, numeric)
         if value is DYNAMIC or attr is None:
             return value
@@ -451,6 +471,11 @@ def _uses(steps: Any) -> list[str]:
 def _carried(template: dict) -> list[str]:
     """The carried values a template declares it reads."""
     return [name for name in _list(template.get("carried")) if isinstance(name, str)]
+
+
+def _tensors(template: dict) -> list[str]:
+    """A template's tensor parameters (``tensors: [skip]``): arguments that name values."""
+    return [name for name in _list(template.get("tensors")) if isinstance(name, str)]
 
 
 def _bound(steps: Any) -> set[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import difflib
 import os
 import re
 import stat
@@ -67,10 +68,15 @@ def spec_root(path: str | Path) -> Path:
 _SPEC_KEY = re.compile(r"""^(?:\{\s*)?["']?archspec["']?[ \t]*:""", re.M)
 
 
-def looks_like_spec(path: str | Path, max_bytes: int = DEFAULT_LIMITS.file_bytes) -> bool:
+_TOP_KEY = re.compile(r"""^(?:\{\s*)?["']?([A-Za-z_][\w-]*)["']?[ \t]*:""", re.M)
+
+
+def looks_like_spec(path: str | Path, max_bytes: int = DEFAULT_LIMITS.file_bytes, near: bool = False) -> bool:
     """Whether a file has a top-level ``archspec:`` key, judged from its text without parsing it.
 
-    Only regular files are opened (a FIFO would block): anything else is not a spec.
+    ``near``: also a file that looks like a spec that lost that key: a top-level key close to ``archspec``
+    (``archpsec:``, ``ArchSpec:``) or a top-level ``stages:`` or ``templates:``. Only regular files are
+    opened (a FIFO would block): anything else is not a spec.
     """
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
@@ -79,7 +85,12 @@ def looks_like_spec(path: str | Path, max_bytes: int = DEFAULT_LIMITS.file_bytes
             raw = fh.read(max_bytes + 1)
     except OSError:
         return False
-    return _SPEC_KEY.search(raw.decode("utf-8", "replace")) is not None
+    text = raw.decode("utf-8", "replace")
+    if _SPEC_KEY.search(text) is not None:
+        return True
+    return near and any(key in ("stages", "templates") or
+                        difflib.SequenceMatcher(None, key.lower(), "archspec").ratio() >= 0.75
+                        for key in dict.fromkeys(_TOP_KEY.findall(text)))
 
 
 def reference_path(file: str | Path, rel: str) -> Path:
@@ -223,6 +234,11 @@ def _resolve(path: Path, chain: list[Path], limits: Limits, cache: SpecCache,
     if "extends" in data:
         parent, h = _follow(path, data["extends"], ("extends",), doc, chain + [here], limits, cache, roots)
         height = max(height, h + 1)
+        if parent.data.get("kind") == "library" and data.get("kind", "network") != "library":
+            raise SpecError(Diagnostic(
+                f"'extends' names a template library (kind: library), not a network: {data['extends']}",
+                doc.where(("extends",)), "/extends",
+                hint="a network uses a library's templates with 'imports: [...]'; 'extends' takes a network"))
         base = merge(parent, base)
     own = {k: v for k, v in data.items() if k not in ("extends", "imports")}
     merged = merge(base, _subdoc(doc, own))

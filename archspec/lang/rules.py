@@ -18,11 +18,11 @@ from typing import Any, Collection, Iterable
 
 from archspec.errors import did_you_mean
 from archspec.limits import Limits
-from archspec.ops import ACTIVATIONS, OPS, Attr, OpDef, coerce
+from archspec.ops import OPS, Attr, OpDef, coerce
 
 # ------------------------------------------------------------------------------------------ vocabulary
-STEP_META = ("op", "use", "name", "in", "as", "if", "else", "branches", "doc", "checkpoint")
-CALL_META = ("use", "in", "as", "if", "else", "doc")
+STEP_META = ("op", "use", "name", "in", "as", "if", "else", "branches", "doc", "checkpoint", "output", "tap")
+CALL_META = ("use", "in", "as", "if", "else", "doc", "output", "tap")
 STAGE_META = ("block", "body", "repeat", "block_name", "at", "doc", "carry")
 RESERVED = ("input", "prev")  # value names a step cannot bind with 'as'
 REPEAT_NAMES = ("i", "repeat", "first", "last", "letter")
@@ -74,13 +74,18 @@ def builtin_vars(vars_: dict) -> list[Problem]:
             for bad in sorted(set(vars_) & reserved)]
 
 
-def input_shape(shape: Any) -> Problem | None:
-    """``[height, width, channels]``: sizes may be open (null), the channel count may not."""
+def input_shape(shape: Any, limits: Limits) -> Problem | None:
+    """``[height, width, channels]``: sizes may be open (null), the channel count may not, and no size is
+    larger than ``int_bits`` allows (a size of 2**70 would make every count after it meaningless)."""
     if not isinstance(shape, (list, tuple)) or len(shape) != 3:
         return Problem(f"input must be [height, width, channels], got {shape!r}")
     if shape[2] is None:
         return Problem("the input's channel count cannot be open (null): every layer's weights depend on it",
                        (2,))
+    for i, size in enumerate(shape):
+        problem = int_bits(f"input size {size}" if len(str(size)) <= 40 else "an input size", size, limits)
+        if problem:
+            return Problem(problem.message, (i,))
     return None
 
 
@@ -162,6 +167,19 @@ def unknown_refs(step: dict, key: str, known: Collection[str]) -> list[Problem]:
     return out
 
 
+def one_input(step: dict) -> Problem | None:
+    """A template call (``use``) or a nested layer (``sequential``) takes one input, its ``input``: a value
+    listed after the first in ``in`` would never be read (a template reads other values only by name, as
+    ``carried``)."""
+    refs = step.get("in")
+    if not ("use" in step or "sequential" in step) or not isinstance(refs, list) or len(refs) < 2:
+        return None
+    what = f"template '{step['use']}'" if isinstance(step.get("use"), str) else "a 'sequential' step"
+    return Problem(f"{what} takes one input, but 'in' lists {len(refs)}: the values after the first would never "
+                   "be read", ("in", 1), "merge them first (add, concat), or let the template read an older value "
+                   "by name with 'carried'")
+
+
 def input_count(step: dict) -> int:
     """How many inputs a step passes to its op (branches, an ``in`` list, or one)."""
     if "branches" in step and isinstance(step["branches"], list):
@@ -185,9 +203,10 @@ def condition(value: Any) -> Problem | None:
 def nested_step(step: dict) -> Problem | None:
     """A step inside ``sequential:`` is one link of a chain: Keras's Sequential feeds each layer the
     previous one's output, so no step inside may take another input, bind a value, branch or nest again."""
-    for key in ("in", "as", "else", "branches", "sequential"):
+    for key in ("in", "as", "else", "branches", "sequential", "output", "tap"):
         if key in step and not (key == "in" and step[key] == "prev"):
-            what = "nest another 'sequential'" if key == "sequential" else f"use '{key}'"
+            what = "nest another 'sequential'" if key == "sequential" else f"use '{key}'"  # an output or a tap
+            # inside would be a tensor of the nested model, which the outer model cannot return
             return Problem(f"a step inside 'sequential' cannot {what}: a nested Sequential is a chain, each "
                            "layer taking the previous one's output", (key,), key=True)
     return None
@@ -245,19 +264,13 @@ def missing_attrs(opdef: OpDef, step: dict, defaults: dict) -> list[Problem]:
             if attr.required and key not in step and key not in defaults and not mistyped(key, typos)]
 
 
-def attr_value(opdef: OpDef, key: str, value: Any, names: Iterable[str] = ()) -> tuple[Any, Problem | None]:
-    """The canonical value of one attribute, or the problem with it (with a did-you-mean over ``names``)."""
-    return checked_value(opdef.attrs[key], value, f"{opdef.name}.{key}", names)
-
-
 def checked_value(attr: Attr, value: Any, label: str, names: Iterable[str] = ()) -> tuple[Any, Problem | None]:
     try:
         return coerce(attr, value), None
     except ValueError as exc:
         hint = None
         if isinstance(value, str):
-            pool = {"activation": ACTIVATIONS, "choice": attr.choices}.get(attr.kind, ())
-            hint = did_you_mean(value, [*pool, *names])
+            hint = did_you_mean(value, [*attr.kind_def.words(attr), *names])
         return None, Problem(f"{label}: {exc}", hint=hint)
 
 
@@ -368,3 +381,27 @@ def carry_refs(carry: dict, known: Collection[str]) -> list[Problem]:
     names = ["input", "prev", *sorted(set(known) - {"input", "prev"})]
     return [Problem(f"unknown value '{ref}' carried as '{name}'", (name,),
                     did_you_mean(str(ref), names) or f"known here: {', '.join(names)}") for name, ref in bad]
+
+
+# ------------------------------------------------------------------------------------------ outputs and tensors
+def output_name(name: Any, first: Any = None) -> Problem | None:
+    """A step's ``output:`` names one output of the model (a key of its dict of outputs): a non-empty
+    string without '/' or control characters, used once (``first``: where the name was first declared)."""
+    if not isinstance(name, str) or not name or "/" in name or not name.isprintable():
+        return Problem(f"output name {name!r} must be a non-empty printable string without '/'", ("output",))
+    if first is not None:
+        return Problem(f"two outputs are named '{name}' (first declared at {first})", ("output",),
+                       "an output declared in a repeated block needs a name template, e.g. 'out{i}'")
+    return None
+
+
+def tensor_params(tname: str, template: dict) -> list[Problem]:
+    """A template's ``tensors`` are parameters whose arguments name values (the caller's ``in`` names), so
+    they cannot also be ordinary parameters, nor be called ``input`` or ``prev``."""
+    tensors = template.get("tensors") or []
+    params, required = template.get("params") or {}, template.get("required") or []
+    if not isinstance(tensors, list) or not isinstance(params, dict) or not isinstance(required, list):
+        return []
+    return [Problem(f"tensor parameter '{t}' of template '{tname}' is also an ordinary parameter", ("tensors", k))
+            for k, t in enumerate(tensors) if t in params or t in required]
+

@@ -11,10 +11,10 @@ import sys
 from typing import Any
 
 from archspec.ops import OPS, Attr
+from archspec.ops.kinds import EXPR
 
 SCHEMA_ID = "https://archspec.dev/schema/v1.json"
 IDENT = "^[A-Za-z_][A-Za-z0-9_]*$"
-EXPR = {"type": "string", "description": "an expression, e.g. '4 * filters' or 'in_channels'"}
 CARRIED_NAME = {"pattern": IDENT, "not": {"enum": ["input", "prev"]}}  # a value name 'carry' binds
 
 STEP_META: dict[str, Any] = {
@@ -34,6 +34,10 @@ STEP_META: dict[str, Any] = {
     "checkpoint": {"type": ["string", "null"], "description": "the checkpoint key (a PyTorch module path, a name "
                    "template like 'layer{n}.{i - 1}.conv1') whose tensors fill this layer's weights when the "
                    "network declares a checkpoint family; null: none (docs/pytorch.md)"},
+    "output": {"type": "string", "minLength": 1, "description": "this step's value is the model output of this "
+               "name (a name template); a network with named outputs returns a dict of them"},
+    "tap": {"type": "boolean", "description": "a feature tap: the last tapped value at each stride 2^k is the "
+            "pyramid level 'P{k}' that build(features=...) returns"},
 }
 
 
@@ -41,39 +45,12 @@ STEP_META: dict[str, Any] = {
 SEQUENTIAL: dict[str, Any] = {"type": "array", "items": {"$ref": "#/$defs/step"}, "minItems": 1,
                               "description": "steps emitted as ONE nested layer (a keras.Sequential named by "
                                              "'name'): a chain, each step taking the previous one's output"}
-NESTED_KEYS = ("name", "in", "as", "if", "else", "doc")
+NESTED_KEYS = ("name", "in", "as", "if", "else", "doc", "output", "tap")
 
 
 def attr_schema(attr: Attr) -> dict[str, Any]:
-    """Schema for one attribute value; strings are always allowed (expressions, parameter names)."""
-    base: dict[str, Any]
-    if attr.kind == "int":
-        base = {"anyOf": [{"type": "integer"}, EXPR]}
-    elif attr.kind == "float":
-        base = {"anyOf": [{"type": "number"}, EXPR]}
-    elif attr.kind == "bool":
-        base = {"anyOf": [{"type": "boolean"}, EXPR]}
-    elif attr.kind == "size2":
-        base = {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": ["integer", "string"]},
-                                                 "minItems": 2, "maxItems": 2}, EXPR]}
-    elif attr.kind in ("ints", "floats"):
-        item = "integer" if attr.kind == "ints" else "number"
-        base = {"anyOf": [{"type": "array", "items": {"type": [item, "string"]}, "minItems": 1}, EXPR]}
-    elif attr.kind == "per_channel":
-        base = {"anyOf": [{"type": "number"}, {"type": "array", "items": {"type": ["number", "string"]}, "minItems": 1},
-                          EXPR]}
-    elif attr.kind == "dims":
-        base = {"anyOf": [{"type": "array", "items": {"type": ["integer", "null", "string"]}, "minItems": 1}, EXPR]}
-    elif attr.kind == "padding2d":
-        base = {"anyOf": [{"type": "integer"}, {"type": "array", "minItems": 2, "maxItems": 2}, EXPR]}
-    elif attr.kind == "choice":
-        base = {"anyOf": [{"enum": list(attr.choices)}, {"type": "string"}]}
-    elif attr.kind == "activation":
-        from archspec.ops import ACTIVATIONS
-
-        base = {"anyOf": [{"enum": list(ACTIVATIONS)}, {"type": "string"}]}
-    else:
-        base = {"type": "string"}
+    """Schema for one attribute value (its kind's record); strings are always allowed (expressions, names)."""
+    base = attr.kind_def.schema(attr)
     if attr.nullable:
         base = {"anyOf": [{"type": "null"}, *base.get("anyOf", [base])]}
     desc = attr.doc + ("" if attr.default is None and attr.required else f" (default: {json.dumps(attr.default)})")
@@ -157,6 +134,10 @@ def build_schema() -> dict[str, Any]:
             "carried": {"type": "array", "items": {"type": "string", **CARRIED_NAME},
                         "description": "values the body reads besides 'input': carried by earlier stages ('carry'), "
                                        "or, in a 'use' call, the caller's values of those names"},
+            "tensors": {"type": "array", "items": {"type": "string", **CARRIED_NAME},
+                        "description": "tensor parameters: each call passes one of its values by name ('input', "
+                                       "'prev', an 'as' name, a carried value), which the body reads by the "
+                                       "parameter's name (a decoder block's skip)"},
             "body": {"$ref": "#/$defs/steps"},
         },
     }

@@ -1,7 +1,8 @@
 """The op registry: every module of this package lists its ops in ``OPS``; each op is one record.
 
 Adding an op is adding one :class:`~archspec.ops.base.OpDef` to a module here (or a new module), then
-``python -m archspec.lang.generate`` to refresh the schema and the docs' op table. Pure Python: the
+``python -m archspec.lang.schema_gen > archspec/lang/schema.json`` and ``python -m archspec.ops.table --write
+docs/spec-language.md`` to refresh the schema and the docs' op table. Pure Python: the
 Keras rule of a record receives the layer namespace from the backend, so nothing here imports Keras.
 """
 
@@ -10,10 +11,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from archspec.ops.base import ACTIVATIONS, NUMERIC_KINDS, Attr, OpDef, Shape, ShapeError, Weight, coerce, fmt_shape
+from archspec.ops.base import Attr, OpDef, Shape, ShapeError, Weight, fmt_shape
+from archspec.ops.kinds import ACTIVATIONS, KINDS, coerce
 
 
-_NOT_OPS = {"base", "table"}  # the record type, and the docs table generated from the records
+_NOT_OPS = {"base", "kinds", "table"}  # the record types, and the docs table generated from the records
 
 
 def _collect() -> dict[str, OpDef]:
@@ -30,5 +32,4 @@ def _collect() -> dict[str, OpDef]:
 
 OPS: dict[str, OpDef] = _collect()
 
-__all__ = ["ACTIVATIONS", "NUMERIC_KINDS", "OPS", "Attr", "OpDef", "Shape", "ShapeError", "Weight", "coerce",
-           "fmt_shape"]
+__all__ = ["ACTIVATIONS", "KINDS", "OPS", "Attr", "OpDef", "Shape", "ShapeError", "Weight", "coerce", "fmt_shape"]

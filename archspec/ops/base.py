@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from archspec.ops.kinds import Attr  # noqa: F401 - op modules import it from here with the rest of a record
+
 Shape = tuple
 
 
@@ -42,20 +44,6 @@ class Weight:
         for d in self.shape:
             n *= d
         return n
-
-
-@dataclass(frozen=True)
-class Attr:
-    """An op attribute: its kind (for checking and the schema), default, and a one-line description."""
-
-    kind: str  # int | float | bool | str | activation | size2 | padding2d | choice | ints | floats | dims | per_channel
-    default: Any = None
-    required: bool = False
-    choices: tuple = ()
-    doc: str = ""
-    nullable: bool = False
-    minimum: float | None = None
-    maximum: float | None = None
 
 
 @dataclass(frozen=True)
@@ -248,116 +236,5 @@ def key_attrs(attrs: dict) -> str:
 
 # ------------------------------------------------------------------------------------------ values
 
-ACTIVATIONS = (
-    "relu", "relu6", "sigmoid", "softmax", "tanh", "linear", "elu", "selu", "gelu", "swish", "silu",
-    "hard_sigmoid", "hard_silu", "hard_swish", "softplus", "softsign", "exponential", "leaky_relu", "mish",
-    "log_softmax",
-)
-
-
-def coerce(attr: Attr, value: Any) -> Any:
-    """Check a resolved attribute value against its kind; returns the canonical value.
-
-    Integral floats are accepted where integers are expected (``in_channels * 0.5``), other
-    mismatches raise ``ValueError`` with a message naming what was expected.
-    """
-    if value is None:
-        if attr.nullable:
-            return None
-        raise ValueError("must not be null")
-    kind = attr.kind
-    if kind == "int":
-        out = _as_int(value)
-    elif kind == "float":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"must be a number, got {value!r}")
-        out = float(value)
-    elif kind == "bool":
-        if not isinstance(value, bool):
-            raise ValueError(f"must be true or false, got {value!r}")
-        return value
-    elif kind == "activation":
-        if value not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {value!r}")
-        return value
-    elif kind == "choice":
-        if value not in attr.choices:
-            raise ValueError(f"must be one of {', '.join(map(repr, attr.choices))}, got {value!r}")
-        return value
-    elif kind == "size2":
-        if isinstance(value, list):
-            if len(value) != 2:
-                raise ValueError(f"must be an integer or a list of two integers, got {value!r}")
-            out = [_as_int(v) for v in value]
-        else:
-            out = _as_int(value)
-    elif kind == "ints":
-        if not isinstance(value, list) or not value:
-            raise ValueError(f"must be a non-empty list of integers, got {value!r}")
-        out = [_as_int(v) for v in value]
-    elif kind == "dims":  # a shape with open sizes, e.g. Keras' noise_shape (None, 1, 1, 1)
-        if not isinstance(value, list) or not value:
-            raise ValueError(f"must be a non-empty list of integers or nulls, got {value!r}")
-        out = [None if v is None else _as_int(v) for v in value]
-        flat = [x for x in out if x is not None]
-        if attr.minimum is not None and any(x < attr.minimum for x in flat):
-            raise ValueError(f"must be at least {attr.minimum:g}, got {value!r}")
-        return out
-    elif kind == "floats":
-        return _floats(value, "a non-empty list of numbers")
-    elif kind == "per_channel":  # one number for every channel, or one per channel (the shape rule checks how many)
-        if isinstance(value, list):
-            return _floats(value, "a number or a non-empty list of numbers")
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"must be a number or a non-empty list of numbers, got {value!r}")
-        return float(value)
-    elif kind == "padding2d":
-        if isinstance(value, list):
-            if len(value) != 2:
-                raise ValueError(f"must be p, [ph, pw] or [[top, bottom], [left, right]], got {value!r}")
-            if all(isinstance(v, list) for v in value):
-                if any(len(v) != 2 for v in value):
-                    raise ValueError(f"must be [[top, bottom], [left, right]], got {value!r}")
-                out = [[_as_int(x) for x in v] for v in value]
-            else:
-                out = [_as_int(v) for v in value]
-        else:
-            out = _as_int(value)
-    else:
-        if not isinstance(value, str):
-            raise ValueError(f"must be a string, got {value!r}")
-        return value
-    flat = _flat(out)
-    if attr.minimum is not None and any(x < attr.minimum for x in flat):
-        raise ValueError(f"must be at least {attr.minimum:g}, got {value!r}")
-    if attr.maximum is not None and any(x > attr.maximum for x in flat):
-        raise ValueError(f"must be at most {attr.maximum:g}, got {value!r}")
-    return out
-
-
-def _flat(value: Any) -> list:
-    if isinstance(value, list):
-        return [x for v in value for x in _flat(v)]
-    return [value]
-
-
-def _floats(value: Any, expected: str) -> list[float]:
-    if not isinstance(value, list) or not value or any(
-            isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
-        raise ValueError(f"must be {expected}, got {value!r}")
-    return [float(v) for v in value]
-
-
-def _as_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"must be an integer, got {value!r}")
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise ValueError(f"must be an integer, got {value!r}")
-        return int(value)
-    return value
-
-
-NUMERIC_KINDS = ("int", "float", "bool", "size2", "padding2d", "ints", "floats", "dims", "per_channel")
 ACT = Attr("activation", None, nullable=True, doc="activation applied after the op (null for none)")
 PADDING = Attr("choice", "valid", choices=("valid", "same"), doc="'valid' (no padding) or 'same'")

@@ -41,7 +41,10 @@ def test_stage_rows_add_up_to_the_totals(spec: str) -> None:
     assert s["params"] == sum(d.params for d in graph.layers)
     assert s["params"] >= s["trainable_params"] > 0
     table = format_table(s)
-    assert f"{s['params']:,}" in table.splitlines()[-3] and table.splitlines()[-3].startswith("total")
+    lines = table.splitlines()
+    total = next(k for k, line in enumerate(lines) if line.startswith("total"))
+    assert f"{s['params']:,}" in lines[total] and lines[total + 1].startswith("params:")
+    assert all(line.startswith(("output ", "feature ")) for line in lines[total + 3:])  # then outputs and taps
 
 
 def test_options_change_the_head() -> None:

@@ -2,6 +2,8 @@
 
 ``# expect: [FILE:]LINE: fragment | fragment`` -- one line per error diagnostic, LINE ``-`` for a problem
 without a line (e.g. a file too large to read); every fragment must occur in the formatted diagnostic.
+``# note: [FILE:]LINE: fragment`` -- a note that must follow the errors (e.g. the library line where a
+value was written); notes not declared are allowed.
 ``# limits: NAME=N,...`` lowers limits for the case. A folder case (extends/imports) has ``main.yaml``.
 """
 
@@ -16,7 +18,7 @@ from archspec.limits import DEFAULT_LIMITS, Limits
 
 INVALID = Path(__file__).parent / "invalid"
 VALID = Path(__file__).parent / "valid"
-_EXPECT = re.compile(r"^# expect: (?:(?P<file>[\w./-]+\.ya?ml):)?(?P<line>\d+|-): (?P<frags>.+)$")
+_EXPECT = re.compile(r"^# (?P<kind>expect|note): (?:(?P<file>[\w./-]+\.ya?ml):)?(?P<line>\d+|-): (?P<frags>.+)$")
 
 
 @dataclass(frozen=True)
@@ -24,12 +26,13 @@ class Expect:
     file: str | None
     line: int | None
     fragments: tuple[str, ...]
+    severity: str = "error"
 
     def matches(self, diag: Diagnostic, main: Path) -> bool:
         loc = diag.location
         want_file = self.file or main.name
-        return (loc is not None and Path(loc.file).name == want_file and loc.line == self.line
-                and all(f in diag.format() for f in self.fragments))
+        return (loc is not None and diag.severity == self.severity and Path(loc.file).name == want_file
+                and loc.line == self.line and all(f in diag.format() for f in self.fragments))
 
     def __str__(self) -> str:
         return f"{self.file or ''}:{self.line}: {' | '.join(self.fragments)}"
@@ -48,7 +51,8 @@ def header(path: Path) -> tuple[list[Expect], Limits]:
             break
         if m := _EXPECT.match(line):
             num = None if m["line"] == "-" else int(m["line"])
-            expects.append(Expect(m["file"], num, tuple(f.strip() for f in m["frags"].split(" | "))))
+            severity = "error" if m["kind"] == "expect" else "note"
+            expects.append(Expect(m["file"], num, tuple(f.strip() for f in m["frags"].split(" | ")), severity))
         elif line.startswith("# limits: "):
             items = dict(item.split("=") for item in line[len("# limits: "):].split(","))
             limits = limits.with_overrides({k.strip(): int(v) for k, v in items.items()})

@@ -17,7 +17,10 @@ def cli(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch):
     def run(cwd: Path, *args: str) -> tuple[int, str, str]:
         monkeypatch.chdir(cwd)
         capsys.readouterr()
-        code = main(list(args))
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse and a refused -o exit directly (2)
+            code = exc.code
         out, err = capsys.readouterr()
         return code, out, err
 

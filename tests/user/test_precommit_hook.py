@@ -66,6 +66,23 @@ def test_hook_skips_yaml_that_is_not_a_spec(tmp_path, cli):
     assert "1 of 1 spec(s) valid (2 skipped: not archspec specs)" in err
 
 
+def test_hook_reports_a_spec_that_lost_or_misspelled_its_first_key(tmp_path, cli):
+    """A near-miss of ``archspec:`` or a top-level ``stages:``/``templates:`` is a spec to check, not other YAML."""
+    repo = _repo(tmp_path)
+    write(repo / "specs" / "typo.yaml", NET.format(name="typo").replace("archspec: 1", "archpsec: 1"))
+    write(repo / "specs" / "lost.yaml", NET.format(name="lost").replace("archspec: 1\n    ", ""))
+    write(repo / "specs" / "lib" / "lost.yaml", LIB.replace("archspec: 1\n    ", ""))
+    code, out, err = cli(repo, *_hook_args(), ".pre-commit-config.yaml", "specs/typo.yaml", "specs/lost.yaml",
+                         "specs/lib/lost.yaml")
+    assert code == 1, out + err
+    assert "specs/typo.yaml:1:1: error: unknown key 'archpsec' at the top level" in out
+    assert "(did you mean 'archspec'?)" in out
+    for name, line in (("typo", 1), ("lost", 1), ("lib/lost", 2)):  # the library starts with a comment
+        assert f"specs/{name}.yaml:{line}:1: error: missing required key 'archspec' at the top level" in out
+    assert ".pre-commit-config.yaml: note: skipped" in out
+    assert "0 of 3 spec(s) valid (1 skipped: not archspec specs)" in err
+
+
 def test_without_the_flag_a_non_spec_is_still_an_error(tmp_path, cli):
     repo = _repo(tmp_path)
     code, out, err = cli(repo, "validate", ".pre-commit-config.yaml")

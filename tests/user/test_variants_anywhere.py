@@ -72,7 +72,7 @@ def test_schema_written_for_a_modeline_elsewhere(tmp_path, cli):
     assert code == 0 and "wrote archspec.schema.json" in err
     assert (tmp_path / "archspec.schema.json").read_text() == schema_text()
     code, out, err = cli(tmp_path, "schema", "-o", "no/such/dir/s.json")
-    assert code in (1, 2) and "no/such/dir" in err and not (tmp_path / "no").exists()
+    assert code == 2 and "no/such/dir" in err and not (tmp_path / "no").exists()
 
 
 def test_set_merges_a_mapping_like_extends(tmp_path, cli):
