@@ -14,7 +14,7 @@ from archspec.limits import Limits
 # for networkx, jsonschema and PyYAML
 _LAZY = {"build": "archspec.api", "expand": "archspec.api", "load_spec": "archspec.api", "validate": "archspec.api",
          "BuildOptions": "archspec.graph.builder", "preprocess": "archspec.preprocessing",
-         "decode_predictions": "archspec.backend.imagenet"}
+         "decode_predictions": "archspec.backend.imagenet", "load_plugins": "archspec.ops.plugins"}
 
 
 def __getattr__(name: str) -> Any:
@@ -29,7 +29,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "BuildOptions", "Diagnostic", "Limits", "SpecError", "build", "decode_predictions", "expand", "load_spec",
-    "preprocess", "validate",
+    "BuildOptions", "Diagnostic", "Limits", "SpecError", "build", "decode_predictions", "expand", "load_plugins",
+    "load_spec", "preprocess", "validate",
 ]
 __version__ = "0.1.0"

@@ -13,8 +13,8 @@ from archspec.graph.ir import Graph
 from archspec.graph.validate import validate_file as _validate_file, validate_spec
 from archspec.lang.checks import check_spec
 from archspec.lang.compose import Spec, SpecCache, apply_overrides, load_spec as _load_spec
-from archspec.lang.sources import bundled_names
 from archspec.limits import DEFAULT_LIMITS, Limits
+from archspec.weights import published as _published
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -81,7 +81,7 @@ def build(source: Source, *, weights: str | Path | None = None, input_tensor: An
     as in keras.applications, a model without its top takes a variable ``(None, None, C)`` input unless an
     ``input_shape`` or ``input_tensor`` says otherwise, and the same input checks apply (every refusal is a
     :class:`SpecError`, a ``ValueError`` that names the spec line). ``weights`` is ``None``, ``"imagenet"``
-    (the spec's published files, fetched into the Keras cache) or a path to a Keras weight file (legacy
+    (the spec's published files: docs/validation.md, "Published weights: the trust policy") or a path to a Keras weight file (legacy
     ``.h5`` or Keras 3 ``.weights.h5``). The weight file is checked against the graph first, so a mismatch
     names the layer, both shapes and the spec line that made the layer, instead of a Keras traceback.
 
@@ -106,6 +106,8 @@ def build(source: Source, *, weights: str | Path | None = None, input_tensor: An
         options = keras_input_options(loaded, options, weights, variable=True, data_format=_data_format())
     imagenet = isinstance(weights, str) and weights == "imagenet"
     wfile = checkpoint = None
+    if imagenet and input_tensor is None and known:  # a refused entry costs no Keras import (fetched after it)
+        published_file(loaded, options.get("include_top", True), options.get("input_shape"), limits=limits)
     if weights is not None and not imagenet:  # a wrong file is refused here, with h5py alone, before Keras
         from archspec.weights.h5file import read_weight_file
         from archspec.weights.torch_file import read_checkpoint, sniff
@@ -132,7 +134,8 @@ def build(source: Source, *, weights: str | Path | None = None, input_tensor: An
     elif not known:
         options = keras_input_options(loaded, options, weights, variable=True, data_format=data_format)
     if imagenet:
-        weights = published_weights(loaded, options.get("include_top", True), options.get("input_shape"))
+        weights = published_weights(loaded, options.get("include_top", True), options.get("input_shape"),
+                                    limits=limits)
         from archspec.weights.h5file import read_weight_file
 
         wfile = read_weight_file(weights)
@@ -178,8 +181,10 @@ def _from_checkpoint(graph: Graph, checkpoint: Any, backend: Any, allow_partial:
     with tempfile.TemporaryDirectory(prefix="archspec-") as folder:
         converted = Path(folder) / "checkpoint.h5"
         plan = convert(graph, checkpoint, converted, allow_partial)
-        model = backend.build_model(graph, str(converted), by_name=True, allow_partial=True,
-                                    wfile=read_weight_file(converted), **kwargs)
+        with warnings.catch_warnings():  # the plan's note below says what was left out, in the checkpoint's terms
+            warnings.simplefilter("ignore", backend.SkippedWeightsWarning)
+            model = backend.build_model(graph, str(converted), by_name=True, allow_partial=True,
+                                        wfile=read_weight_file(converted), **kwargs)
     note = skipped(plan, graph)
     if note:
         warnings.warn(backend.SkippedWeightsWarning(note), stacklevel=3)
@@ -195,69 +200,16 @@ def _data_format() -> str:
 def published_file(spec: Spec, include_top: bool = True, input_shape: tuple | None = None,
                    weights: str = "imagenet", limits: Limits = DEFAULT_LIMITS) -> dict[str, str | None]:
     """The ``file``, ``url`` and ``hash`` a spec's ``published`` entry names for these build options (pure
-    Python, nothing fetched). Every value is a name template whose ``{...}`` fields see the spec's ``vars``,
-    ``rows`` and ``cols`` (the model's input height and width, null when open) and, in ``url`` and
-    ``hash``, ``file``. An ``if`` that is false, a missing entry or a bad template is a located error."""
-    from archspec.lang.expressions import ExpressionError, evaluate, format_template
-
-    entries = spec.data.get("published") or {}
-    if weights not in entries:
-        cache = SpecCache()  # the bundled specs share their libraries: each is read once
-        having = [n for n in bundled_names() if weights in (_published_names(n, cache) or ())]
-        raise SpecError(Diagnostic(
-            f"'{spec.name}' declares no published '{weights}' weights", spec.where(("published",)), "/published",
-            hint=(f"bundled specs with published '{weights}' weights: {', '.join(having)}" if having else
-                  f"no bundled spec publishes '{weights}' weights") + "; or give a weight file path"))
-    entry = entries[weights]
-    shape = tuple(input_shape or spec.data.get("input") or (None, None, None))
-    scope = {**spec.data.get("vars", {}), "rows": shape[0], "cols": shape[1]}
-    path: tuple = ("published", weights)
-    try:
-        condition = entry.get("if", True)
-        if isinstance(condition, str):
-            path = path + ("if",)
-            condition = evaluate(condition, scope, limits)
-        if not condition:
-            options = ", ".join(f"{k}={v!r}" for k, v in scope.items() if isinstance(v, (int, float, str)))
-            raise SpecError(Diagnostic(
-                f"'{spec.name}' cannot load its published '{weights}' weights" if entry.get("if") is False else
-                f"'{spec.name}' has no published '{weights}' weights for these options ({options})",
-                spec.where(path), "/" + "/".join(path), hint=entry.get("doc")))
-        which = "top" if include_top else "notop"
-        if not isinstance(entry.get(which), dict):
-            raise SpecError(Diagnostic(f"'{spec.name}' publishes no '{weights}' file "
-                                       f"{'with' if include_top else 'without'} the top ('{which}')",
-                                       spec.where(path), "/" + "/".join(path)))
-        found: dict[str, str | None] = {}
-        for key in ("file", "url", "hash"):
-            path = ("published", weights, which, key)
-            raw = entry[which].get(key)
-            if raw is None and key != "hash":
-                raise SpecError(Diagnostic(f"the published '{weights}' {which} file has no '{key}'",
-                                           spec.where(path), "/" + "/".join(path)))
-            found[key] = None if raw is None else format_template(str(raw), {**scope, **found}, limits)
-    except ExpressionError as exc:
-        raise SpecError(Diagnostic(str(exc), spec.where(path), "/" + "/".join(path), hint=exc.hint)) from None
-    return found
-
-
-def _published_names(name: str, cache: SpecCache) -> Iterable[str] | None:
-    try:
-        return load_spec(name, cache=cache).data.get("published")
-    except SpecError:
-        return None
+    Python, nothing fetched; see :func:`archspec.weights.published.published_file`)."""
+    return _published.published_file(spec, include_top, input_shape, weights, limits)
 
 
 def published_weights(spec: Spec, include_top: bool = True, input_shape: tuple | None = None,
-                      weights: str = "imagenet") -> str:
-    """The local path of the spec's published weights (``weights="imagenet"``), fetched as keras.applications
-    fetches them: ``keras.utils.get_file(file, url, cache_subdir="models", file_hash=hash)``, so a file
-    already in the Keras cache (``$KERAS_HOME/models``) is used offline after its hash is checked."""
-    from archspec.backend.load import fetch_published
-
-    found = published_file(spec, include_top, input_shape, weights)
-    return fetch_published(found["file"], found["url"], found["hash"],
-                           spec.where(("published", weights, "top" if include_top else "notop")))
+                      weights: str = "imagenet", limits: Limits = DEFAULT_LIMITS) -> str:
+    """The local path of the spec's published weights (``weights="imagenet"``), from the Keras cache or
+    downloaded under the trust policy of docs/validation.md (HTTPS only, bounded, hash checked before it is
+    kept; see :mod:`archspec.weights.published`)."""
+    return _published.published_weights(spec, include_top, input_shape, weights, limits)
 
 
 def keras_input_options(spec: Spec, options: dict[str, Any], weights: Any = None,
@@ -306,7 +258,8 @@ def keras_input_options(spec: Spec, options: dict[str, Any], weights: Any = None
         refuse(f"the number of input channels must be given; Received: input_shape={given}",
                "with keras.config.image_data_format() 'channels_first' the shape is (channels, height, width)"
                if first else "archspec models are channels_last: (height, width, channels)")
-    if weights == "imagenet" and include_top and default and shape != default and shape not in _published_sizes(spec):
+    if weights == "imagenet" and include_top and default and shape != default and \
+            shape not in _published.published_sizes(spec):
         refuse("When setting `include_top=True` and loading `imagenet` weights, `input_shape` should be "
                f"{shown(default)}.  Received: input_shape={given}")
     if weights == "imagenet" and shape[-1] != 3:
@@ -325,13 +278,6 @@ def keras_input_options(spec: Spec, options: dict[str, Any], weights: Any = None
                f"input_shape={given}")
     options["input_shape"] = shape
     return options
-
-
-def _published_sizes(spec: Spec) -> list[tuple]:
-    """The other inputs the published ImageNet top file fits (``published.imagenet.sizes``: square, 3 channels),
-    as keras.applications takes a default_size from such an input_shape."""
-    entry = (spec.data.get("published") or {}).get("imagenet") or {}
-    return [(size, size, 3) for size in entry.get("sizes") or ()]
 
 
 def _options(options: dict[str, Any]) -> dict[str, Any]:

@@ -74,6 +74,28 @@ def check_output(path: str | Path, inputs: Iterable[str | Path] = (), suffixes: 
     return real
 
 
+def check_input(path: str | Path, what: str) -> None:
+    """Refuse, with a located error, an input file that is missing or not a regular file: a FIFO would block
+    the reader forever, a device never end (``what`` names the file: "weight file", "checkpoint file")."""
+    where = Location(str(path))
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "cannot be opened"
+        raise SpecError(Diagnostic(f"{what} not found ({reason.lower()})", where)) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise SpecError(Diagnostic(f"{what} is not a regular file ({file_kind(st.st_mode)})", where))
+
+
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, for messages."""
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a directory")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
 def _can_create_in(folder: Path) -> bool:
     """Whether a file can be created in ``folder``, by creating one: ``os.access`` says yes to root for
     folders no one can write (``/proc``, a read-only bind mount), which would fail only after the work."""

@@ -25,6 +25,7 @@ class Limits:
     int_bits: int = 63
     string_chars: int = 4096
     graphviz_seconds: int = 60
+    download_bytes: int = 2_000_000_000
 
     def with_overrides(self, items: dict[str, int]) -> "Limits":
         known = {f.name for f in fields(self)}

@@ -18,12 +18,12 @@ LAYERS = [
     {"graph"},
     {"weights"},
     {"backend", "export"},
-    {"api"},
+    {"api", "hub"},  # hub: keras-hub interop on top of the API
     {"preprocessing"},
     {"cli", "__main__"},
 ]
-# the package facade re-exports lazily and registers Keras layers once Keras is imported
-OUTSIDE = {"__init__", "_keras_hook"}
+# the package facade re-exports the API lazily (PEP 562), from above every layer
+OUTSIDE = {"__init__"}
 
 
 def _part(module: str) -> str:

@@ -10,8 +10,6 @@ from typing import Any, Iterator
 import keras
 
 from archspec.graph.ir import Graph, Layer
-from archspec.graph.order import NESTED
-from archspec.ops import OPS
 
 # Layer classes that keras.applications defines next to its models rather than in keras.layers. They are
 # the reference's own classes (same auto-names), and a saved ``.keras`` file names their module inside the
@@ -35,9 +33,7 @@ class _Layers:
             return getattr(importlib.import_module(_APPLICATION_LAYERS[name]), name)
         return getattr(keras.layers, name)
 
-    @property
-    def channel_axis(self) -> int:
-        return 1 if keras.config.image_data_format() == "channels_first" else -1
+    channel_axis = property(lambda self: _channel_axis())
 
     @staticmethod
     def feature_shape(shape: tuple) -> tuple:
@@ -50,15 +46,21 @@ class _Layers:
 LAYERS = _Layers()
 
 
+def _channel_axis() -> int:
+    return 1 if keras.config.image_data_format() == "channels_first" else -1
+
+
 class _Operations:
     """The namespace of ops that are not layers (``OpDef.layer`` false): the classes behind ``keras.ops``
     (``Add`` is what ``x + 3.0`` on a Keras tensor creates), so an op emits the node the reference's
-    arithmetic records, under the name archspec gave it."""
+    arithmetic records, under the name archspec gave it. ``channel_axis`` as for layers."""
+
+    channel_axis = property(lambda self: _channel_axis())
 
     def __getattr__(self, name: str) -> Any:
         from keras.src import ops
 
-        return getattr(ops, name)
+        return getattr(ops, name) if hasattr(ops, name) else getattr(ops.image, name)
 
 
 OPERATIONS = _Operations()
@@ -74,18 +76,18 @@ def emit_model(graph: Graph, name: str | None = None, initialize: bool = True) -
     """
     tensors: list[Any] = []
     for node in graph.layers:  # creation order is a topological order
-        if node.op == "input":
+        if node.is_input:
             tensors.append(keras.Input(shape=LAYERS.feature_shape(node.shape), name=node.name))
             continue
         if node.nested_in is not None:  # made by its nested layer, which comes after its members
             tensors.append(None)
             continue
         args = [tensors[i] for i in node.inputs]
-        if node.op == NESTED:  # keras.Sequential of the members, called once: one entry of model.layers
+        if node.is_nested:  # keras.Sequential of the members, called once: one entry of model.layers
             made = [_layer(graph.layers[m], initialize) for m in node.members]
             tensors.append(_built(keras.Sequential([layer for layer, _ in made], name=node.name), args[0], made))
             continue
-        opdef = OPS[node.op]
+        opdef = node.opdef
         if not opdef.layer:  # a Keras operation: a graph node, not in model.layers, no weights
             apply = opdef.keras(OPERATIONS, node.attrs, node.name)
             tensors.append(apply(args if len(args) > 1 else args[0]))
@@ -114,7 +116,7 @@ def model_outputs(graph: Graph, tensors: list[Any]) -> Any:
 def _layer(node: Layer, initialize: bool) -> tuple[Any, dict]:
     """The node's unbuilt Keras layer; without ``initialize``, its weights' initializers are swapped for
     zeros until it is built (returned: the declared ones, to put back)."""
-    layer = OPS[node.op].keras(LAYERS, node.attrs, node.name)
+    layer = node.opdef.keras(LAYERS, node.attrs, node.name)
     declared = {} if initialize else {w.initializer: getattr(layer, w.initializer)
                                       for w in node.weights if w.initializer}
     for attr in declared:

@@ -1,5 +1,5 @@
 """Build the Keras model of a graph the way keras.applications constructors do: data format, input tensor,
-model name, and weights (a checked file, or a spec's published weights by name)."""
+model name, and weights (a checked file; a spec's published weights come from archspec.weights.published)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 from archspec.errors import Diagnostic, Location, SpecError
 from archspec.graph.ir import Graph
-from archspec.weights.h5file import WeightFile, read_weight_file
-from archspec.weights.match import diagnostics, match
+from archspec.weights.h5file import WeightFile, check_arrays, read_arrays, read_weight_file
+from archspec.weights.match import decide
 
 
 def check_data_format(spec: Any) -> str:
@@ -25,19 +25,6 @@ def check_data_format(spec: Any) -> str:
             "by editing your local config file at ~/.keras/keras.json", spec.where(("channels_first",)),
             "/channels_first", hint="or call keras.config.set_image_data_format('channels_last') before building"))
     return fmt
-
-
-def fetch_published(file: str, url: str, file_hash: str | None, where: Location) -> str:
-    """A published weight file through the Keras cache, exactly as keras.applications gets it (same file
-    name, cache folder and hash, so either one's download serves both); a failure names the spec line."""
-    import keras
-
-    try:
-        return keras.utils.get_file(file, url, cache_subdir="models", file_hash=file_hash)
-    except Exception as exc:  # get_file raises bare Exception for a failed download, ValueError for a bad hash
-        raise SpecError(Diagnostic(f"could not get the published weights '{file}' from {url}: {exc}", where,
-                                   hint="the file is fetched into the Keras cache ($KERAS_HOME/models, default "
-                                        "~/.keras/models); offline, put it there under that name")) from None
 
 
 def tensor_input_shape(tensor: Any, input_shape: Any, where: Location, data_format: str = "channels_last") -> tuple:
@@ -81,8 +68,8 @@ def _on_tensor(model: Any, graph: Graph, input_tensor: Any) -> Any:
     by_name = {layer.name: layer for layer in model.layers}
     tensors: list[Any] = []
     for node in graph.layers:
-        if node.op == "input" or node.nested_in is not None:  # a nested layer's members are called by it
-            tensors.append(input_tensor if node.op == "input" else None)
+        if node.is_input or node.nested_in is not None:  # a nested layer's members are called by it
+            tensors.append(input_tensor if node.is_input else None)
             continue
         args = [tensors[i] for i in node.inputs]
         tensors.append(by_name[node.name](args if len(args) > 1 else args[0]))
@@ -91,19 +78,6 @@ def _on_tensor(model: Any, graph: Graph, input_tensor: Any) -> Any:
 
 class SkippedWeightsWarning(UserWarning):
     """Layers a weight file did not set (transfer learning: a new classifier); the CLI prints it."""
-
-
-def head_only_mismatch(report: Any, graph: Graph) -> tuple[list[int], list[str]] | None:
-    """For a by-order match that fails only in the head (``classes=10`` against ImageNet weights, or a
-    top file for a model without its top): the model layers left as initialised and the file layers not
-    used. ``None`` when anything outside the head disagrees, when the file lacks a layer the model has
-    (a file without its top gives no classifier), or when nothing disagrees."""
-    if report.mode != "order" or report.complete or report.missing:
-        return None  # a file that lacks layers the model has is an error, as in Keras
-    keep = [m.node for m in report.mismatched]
-    if any(graph.layers[n].stage != "head" for n in keep):
-        return None
-    return keep, list(report.extra) + [m.file_layer for m in report.mismatched]
 
 
 def build_with_weights(graph: Graph, path: str | Path, by_name: bool = False, allow_partial: bool = False,
@@ -121,36 +95,27 @@ def build_with_weights(graph: Graph, path: str | Path, by_name: bool = False, al
     from archspec.backend.keras_emitters import emit_model
 
     wfile = wfile or read_weight_file(path)
-    report = match(graph, wfile, by_name=by_name)
-    skipped = head_only_mismatch(report, graph) if not by_name else None
-    problems = [] if skipped else diagnostics(report, graph, wfile, allow_partial=allow_partial)
-    if problems:
-        raise SpecError(problems)
+    decision = decide(graph, wfile, by_name=by_name, allow_partial=allow_partial)
+    if decision.problems:
+        raise SpecError(decision.problems)
+    report = decision.report
+    check_arrays(wfile.path, report.paired_datasets())  # a crash while decompressing ends a child process
     model = emit_model(graph, name=name, initialize=not report.complete)
     _assign(model, graph, report, wfile)
-    if skipped:
-        mine, theirs = skipped
-        parts = [f"{wfile.path}: loaded {len(report.matched)} layers with weights"]
-        if mine:
-            parts.append(f"{len(mine)} head layer(s) keep their initial weights, their shapes differ from the "
-                         f"file's (new classes or input size): {', '.join(graph.layers[n].name for n in mine)}")
-        if theirs:
-            parts.append(f"file layer(s) not used: {', '.join(dict.fromkeys(theirs))}")
-        warnings.warn(SkippedWeightsWarning("; ".join(parts)), stacklevel=3)
+    note = decision.warning(graph, wfile.path)
+    if note:
+        warnings.warn(SkippedWeightsWarning(note), stacklevel=3)
     return model
 
 
 def _assign(model: Any, graph: Graph, report: Any, wfile: Any) -> None:
     """Set each paired layer's variables from the file, in stored order (the order Keras saves them; a nested
     Sequential's: its layers' trainable weights, then the rest), from the datasets the match paired."""
-    import h5py
-
     layers = {layer.name: layer for layer in model.layers}
-    with h5py.File(wfile.path, "r") as f:
-        for nid, _ in report.matched:
-            layer = layers[graph.layers[nid].name]
-            for variable, dataset in zip(list(layer.trainable_weights) + list(layer.non_trainable_weights),
-                                         report.datasets[nid]):
-                variable.assign(f[dataset][()])
-            if hasattr(layer, "finalize_state"):  # as Keras's loaders do: Normalization derives its
-                layer.finalize_state()            # mean/variance tensors from the loaded statistics
+    for nid, _ in report.matched:
+        layer = layers[graph.layers[nid].name]
+        for variable, array in zip(list(layer.trainable_weights) + list(layer.non_trainable_weights),
+                                   read_arrays(wfile.path, report.datasets[nid])):
+            variable.assign(array)
+        if hasattr(layer, "finalize_state"):  # as Keras's loaders do: Normalization derives its
+            layer.finalize_state()            # mean/variance tensors from the loaded statistics

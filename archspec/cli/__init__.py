@@ -30,6 +30,9 @@ def make_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in _command_modules():
         importlib.import_module(f"archspec.cli.{name}").add_parser(sub)
+    for command in sub.choices.values():  # every command sees the ops of the plug-ins named (docs/plugins.md)
+        command.add_argument("--plugin", action="append", default=[], metavar="MODULE", dest="plugins",
+                             help="load op records from MODULE (a module name or a .py file); repeatable")
     return parser
 
 
@@ -45,6 +48,13 @@ def _main(argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     from archspec.lang.compose import allowed_paths
 
+    from archspec.ops.plugins import PluginError, load_plugins
+
+    try:
+        load_plugins(args.plugins)
+    except PluginError as exc:
+        print(f"archspec: error: {exc}", file=sys.stderr)
+        return 1
     try:
         with allowed_paths(getattr(args, "allow_path", None) or ()):
             return int(args.run(args) or 0)

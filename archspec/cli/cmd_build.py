@@ -20,8 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build", help="build the Keras model of a spec")
     p.add_argument("spec", help="spec file or bundled name (e.g. resnet50)")
     p.add_argument("-o", "--output", help="write the model (.keras)")
-    p.add_argument("--weights", help="weights to load: 'imagenet' (the spec's published files, via the Keras "
-                   "cache), a Keras weight file (legacy .h5 or Keras 3 .weights.h5) or a PyTorch checkpoint (.pth, "
+    p.add_argument("--weights", help="weights to load: 'imagenet' (the spec's published files, from the Keras "
+                   "cache or downloaded over HTTPS and hash-checked), a Keras weight file (legacy .h5 or Keras 3 .weights.h5) or a PyTorch checkpoint (.pth, "
                    ".safetensors) mapped by the spec's checkpoint keys; with a new --classes "
                    "everything but the classifier loads")
     p.add_argument("--by-name", action="store_true", help="load weights by layer name instead of by order")
@@ -38,14 +38,31 @@ def run(args: argparse.Namespace) -> int:
     select_backend(args.backend)  # before anything imports Keras
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     refuse_library(args.spec)
-    output = output_target(args, args.output, (".keras", ".h5"), [args.weights])
+    from archspec.weights.published import cache_folders
+
+    published = args.weights == "imagenet"  # read from the caches, never written over by -o
+    output = output_target(args, args.output, (".keras", ".h5"), [] if published else [args.weights],
+                           cache_folders() if published else ())
+    model = build_from(args)
+    weighted = sum(1 for layer in model.layers if layer.weights)
+    print(f"{model.name}: {len(model.layers)} layers, {weighted} with weights, {model.count_params():,} params, "
+          f"{_outputs_text(model.output)}")
+    if output:
+        with replacing(output) as tmp:  # Keras picks the format from the suffix, which tmp keeps
+            model.save(tmp)
+        print(f"wrote {args.output}")
+    return 0
+
+
+def build_from(args: argparse.Namespace) -> Any:
+    """The model the command line describes (spec, weights, options); weight-loading warnings go to stderr."""
     from archspec.api import build
     from archspec.backend.load import SkippedWeightsWarning  # pure Python until a build runs
 
     with quiet_tensorflow(args.verbose), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SkippedWeightsWarning)  # TensorFlow is imported and initialised in here
         options = build_options(args)
-        if args.features:  # the backbone without its top: a dict of feature maps
+        if getattr(args, "features", None):  # the backbone without its top: a dict of feature maps
             options.update(include_top=None, features=True if args.features == "all" else
                            [f.strip() for f in args.features.split(",") if f.strip()])
         model = build(args.spec, weights=args.weights, by_name=args.by_name, allow_partial=args.allow_partial,
@@ -55,14 +72,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"warning: {printable(warning.message)}", file=sys.stderr)
         else:  # recorded only to pick ours out: show the rest as Python would have
             warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
-    weighted = sum(1 for layer in model.layers if layer.weights)
-    print(f"{model.name}: {len(model.layers)} layers, {weighted} with weights, {model.count_params():,} params, "
-          f"{_outputs_text(model.output)}")
-    if output:
-        with replacing(output) as tmp:  # Keras picks the format from the suffix, which tmp keeps
-            model.save(tmp)
-        print(f"wrote {args.output}")
-    return 0
+    return model
 
 
 def _outputs_text(output: Any) -> str:

@@ -19,13 +19,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "plan of the spec's checkpoint keys")
     p.add_argument("--mode", choices=("auto", "order", "name"), default="auto",
                    help="pairing: by order, by name, or auto (order, then name)")
+    p.add_argument("--by-name", dest="mode", action="store_const", const="name", help="as build --by-name: --mode name")
+    p.add_argument("--allow-partial", action="store_true", help="as build --allow-partial: layers the file lacks (or "
+                   "the checkpoint does not fill) keep their initial weights")
     p.add_argument("--format", choices=("text", "json"), default="text")
     add_spec_arguments(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Exit 0 when the file loads fully in some mode tried, 1 otherwise."""
+    """Exit 0 when ``build`` with the same options would load the file (in some mode tried), 1 otherwise."""
     from archspec.export.weight_check import format_text, to_json
     from archspec.weights.match import check_weights
     from archspec.weights.torch_file import sniff
@@ -33,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     graph = expand_from(args, args.spec)
     if sniff(args.file):
         return _checkpoint(args, graph)
-    result = check_weights(graph, args.file, args.mode)
+    result = check_weights(graph, args.file, args.mode, args.allow_partial)
     print(json.dumps(to_json(result, graph), indent=1) if args.format == "json" else format_text(result, graph))
     return 0 if result.loads else 1
 
@@ -46,6 +49,6 @@ def _checkpoint(args: argparse.Namespace, graph: Graph) -> int:
 
     checkpoint = read_checkpoint(args.file)
     plan = plan_transfer(graph, checkpoint.shapes, checkpoint.path)
-    print(json.dumps(to_json(plan, graph, checkpoint.format), indent=1) if args.format == "json"
-          else format_text(plan, graph, checkpoint.format))
-    return 1 if verdict(plan, graph) == "fail" else 0
+    print(json.dumps(to_json(plan, graph, checkpoint.format, args.allow_partial), indent=1) if args.format == "json"
+          else format_text(plan, graph, checkpoint.format, args.allow_partial))
+    return 1 if verdict(plan, graph, args.allow_partial) == "fail" else 0

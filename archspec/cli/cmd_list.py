@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         dims = "x".join("?" if d is None else str(d) for d in r["input"])
         print(f"{r['name']:<24}{r['family']:<20}{r['params']:>13,}{r['macs'] / 1e9:>8.2f}  {dims:<12}"
               f"{','.join(r['published']) or '-':<10}{','.join(r['checkpoint']) or '-':<12}"
-              f"{','.join(r['features']) or '-'}")
+              f"{','.join(tap['level'] for tap in r['features']) or '-'}")
     return 0
 
 
@@ -63,7 +63,6 @@ def describe(name: str, cache) -> dict:
 
     spec = load_spec(name, cache=cache)
     graph = layer_graph(spec)
-    features = feature_taps(graph)  # the pyramid levels its 'tap: true' steps declare
     return {
         "name": name,
         "family": family(spec.file),
@@ -75,7 +74,8 @@ def describe(name: str, cache) -> dict:
         "preprocessing": graph.preprocessing,
         "published": sorted(spec.data.get("published") or {}),
         "checkpoint": [graph.checkpoint] if graph.checkpoint else [],
-        "features": list(features),
+        "features": [{"level": tap.level, "layer": tap.layer.name, "reduction": tap.reduction,  # its 'tap: true'
+                      "channels": tap.channels} for tap in feature_taps(graph).values()],
     }
 
 

@@ -9,25 +9,32 @@ that was there.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Iterable
 
+from archspec.errors import printable
 from archspec.fileio import OutputRefused, check_output
 
 
 def output_target(args: argparse.Namespace, path: str | None, suffixes: Iterable[str] | None = None,
-                  extra_inputs: Iterable[str | None] = ()) -> Path | None:
+                  extra_inputs: Iterable[str | None] = (), input_folders: Iterable[Path] = ()) -> Path | None:
     """The checked destination of ``-o path`` (``None`` without ``-o``); exits 2 when it is refused.
 
     ``extra_inputs`` are other files the run reads (``--weights``); the spec and every file it
     imports or extends are found by loading it (a broken spec reports its own errors, exit 1).
+    ``input_folders`` are folders the run may read any file of (the published-weights caches).
     """
     if path is None:
         return None
     suffixes = tuple(suffixes) if suffixes is not None else None
     try:
-        check_output(path, (), suffixes)  # the cheap checks first: nothing is loaded for a typo
+        real = check_output(path, (), suffixes)  # the cheap checks first: nothing is loaded for a typo
+        for folder in input_folders:
+            if real.is_relative_to(os.path.realpath(folder)):
+                raise OutputRefused(f"refusing to write output {printable(path)}: it is in {printable(folder)}, "
+                                    "which this run reads its weights from; choose another file")
         return check_output(path, [*spec_inputs(args), *(p for p in extra_inputs if p)] if hasattr(args, "spec") else (),
                             suffixes)
     except OutputRefused as exc:

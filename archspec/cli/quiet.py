@@ -21,6 +21,7 @@ NOISE = re.compile(
     r"|[IWE]\d{4} [\d:. ]+\s+\d+ [\w.]+:\d+\] "  # absl-format C++ log lines (cudart_stub.cc, cuda_dnn.cc, ...)
     r"|\d{4}-\d\d-\d\d [\d:.]+: [IWE] [\w/.]+:\d+\] "  # TensorFlow's own C++ log format
     r"|oneDNN custom operations are on"
+    r"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU"
     r"|This TensorFlow binary is optimized to use available CPU instructions"
     r"|To enable the following instructions: .* in other operations, rebuild TensorFlow"
     r")"

@@ -12,18 +12,19 @@ from archspec.ops import fmt_shape
 from archspec.weights.torch_plan import TransferPlan, checkpoint_layers, problems, skipped
 
 
-def verdict(plan: TransferPlan, graph: Graph) -> str:
-    """``complete``, ``partial`` (loads, leaving out what :func:`skipped` says) or ``fail``."""
-    if problems(plan, graph):
+def verdict(plan: TransferPlan, graph: Graph, allow_partial: bool = False) -> str:
+    """``complete``, ``partial`` (loads, leaving out what :func:`skipped` says) or ``fail``, as ``build`` with
+    the same ``allow_partial`` would."""
+    if problems(plan, graph, allow_partial):
         return "fail"
     return "complete" if plan.complete else "partial"
 
 
-def to_json(plan: TransferPlan, graph: Graph, fmt: str) -> dict[str, Any]:
+def to_json(plan: TransferPlan, graph: Graph, fmt: str, allow_partial: bool = False) -> dict[str, Any]:
     layers = graph.layers
     return {
         "file": plan.file, "format": fmt, "family": plan.family, "tensors": plan.tensors,
-        "verdict": verdict(plan, graph),
+        "verdict": verdict(plan, graph, allow_partial),
         "mapped": [{"layer": layers[n].name, "tensors": {m.weight: m.tensor for m in maps},
                     "reordered": any(m.features for m in maps)} for n, maps in plan.mapped],
         "unmapped": [{"layer": layers[n].name, "why": why, "loc": str(layers[n].loc)} for n, why in plan.unmapped],
@@ -31,11 +32,11 @@ def to_json(plan: TransferPlan, graph: Graph, fmt: str) -> dict[str, Any]:
                               "found": list(m.found), "loc": str(layers[m.node].loc)} for m in plan.mismatched],
         "leftover": list(plan.leftover),
         "ignored": list(plan.ignored),
-        "diagnostics": [d.format() for d in problems(plan, graph)],
+        "diagnostics": [d.format() for d in problems(plan, graph, allow_partial)],
     }
 
 
-def format_text(plan: TransferPlan, graph: Graph, fmt: str, limit: int = 10) -> str:
+def format_text(plan: TransferPlan, graph: Graph, fmt: str, allow_partial: bool = False, limit: int = 10) -> str:
     """Counts, then every mismatch, unmapped layer and leftover tensor (up to ``limit`` each), then the verdict.
     Layers are counted as the plan pairs them: a nested layer's weighted members each."""
     layers = graph.layers
@@ -57,7 +58,7 @@ def format_text(plan: TransferPlan, graph: Graph, fmt: str, limit: int = 10) -> 
     for name in plan.leftover[:limit]:
         out.append(f"  leftover: tensor '{name}' is taken by no layer")
     out += more_line((plan.mismatched, plan.unmapped, plan.leftover), limit)
-    found = problems(plan, graph)
+    found = problems(plan, graph, allow_partial)
     if found:
         out += [d.format() for d in found] + ["FAIL: the checkpoint does not load"]
     elif plan.complete:

@@ -12,7 +12,6 @@ from typing import Any
 
 from archspec.export.nodes import fmt_count, jsonable, shape_text
 from archspec.graph.ir import Graph, Layer
-from archspec.graph.order import is_layer
 from archspec.weights.match import weighted_nodes
 
 
@@ -22,7 +21,7 @@ def _by_name(graph: Graph) -> dict[str, Layer]:
 
 def _totals(graph: Graph) -> dict[str, int]:
     top = graph.top_level()  # model.layers counts a nested layer, not its members
-    ops = sum(not is_layer(n) for n in top)  # Keras operations that are not layers
+    ops = sum(not n.is_layer for n in top)  # Keras operations that are not layers
     return {"layers": len(top) - ops, "operations": ops, "weighted_layers": len(graph.weighted()),
             "params": sum(n.params for n in graph), "macs": sum(n.macs for n in graph)}
 

@@ -15,10 +15,8 @@ from typing import Any
 
 from archspec.errors import Diagnostic, SpecError
 from archspec.limits import DEFAULT_LIMITS
-from archspec.export.nodes import fmt_count, groups, key_attrs, safe_id, shape_text
-from archspec.graph.ir import Graph
-from archspec.graph.order import NESTED, is_layer
-from archspec.ops import OPS
+from archspec.export.nodes import fmt_count, groups, safe_id, shape_text
+from archspec.graph.ir import Graph, Layer
 
 LEVELS = ("layer", "block", "stage")
 
@@ -27,8 +25,8 @@ _GROUP_FILL = "#cfe2f3"
 _NESTED_COLOR = "#6d9eeb"
 
 
-def _fill(op: str) -> str:
-    return _INPUT_FILL if op == "input" else OPS[op].fill
+def _fill(layer: Layer) -> str:
+    return _INPUT_FILL if layer.is_input else layer.opdef.fill
 
 
 def _label(*lines: str) -> str:
@@ -124,13 +122,13 @@ def _outputs(dot: Any, graph: Graph, node_of: dict[int, str]) -> None:
         node = safe_id(name, "out_")
         dot.add_node(_Node(node, label=_label(f"output {name}", shape_text(layer.shape)), shape="cds",
                                 style="filled", fillcolor=_INPUT_FILL))
-        source = layer.members[-1] if layer.op == NESTED else layer.id  # a nested layer is drawn as its members
+        source = layer.members[-1] if layer.is_nested else layer.id  # a nested layer is drawn as its members
         dot.add_edge(_Edge(node_of[source], node))
 
 
 def _title(graph: Graph) -> str:
     top = graph.top_level()  # as in model.layers: a nested layer counts once, not its members
-    ops = sum(not is_layer(n) for n in top)
+    ops = sum(not n.is_layer for n in top)
     return (f"{graph.name}: {_count(len(top) - ops, ops)}, {fmt_count(sum(n.params for n in graph))} params, "
             f"{fmt_count(sum(n.macs for n in graph))} MACs, input {shape_text(graph.input_shape)}")
 
@@ -174,28 +172,28 @@ def _layers(dot: Any, graph: Graph) -> None:
     layers = graph.layers
     inside: dict[int, Any] = {}  # nested layer id -> its cluster
     for layer in layers:
-        if layer.op == NESTED:
+        if layer.is_nested:
             continue
         name = layer.name
-        what = f"{layer.op} {key_attrs(layer.op, layer.attrs)}".strip()
+        what = f"{layer.op} {layer.summary}".strip()
         container = where[layer.block] if layer.nested_in is None else _nested_cluster(
             inside, graph, layers[layer.nested_in], where[layer.block])
-        if is_layer(layer):
+        if layer.is_layer:
             label = _label(name, what, shape_text(layer.shape))
-            container.add_node(_Node(safe_id(name), label=label, fillcolor=_fill(layer.op),
+            container.add_node(_Node(safe_id(name), label=label, fillcolor=_fill(layer),
                                                    tooltip=_label(f"{name}: {layer.params:,} params")))
         else:  # a Keras operation: drawn as an ellipse, "op" in its label, and not counted as a layer
             label = _label(name, f"op {what}", shape_text(layer.shape))
-            container.add_node(_Node(safe_id(name), label=label, fillcolor=_fill(layer.op),
+            container.add_node(_Node(safe_id(name), label=label, fillcolor=_fill(layer),
                                                    shape="ellipse", style="filled",
                                                    tooltip=_label(f"{name}: Keras operation, not a layer")))
     for layer in layers:
-        if layer.op == NESTED:  # its input reaches its first member, its output leaves from its last
+        if layer.is_nested:  # its input reaches its first member, its output leaves from its last
             continue
         merge = len(layer.inputs) > 1
         for port, src in enumerate(layer.inputs):
             attrs = {"headlabel": str(port)} if merge else {}
-            source = layers[src] if layers[src].op != NESTED else layers[layers[src].members[-1]]
+            source = layers[src] if not layers[src].is_nested else layers[layers[src].members[-1]]
             dot.add_edge(_Edge(safe_id(source.name), safe_id(layer.name), **attrs))
 
 
@@ -219,7 +217,7 @@ def _groups(dot: Any, graph: Graph, level: str) -> dict[int, str]:
     for key, grp in found.items():
         out = layers[grp.output]
         if len(grp.nodes) == 1:
-            detail = f"{out.name}: {out.op} {key_attrs(out.op, out.attrs)}".strip()
+            detail = f"{out.name}: {out.op} {out.summary}".strip()
         else:
             detail = f"{_count(grp.layers, grp.operations)}, {fmt_count(grp.params)} params, {fmt_count(grp.macs)} MACs"
         node = _Node(safe_id(key, prefix), label=_label(key, detail, shape_text(out.shape)),

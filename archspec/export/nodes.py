@@ -15,8 +15,7 @@ from typing import Any
 import networkx as nx
 
 from archspec.graph.ir import Graph
-from archspec.graph.order import NESTED, is_layer, keras_operation_order
-from archspec.ops import OPS
+from archspec.graph.order import keras_operation_order
 
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_]+")
 
@@ -37,11 +36,6 @@ def safe_id(name: str, prefix: str = "n_") -> str:
 def shape_text(shape: tuple) -> str:
     """``(56, 56, 256)`` -> ``56x56x256`` (``?`` for an open size)."""
     return "x".join("?" if d is None else str(d) for d in shape)
-
-
-def key_attrs(op: str, attrs: dict) -> str:
-    """The few attributes worth a glance in a picture, as the op's record summarises them."""
-    return "" if op in ("input", NESTED) else OPS[op].describe(attrs)
 
 
 def jsonable(value: Any) -> Any:
@@ -69,7 +63,7 @@ def named_graph(graph: Graph) -> nx.DiGraph:
     layers = graph.layers
     operation_order = keras_operation_order(graph)
     op_pos = {nid: k for k, nid in enumerate(operation_order)}
-    keras_pos = {nid: k for k, nid in enumerate(n for n in operation_order if is_layer(layers[n]))}
+    keras_pos = {nid: k for k, nid in enumerate(n for n in operation_order if layers[n].is_layer)}
     out = nx.DiGraph()
     out.graph.update(jsonable(graph.header()))
     out.graph["input"] = layers[graph.input].name
@@ -78,7 +72,7 @@ def named_graph(graph: Graph) -> nx.DiGraph:
     for layer in layers:
         attrs = jsonable(layer.as_dict())
         attrs["inputs"] = [layers[i].name for i in layer.inputs]
-        attrs.update(index=layer.id, layer=is_layer(layer), keras_index=keras_pos.get(layer.id),
+        attrs.update(index=layer.id, layer=layer.is_layer, keras_index=keras_pos.get(layer.id),
                      keras_operation_index=op_pos.get(layer.id))
         out.add_node(layer.name, **attrs)
     for layer in layers:
@@ -170,7 +164,7 @@ def groups(graph: Graph, level: str) -> dict[str, Group]:
         grp.trainable += layer.trainable
         grp.macs += layer.macs
         grp.weighted += layer.nested_in is None and bool(graph.stored_weights(layer))
-        grp.operations += not is_layer(layer)
+        grp.operations += not layer.is_layer
         if layer.id in ends or any(getattr(layers[c], level) != key for c in consumers[layer.id]):
             grp.output = layer.id
     for grp in out.values():
@@ -194,5 +188,5 @@ def fmt_count(n: int) -> str:
     return str(n)
 
 
-__all__ = ["Group", "fmt_count", "graphml_graph", "groups", "jsonable", "key_attrs", "named_graph",
+__all__ = ["Group", "fmt_count", "graphml_graph", "groups", "jsonable", "named_graph",
            "node_link", "safe_id", "shape_text"]

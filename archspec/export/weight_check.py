@@ -1,7 +1,7 @@
-"""``check-weights``: would this HDF5 file load fully into the spec's model, by order or by name?
+"""``check-weights``: would this HDF5 file load into the spec's model, by order or by name?
 
-Uses the same h5py reader and matcher as ``build --weights`` (``archspec/weights``), so the verdict
-is the one a real load would reach, without TensorFlow.
+Uses the same h5py reader, matcher and decision as ``build --weights`` (:func:`archspec.weights.match.decide`),
+and reads the weights a load would read, so the verdict is the one a real load would reach, without TensorFlow.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 from archspec.export.nodes import outputs_text
 from archspec.graph.ir import Graph
-from archspec.weights.match import WeightCheck, diagnostics, shapes_text
+from archspec.weights.match import WeightCheck, shapes_text
 
 
 LAYOUTS = {"weights": "legacy weights file", "model": "full-model file (model_weights)",
@@ -27,14 +27,17 @@ def to_json(result: WeightCheck, graph: Graph) -> dict[str, Any]:
         "reports": [{
             "mode": r.mode,
             "complete": r.complete,
+            "loads": d.loads,
+            "kept": [layers[n].name for n in d.kept],
+            "unused": list(d.unused),
             "matched": [{"layer": layers[n].name, "file_layer": f} for n, f in r.matched],
             "missing": [{"layer": layers[n].name, "loc": str(layers[n].loc)} for n in r.missing],
             "extra": list(r.extra),
             "shape_mismatches": [{"layer": m.layer, "file_layer": m.file_layer, "expected": [list(s) for s in m.expected],
                                   "found": [list(s) for s in m.found], "loc": str(m.loc)} for m in r.mismatched],
             "count_error": r.count_error,
-            "diagnostics": [d.format() for d in diagnostics(r, graph, result.wfile)],
-        } for r in result.reports],
+            "diagnostics": [p.format() for p in d.problems],
+        } for d in result.decisions for r in (d.report,)],
     }
 
 
@@ -65,9 +68,14 @@ def format_text(result: WeightCheck, graph: Graph, limit: int = 10) -> str:
         for name in r.extra[:limit]:
             out.append(f"  extra: file layer '{name}' matches no layer of the model")
         out += more_line((r.mismatched, r.missing, r.extra), limit)
-    if result.loads:
-        out.append(f"OK: the file loads fully by {result.loads}"
-                   + (" (use --by-name when building)" if result.loads == "name" else ""))
-    else:
+    loading = next((d for d in result.decisions if d.loads), None)
+    tried_order = result.decisions[0].report.mode == "order"  # auto mode: order failed, name loads
+    advice = " (use --by-name when building)" if result.loads == "name" and tried_order else ""
+    if loading is None:
+        out += list(dict.fromkeys(p.format() for d in result.decisions for p in d.problems))  # a mode each
         out.append("FAIL: the file does not load fully")
+    elif loading.report.complete:
+        out.append(f"OK: the file loads fully by {result.loads}{advice}")
+    else:
+        out.append(f"PARTIAL: loads by {result.loads}{advice}; {loading.warning(graph, wfile.path).split('; ', 1)[1]}")
     return "\n".join(out)

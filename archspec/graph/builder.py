@@ -16,12 +16,11 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterator, NoReturn
 
 from archspec.errors import Diagnostic, Location, SpecError
-from archspec.graph.ir import Graph, Layer
-from archspec.graph.order import NESTED, auto_prefix
+from archspec.graph.ir import INPUT, NESTED, Graph, Layer
 from archspec.lang import rules
 from archspec.lang.compose import Spec
-from archspec.lang.checks import default_problems
-from archspec.lang.expressions import ExpressionError, format_template, names_in, resolve, template_fields
+from archspec.lang.checks import check_spec, default_problems, published_problems
+from archspec.lang.expressions import ExpressionError, format_template, letter, names_in, resolve, template_fields
 from archspec.lang.rules import CALL_META, INHERITED, STAGE_META, Problem
 from archspec.lang.yaml_loader import json_pointer
 from archspec.limits import DEFAULT_LIMITS, Limits
@@ -149,6 +148,7 @@ class _Builder:
         self.located: dict[tuple, tuple] = {}  # path -> (loc, pointer); a template's steps recur per block
         self.params = 0  # so far, bounded by limits.params
         self.default_problems: dict[tuple, Diagnostic] | None = None  # the checker's, asked for once
+        self.checker_errors: list[Diagnostic] | None = None  # all the checker's errors, asked for once
         self._at_cache: tuple[tuple, dict[int, list[str]]] = ((), {})
         self.calls: list[tuple[tuple, str, dict]] = []  # template calls being expanded: (path, name, args)
         self.work = 0  # steps and repeats expanded, bounded by limits.steps (empty templates make no layers)
@@ -287,8 +287,11 @@ class _Builder:
         self.check(rules.input_shape(self.g.input_shape, self.limits), ("input",))
         self.check(rules.checkpoint_family(self.spec.data.get("checkpoint")), ("checkpoint",))
         self.g.checkpoint = self.spec.data.get("checkpoint")
+        published = published_problems(self.spec, self.limits)  # what 'build --weights' would fetch
+        if published:
+            raise SpecError(published[0])
         self.global_scope = self._global_scope()
-        prev = self.g.input = self._add_layer("input", {}, [], self.g.input_shape, None, ("input",), "input", "input")
+        prev = self.g.input = self._add_layer(INPUT, {}, [], self.g.input_shape, None, ("input",), "input", "input")
         for key, stage in self.spec.data["stages"].items():
             prev = self._stage(key, stage, ("stages", key), prev)
         return prev
@@ -345,28 +348,33 @@ class _Builder:
         repeat = self._value(stage.get("repeat", 1), stage_scope, path + ("repeat",), Attr("int"), "repeat")
         self.check(rules.repeat_count(repeat, self.limits), path + ("repeat",))
         self.check_all(rules.inline_stage_keys(key, stage), path)
-        if "body" in stage:
-            body, body_path, template = stage["body"], path + ("body",), None
-        else:
+        inline = "body" in stage
+        if not inline:
             self.check(rules.unknown_template(stage["block"], self.templates), path + ("block",))
-            template = self.templates[stage["block"]]
-            body, body_path = template["body"], ("templates", stage["block"], "body")
         at = stage.get("at", {})
         for which in at:
             self.check(rules.at_key(which, repeat), path + ("at", which))
+            if not inline and "block" in at[which]:
+                self.check(rules.unknown_template(str(at[which]["block"]), self.templates),
+                           path + ("at", which, "block"))
         block_name = stage.get("block_name", "{stage}_block{i}")
+        tname, template, body, body_path = None, None, stage.get("body"), path + ("body",)
         for i in range(1, repeat + 1):
             self._count_work(path)
             scope = stage_scope.new_child({"i": i, "repeat": repeat, "first": i == 1, "last": i == repeat,
-                                           "letter": _letter(i), **self._shape_vars(prev)})
+                                           "letter": letter(i), **self._shape_vars(prev)})
             scope["block"] = self._format(block_name, scope, path + ("block_name",))
-            values = self._carried_in(template, stage.get("block"), path, prev)
+            if not inline:
+                tname = rules.repeat_template(stage["block"], at, self._at_keys(at, repeat).get(i, ()))
+                template = self.templates[tname]
+                body, body_path = template["body"], ("templates", tname, "body")
+            values = self._carried_in(template, tname, path, prev)
             if template is not None:
                 args = self._stage_args(stage, at, i, repeat, path)
-                self.calls.append((path, stage["block"], args))  # before binding: a default sees the call
-                scope.update(self._bind_params(template, stage["block"], args, scope, path, at, i))
-                values.update(self._tensor_args(template, stage["block"], args,
-                                                ChainMap({"input": prev}, self.carried), prev, path))
+                self.calls.append((path, tname, args))  # before binding: a default sees the call
+                scope.update(self._bind_params(template, tname, args, scope, path, at, i))
+                values.update(self._tensor_args(template, tname, args, ChainMap({"input": prev}, self.carried),
+                                                prev, path))
             frame = _Frame(scope=scope, values=values, prev=prev, stage=key, block=scope["block"] or key)
             self._steps(body, body_path, frame)
             if template is not None:
@@ -397,7 +405,7 @@ class _Builder:
         args = {k: (v, path + (k,)) for k, v in stage.items() if k not in STAGE_META}
         for which in self._at_keys(at, repeat).get(i, ()):
             self._count_work(path)
-            args.update({k: (v, path + ("at", which, k)) for k, v in at[which].items()})
+            args.update({k: (v, path + ("at", which, k)) for k, v in at[which].items() if k != "block"})
         return args
 
     def _at_keys(self, at: dict, repeat: int) -> dict[int, list[str]]:
@@ -435,6 +443,15 @@ class _Builder:
             elif isinstance(default, (str, list)) and (problem := self._default_problems().get(where)):
                 raise SpecError(problem)  # overridden here, still the checker's error
         return bound
+
+    def _skipped_problem(self, path: tuple) -> Diagnostic | None:
+        """The checker's first error inside a step the builder skips (``if`` false): it is never evaluated
+        here, but the checker reads every step, so ``expand`` refuses a typo there as ``validate`` does."""
+        if self.checker_errors is None:
+            self.checker_errors = [d for d in check_spec(self.spec, self.limits) if d.severity == "error"]
+        where = json_pointer(path)
+        return next((d for d in self.checker_errors if d.pointer == where or (d.pointer or "").startswith(where + "/")),
+                    None)
 
     def _tensor_args(self, template: dict, tname: str, args: dict[str, tuple[Any, tuple]], known: dict[str, int],
                      prev: int, call_path: tuple) -> dict[str, int]:
@@ -485,6 +502,8 @@ class _Builder:
             cond = self._value(step["if"], scope, path + ("if",), numeric=True)
             self.check(rules.condition(cond), path + ("if",))
             if not cond:  # a skipped step yields its input, or the value named by 'else'
+                if problem := self._skipped_problem(path):
+                    raise SpecError(problem)
                 otherwise = self._inputs(step, path, frame, "else")[0] if "else" in step else inputs[0]
                 self._bind(step, path, frame, otherwise)
                 return
@@ -718,7 +737,7 @@ class _Builder:
         counters: dict[str, int] = {}
         for nid in self.auto:
             layer = self.g.layers[nid]
-            prefix = auto_prefix(layer.op)
+            prefix = layer.auto_prefix
             n = counters.get(prefix, 0)
             while (candidate := prefix if n == 0 else f"{prefix}_{n}") in self.explicit:
                 n += 1
@@ -760,13 +779,4 @@ def _written(args: dict[str, tuple[Any, tuple]], limit: int = 120) -> str:
     text = ", ".join(f"{k}: {v!r}" if isinstance(v, str) else f"{k}: {v}" for k, (v, _) in args.items())
     text = text if len(text) <= limit else text[:limit] + "..."
     return f" with {text}" if text else ""
-
-
-def _letter(i: int) -> str:
-    """1 -> 'a', 26 -> 'z', 27 -> 'aa' (the 'res2a_branch2a' naming of the original ResNet files)."""
-    out = ""
-    while i > 0:
-        i, r = divmod(i - 1, 26)
-        out = chr(ord("a") + r) + out
-    return out
 

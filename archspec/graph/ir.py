@@ -12,18 +12,24 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Iterator
 
 from archspec.errors import Location
-from archspec.ops import Weight
+from archspec.ops import OPS, OpDef, Weight
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
 
 
+INPUT = "input"  # the op of the network's input node (keras.Input)
+NESTED = "sequential"  # the op of a nested layer (a ``sequential:`` step), emitted as keras.Sequential
+
+
 @dataclass(slots=True)
 class Layer:
-    """One layer: what it computes, its place in the spec, and what it costs."""
+    """One layer: what it computes, its place in the spec, and what it costs. What kind of node it is
+    (the network input, a nested layer, an op of the registry, a Keras layer or operation) is asked of
+    its properties, never of ``op``'s spelling."""
 
     id: int
-    op: str  # an op of the registry, "input", or "sequential" (a nested layer, see ``members``)
+    op: str  # an op of the registry, INPUT, or NESTED (a nested layer, see ``members``)
     name: str  # explicit, or a Keras-style auto-name given at the end of expansion
     attrs: dict[str, Any]
     inputs: list[int]
@@ -45,6 +51,36 @@ class Layer:
     @property
     def params(self) -> int:
         return sum(w.size for w in self.weights)
+
+    @property
+    def is_input(self) -> bool:
+        return self.op == INPUT
+
+    @property
+    def is_nested(self) -> bool:
+        """A nested layer: one Keras layer made of its ``members``."""
+        return self.op == NESTED
+
+    @property
+    def opdef(self) -> OpDef | None:
+        """The op record this node applies; None for the network input and a nested layer."""
+        return None if self.op in (INPUT, NESTED) else OPS[self.op]
+
+    @property
+    def is_layer(self) -> bool:
+        """A Keras layer (in ``model.layers``, or in a nested layer's); false for an op emitted as a Keras
+        operation (``x + 3.0``)."""
+        return self.opdef is None or self.opdef.layer
+
+    @property
+    def auto_prefix(self) -> str:
+        """Keras's auto-name prefix: its class in snake_case (``input_layer``, ``sequential``, ``conv2d``)."""
+        return "input_layer" if self.is_input else NESTED if self.is_nested else self.opdef.auto_prefix
+
+    @property
+    def summary(self) -> str:
+        """The few attributes worth a glance in a picture, as the op's record summarises them."""
+        return "" if self.opdef is None else self.opdef.describe(self.attrs)
 
     def as_dict(self) -> dict[str, Any]:
         """The fields (but ``id``) plus ``params`` and ``trainable``: a node's attributes in exports."""

@@ -13,22 +13,15 @@ graph (nothing outside consumes them), so the walk never meets them. By-order we
 
 from __future__ import annotations
 
-from archspec.graph.ir import Graph, Layer
+from archspec.graph.ir import NESTED, Graph, Layer
 from archspec.ops import OPS
 
 
-NESTED = "sequential"  # the graph op of a nested layer (a ``sequential:`` step), emitted as keras.Sequential
-
-
-def is_layer(node: Layer) -> bool:
-    """Whether the node is a Keras layer (in ``model.layers``, or in a nested layer's); false for ops
-    emitted as Keras operations."""
-    return node.op in ("input", NESTED) or OPS[node.op].layer
-
-
-def auto_prefix(op: str) -> str:
-    """Keras's auto-name prefix for a graph op: its class in snake_case (``input_layer``, ``sequential``)."""
-    return "input_layer" if op == "input" else NESTED if op == NESTED else OPS[op].auto_prefix
+def keras_inputs(node: Layer) -> list[int]:
+    """The inputs the node's Keras layer or operation reads (``OpDef.keras_inputs``): a value that only gives
+    a size (``resize_like``'s second input) is not an input of the Keras node."""
+    n = None if node.op in ("input", NESTED) else OPS[node.op].keras_inputs
+    return node.inputs if n is None else node.inputs[:n]
 
 
 def keras_operation_order(graph: Graph) -> list[int]:
@@ -46,7 +39,7 @@ def keras_operation_order(graph: Graph) -> list[int]:
     depth: dict[int, int] = {}
     for nid in reversed(post):
         d = depth.setdefault(nid, 0)
-        for parent in layers[nid].inputs:
+        for parent in keras_inputs(layers[nid]):
             if depth.get(parent, 0) < d + 1:
                 depth[parent] = d + 1
     return sorted(post, key=lambda n: (-depth[n], index[n]))
@@ -58,7 +51,7 @@ def _walk(layers: list[Layer], stack: list[tuple[int, int]], index: dict[int, in
     and appending them to ``post`` once their inputs are done."""
     while stack:  # iterative DFS: graphs can be far deeper than Python's recursion limit
         nid, k = stack[-1]
-        inputs = layers[nid].inputs
+        inputs = keras_inputs(layers[nid])
         if k < len(inputs):
             stack[-1] = (nid, k + 1)
             child = inputs[k]
@@ -75,4 +68,4 @@ def _walk(layers: list[Layer], stack: list[tuple[int, int]], index: dict[int, in
 def keras_layer_order(graph: Graph) -> list[int]:
     """Node ids in the order Keras lists the layers of the emitted functional model (``model.layers``)."""
     layers = graph.layers
-    return [n for n in keras_operation_order(graph) if is_layer(layers[n])]
+    return [n for n in keras_operation_order(graph) if layers[n].is_layer]

@@ -12,14 +12,17 @@ import ast
 from collections import ChainMap
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Collection, Iterable, Iterator, MutableMapping
+from pathlib import Path
+from typing import Any, Collection, Iterable, Iterator, Mapping, MutableMapping
 
-from archspec.errors import Diagnostic, did_you_mean
+from archspec.errors import Diagnostic, Location, SpecError, did_you_mean
 from archspec.lang import rules
-from archspec.lang.compose import Spec
-from archspec.lang.expressions import ExpressionError, evaluate, is_bare_name, names_in, parse, template_fields
+from archspec.lang.compose import Spec, SpecCache, load_spec
+from archspec.lang.expressions import (ExpressionError, evaluate, format_template, is_bare_name, names_in, parse,
+                                      template_fields, template_literals)
 from archspec.lang.rules import (CALL_META, INHERITED, OPTION_DEFAULTS, OPTION_NAMES, REPEAT_NAMES, SHAPE_VARS,
                                  STAGE_META, STEP_META, Problem)
+from archspec.lang.sources import bundled_dir, bundled_names
 from archspec.lang.yaml_loader import json_pointer
 from archspec.limits import DEFAULT_LIMITS, Limits
 from archspec.ops import OPS, Attr, OpDef
@@ -65,6 +68,115 @@ def default_problems(spec: Spec, limits: Limits = DEFAULT_LIMITS) -> dict[tuple,
             if len(checker.diags) > before:
                 found[path] = checker.diags[before]
     return found
+
+
+def published_problems(spec: Spec, limits: Limits = DEFAULT_LIMITS,
+                       names: Iterable[str] | None = None) -> list[Diagnostic]:
+    """Every problem of the spec's ``published`` entries (all, or ``names``) under the trust policy, found
+    without downloading anything: each value's literal text, the values filled in with the spec's own vars
+    and input size, and a hash wherever the entry is not the zoo's own. The checker reports them all, the
+    builder stops at the first, and ``build --weights`` refuses them before it fetches."""
+    entries = _dict(spec.data.get("published"))
+    out: list[Diagnostic] = []
+
+    def report(problem: Problem | None, path: tuple) -> bool:
+        if problem is not None:
+            out.append(Diagnostic(problem.message, spec.where(path), json_pointer(path), problem.hint))
+        return problem is not None
+
+    scope = published_scope(spec)
+    for name in entries if names is None else names:
+        entry = entries.get(name)
+        if not isinstance(entry, dict):
+            continue
+        for which in ("top", "notop"):
+            files = entry.get(which)
+            if not isinstance(files, dict):
+                continue
+            path = ("published", name, which)
+            bad = False
+            for key, rule in rules.PUBLISHED_VALUES.items():
+                raw = files.get(key)
+                if isinstance(raw, str):
+                    parts = [raw] if key == "url" else template_literals(raw)
+                    bad |= any([report(rule(part, literal=True), path + (key,)) for part in parts])
+            if files.get("hash") is None and not _zoo_pinned(spec, path):
+                culprit = next(k for k in ("url", "file", "hash") if not _in_zoo(spec.where(path + (k,))))
+                report(rules.published_hash_required(str(name), which), path + (culprit,))
+            elif not bad and _published_open(entry, scope, limits):
+                key = "file"
+                try:  # the values this spec's own options give; other input sizes are checked when built
+                    for key, value in published_values(files, scope, limits):
+                        if value is not None and report(rules.PUBLISHED_VALUES[key](value), path + (key,)):
+                            break
+                except ExpressionError:
+                    pass  # a template that cannot be filled is the build's located error
+    return out
+
+
+def published_scope(spec: Spec, input_shape: tuple | None = None) -> dict[str, Any]:
+    """What a published entry's templates see: the spec's vars, ``rows`` and ``cols`` (the input's height and
+    width, null when open)."""
+    shape = input_shape or spec.data.get("input")
+    shape = tuple(shape) if isinstance(shape, (list, tuple)) and len(shape) == 3 else (None, None, None)
+    return {**_dict(spec.data.get("vars")), "rows": shape[0], "cols": shape[1]}
+
+
+def published_values(files: Mapping[str, Any], scope: Mapping[str, Any],
+                     limits: Limits = DEFAULT_LIMITS) -> Iterator[tuple[str, str | None]]:
+    """``(key, value)`` for ``file``, ``url`` and ``hash`` of one published file, each template filled in
+    turn (``url`` and ``hash`` see ``file``); an unfillable one raises :class:`ExpressionError` at its key."""
+    found: dict[str, str | None] = {}
+    for key in ("file", "url", "hash"):
+        raw = files.get(key)
+        found[key] = None if raw is None else format_template(str(raw), {**scope, **found}, limits)
+        yield key, found[key]
+
+
+def _published_open(entry: dict, scope: Mapping[str, Any], limits: Limits) -> bool:
+    condition = entry.get("if", True)
+    try:
+        return bool(evaluate(condition, scope, limits) if isinstance(condition, str) else condition)
+    except ExpressionError:
+        return False
+
+
+def _zoo_pinned(spec: Spec, path: tuple) -> bool:
+    """Whether a published file without a hash is the bundled zoo's own: its ``file``, ``url`` and null ``hash``
+    written in the zoo's files (a spec that extends a bundled one), or the same ``file`` and ``url`` templates as
+    a bundled entry without a hash (a copy of a bundled spec)."""
+    if all(_in_zoo(spec.where(path + (key,))) for key in ("file", "url", "hash")):
+        return True
+    files = spec.data["published"][path[1]][path[2]]
+    return (files.get("file"), files.get("url")) in _zoo_unhashed()
+
+
+@lru_cache(maxsize=1)
+def _zoo_unhashed() -> frozenset:
+    """``(file, url)`` templates of the bundled entries without a hash (read once, only when a spec outside the
+    zoo has such an entry)."""
+    pairs = set()
+    cache = SpecCache()
+    for name in bundled_names():
+        try:
+            entries = _dict(load_spec(name, cache=cache).data.get("published"))
+        except SpecError:
+            continue
+        for entry in entries.values():
+            for files in (_dict(entry).get("top"), _dict(entry).get("notop")):
+                if isinstance(files, dict) and files.get("hash") is None:
+                    pairs.add((files.get("file"), files.get("url")))
+    return frozenset(pairs)
+
+
+def _in_zoo(where: Location) -> bool:
+    """A value written in a bundled spec file (not a user's file, not a ``--set``)."""
+    if where.line is None:
+        return False
+    try:
+        return Path(where.file).resolve().is_relative_to(bundled_dir().resolve())
+    except (OSError, RuntimeError):
+        return False
 
 
 def unique(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
@@ -140,6 +252,7 @@ class _Checker:
                 if which in rules.HEADS:  # a head reads the stages' output and the values they carry
                     self._steps(steps, ("head", which), self.scope({*INHERITED, *SHAPE_VARS}),
                                 ChainMap({"input": None}, self.carried))
+            self.diags += published_problems(self.spec, self.limits)
         return unique(self.diags)
 
     def _checked_templates(self) -> list[str]:
@@ -218,10 +331,15 @@ class _Checker:
                 self._argument(k, values, tensors, inner, path + ("at", which), known)
         if isinstance(tname, str) and not self.report(rules.unknown_template(tname, self.templates), path + ("block",)):
             self._stage_args(tname, stage, at, path, known_repeat)
-            template = self.templates[tname]
-            for name in _carried(template):
-                self.report(rules.carried_unbound(tname, name, self.carried), path + ("block",))
-            self._carry(stage, {"input", *_carried(template), *tensors, *_bound(template.get("body"))}, path)
+            used = [tname, *(str(v["block"]) for v in at.values() if isinstance(v, dict) and "block" in v)]
+            values = None
+            for name in [n for n in dict.fromkeys(used) if n in self.templates]:
+                template = self.templates[name]
+                for carried in _carried(template):
+                    self.report(rules.carried_unbound(name, carried, self.carried), path + ("block",))
+                mine = {"input", *_carried(template), *_tensors(template), *_bound(template.get("body"))}
+                values = mine if values is None else values & mine  # what every repeat's block binds
+            self._carry(stage, values, path)
 
     def _carry(self, stage: dict, values: Collection[str], path: tuple) -> None:
         """A stage's 'carry' names values of its block (``values``: those bound after the block ran)."""
@@ -230,26 +348,51 @@ class _Checker:
         self.carried.update(carry)
 
     def _stage_args(self, tname: str, stage: dict, at: dict, path: tuple, repeat: int | None) -> None:
-        """Stage arguments against the template's parameters, including per-repeat 'at' overrides."""
+        """Stage arguments against the template each repeat uses (an 'at' entry's ``block`` switches it, see
+        :func:`rules.repeat_template`), including per-repeat 'at' overrides."""
+        switched = {which: str(v["block"]) for which, v in at.items() if isinstance(v, dict) and "block" in v}
+        for which, name in switched.items():
+            self.report(rules.unknown_template(name, self.templates), path + ("at", which, "block"))
+        if any(name not in self.templates for name in switched.values()):
+            return
+        # each case: (template, the 'at' entries that apply, the repeat for messages); one per repeat when known
+        if repeat is None:
+            plain = [w for w in at if w not in switched]
+            cases = [(tname, plain, None), *((name, [*plain, w], None) for w, name in switched.items())]
+        else:
+            cases = []
+            by_repeat = rules.at_repeats(at, repeat)  # one pass over the keys, not one per repeat
+            for i in range(1, repeat + 1):
+                entries = by_repeat.get(i, [])
+                cases.append((rules.repeat_template(tname, at, entries), entries, i))
+        seen: set[tuple] = set()
+        for name, entries, i in cases:
+            self._args_for(name, stage, at, entries, path, i, repeat, seen)
+
+    def _args_for(self, tname: str, stage: dict, at: dict, entries: list, path: tuple, i: int | None,
+                  repeat: int | None, seen: set) -> None:
+        """One repeat's arguments (the stage's, then its 'at' entries') against template ``tname``; ``seen``
+        keeps a problem found for several repeats to one report."""
         template = self.templates[tname]
         required = [r for r in _list(template.get("required")) if isinstance(r, str)]
         known = {*_dict(template.get("params")), *required, *_tensors(template)}
-        unknown = []
-        for k in [k for k in stage if k not in STAGE_META]:
+        unknown, given = [], set()
+        places = [((k,), k) for k in stage if k not in STAGE_META]
+        places += [(("at", w, k), k) for w in entries for k in _dict(at[w]) if k != "block"]
+        for where, k in places:
+            given.add(k)
             if k not in known:
                 unknown.append(k)
-                self.report(rules.unknown_param(k, tname, known), path + (k,))
-        for which, values in at.items():
-            for k in _dict(values):
-                if k not in known:
-                    unknown.append(k)
-                    self.report(rules.unknown_param(k, tname, known), path + ("at", which, k))
+                if (where, tname) not in seen:
+                    seen.add((where, tname))
+                    self.report(rules.unknown_param(k, tname, known), path + where)
         for name in [*required, *_tensors(template)]:
-            if name in stage or rules.mistyped(name, unknown):
+            if name in given or rules.mistyped(name, unknown) or (name, tname) in seen:
                 continue
-            covered = _covered_repeats(at, name, repeat)
-            if covered is not True:
-                self.report(rules.missing_param(name, tname, at, covered), path)
+            if repeat is None and any(name in _dict(v) for v in at.values()):
+                continue  # unknown count: trust any override, the builder checks the rest
+            seen.add((name, tname))
+            self.report(rules.missing_param(name, tname, at, i), path)
 
     # --------------------------------------------------------------------------------------- steps
     def _steps(self, steps: Any, path: tuple, scope: _Scope, values: _Values) -> None:
@@ -481,15 +624,6 @@ def _tensors(template: dict) -> list[str]:
 def _bound(steps: Any) -> set[str]:
     """The 'as' names a body binds in its own frame (its steps and their branches, not called templates)."""
     return {step["as"] for step in _within(steps, ("branches",)) if isinstance(step.get("as"), str)}
-
-
-def _covered_repeats(at: dict, name: str, repeat: int | None) -> bool | int:
-    """True when 'at' overrides supply ``name`` for every repeat; else the first repeat lacking it."""
-    hits = {which for which, values in at.items() if isinstance(values, dict) and name in values}
-    if repeat is None:
-        return True if hits else 1  # unknown count: trust any override, the builder checks the rest
-    covered = rules.at_repeats(hits, repeat)
-    return next((i for i in range(1, repeat + 1) if i not in covered), True)
 
 
 @lru_cache(maxsize=4096)

@@ -49,6 +49,18 @@ def _int(x: Any) -> int:
     return int(x)
 
 
+def letter(i: Any) -> str:
+    """1 -> 'a', 26 -> 'z', 27 -> 'aa' (the 'res2a_branch2a' naming of the original ResNet files); as a
+    function, names that start elsewhere or skip: Inception's ``Mixed_5{letter(i + 1)}`` is Mixed_5b, 5c, ..."""
+    if isinstance(i, bool) or not isinstance(i, int) or i < 1:
+        raise ValueError(f"needs a whole number of at least 1, got {i!r}")
+    out = ""
+    while i > 0:
+        i, r = divmod(i - 1, 26)
+        out = chr(ord("a") + r) + out
+    return out
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "min": min,
     "max": max,
@@ -57,8 +69,10 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "abs": abs,
     "floor": math.floor,
     "ceil": math.ceil,
+    "letter": letter,
 }
-_SYNTAX = "numbers, names, + - * / // % **, comparisons, and/or/not, 'a if c else b', min/max/int/round/abs/floor/ceil"
+_SYNTAX = ("numbers, names, + - * / // % **, comparisons, and/or/not, 'a if c else b', "
+           "min/max/int/round/abs/floor/ceil/letter")
 
 
 @lru_cache(maxsize=4096)
@@ -109,14 +123,7 @@ def _check_node(node: ast.AST) -> None:
 
 def names_in(source: str, limits: Limits = DEFAULT_LIMITS) -> frozenset[str]:
     """Free names an expression refers to (function names excluded)."""
-    return _names_in(source, limits.expression_chars, limits.expression_depth)
-
-
-@lru_cache(maxsize=4096)
-def _names_in(source: str, max_chars: int, max_depth: int) -> frozenset[str]:
-    tree = parse(source, max_chars, max_depth)
-    funcs = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    return frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in funcs)
+    return set(_free_names(source, limits.expression_chars, limits.expression_depth))
 
 
 def is_bare_name(source: str) -> bool:
@@ -124,8 +131,22 @@ def is_bare_name(source: str) -> bool:
 
 
 def evaluate(source: str, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS) -> Any:
-    """Evaluate ``source`` against ``scope``; raises :class:`ExpressionError` on any problem."""
-    return _compiled(source, limits.expression_chars, limits.expression_depth)(scope, limits)
+    """Evaluate ``source`` against ``scope``; raises :class:`ExpressionError` on any problem, including an
+    unknown name in a part that is not evaluated (``a if c else typo``), as the checker reads every name."""
+    code = _compiled(source, limits.expression_chars, limits.expression_depth)
+    for name in _free_names(source, limits.expression_chars, limits.expression_depth):
+        if lookup(scope, name) is _MISSING:
+            raise ExpressionError(f"unknown name '{name}'", did_you_mean(name, scope))
+    return code(scope, limits)
+
+
+@lru_cache(maxsize=4096)
+def _free_names(source: str, max_chars: int, max_depth: int) -> tuple[str, ...]:
+    """The names ``source`` reads, in the order written (function names excluded)."""
+    tree = parse(source, max_chars, max_depth)
+    funcs = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    found = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in funcs]
+    return tuple(dict.fromkeys(n.id for n in sorted(found, key=lambda n: n.col_offset)))
 
 
 _Code = Callable[[Mapping[str, Any], Limits], Any]  # an expression compiled to nested closures
@@ -318,6 +339,12 @@ def template_fields(template: str) -> list[str]:
     return fields
 
 
+def template_literals(template: str) -> list[str]:
+    """The literal text between a name template's fields (``{{``/``}}`` unescaped): what it says whatever
+    its fields evaluate to."""
+    return [text for field, text in _template_parts(template) if field is False]
+
+
 @lru_cache(maxsize=4096)
 def _template_parts(template: str) -> tuple[tuple[bool | None, str], ...]:
     """``template`` scanned once into ``(is_field, text)`` parts; the same name template is filled for
@@ -379,10 +406,10 @@ def resolve(value: Any, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMIT
         return value
     if "{" not in text:
         try:
-            code = _compiled(text, limits.expression_chars, limits.expression_depth)
+            _compiled(text, limits.expression_chars, limits.expression_depth)  # an expression, or raises
         except ExpressionError:
             if numeric:
                 raise
         else:
-            return code(scope, limits)
+            return evaluate(text, scope, limits)
     return format_template(value, scope, limits)

@@ -12,6 +12,7 @@ and turns the problem into a located :class:`~archspec.errors.Diagnostic`.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Collection, Iterable
@@ -33,8 +34,8 @@ OPTION_DEFAULTS = {"include_top": True, "pooling": None, "classifier_activation"
                    "weights": None}
 HEADS = ("top", "avg", "max", "none")  # include_top; else pooling avg, max, or None (optional: no tail)
 # checkpoint families a network can map (top-level `checkpoint:`); each names PyTorch state_dict tensors, which
-# the op records' `torch` layouts turn into Keras weights (docs/pytorch.md). timm would be one more entry.
-CHECKPOINT_FAMILIES = ("torchvision",)
+# the op records' `torch` layouts turn into Keras weights (docs/pytorch.md): a family is only a key-naming convention.
+CHECKPOINT_FAMILIES = ("torchvision", "timm")
 
 
 @dataclass(frozen=True)
@@ -244,7 +245,8 @@ def template_depth(depth: int, limits: Limits) -> Problem | None:
 def unknown_op(name: Any) -> Problem | None:
     if isinstance(name, str) and name in OPS:
         return None
-    return Problem(f"unknown op '{name}'", ("op",), did_you_mean(str(name), OPS) or f"ops: {', '.join(OPS)}")
+    return Problem(f"unknown op '{name}'", ("op",), did_you_mean(str(name), OPS) or
+                   f"is a plug-in missing? load it with --plugin MODULE (docs/plugins.md); ops: {', '.join(OPS)}")
 
 
 def arity(opdef: OpDef, n: int) -> Problem | None:
@@ -311,9 +313,21 @@ def layer_name(name: str) -> Problem | None:
 # ------------------------------------------------------------------------------------------ templates
 def unknown_param(name: str, tname: str, known: Iterable[str]) -> Problem:
     known = sorted(known)
-    return Problem(f"unknown parameter '{name}' for template '{tname}'", hint=did_you_mean(
-        name, [*known, *STAGE_META, *CALL_META]) or (f"parameters: {', '.join(known)}" if known else
-                                                     "it takes no parameters"), key=True)
+    if name in (*STAGE_META, *CALL_META):  # a stage's key given per repeat ('at'): not a typo of itself
+        hint = f"'{name}' is a key of the stage, not a parameter; 'at' gives a repeat parameters and a 'block'"
+    else:
+        hint = did_you_mean(name, [*known, *STAGE_META, *CALL_META]) or (
+            f"parameters: {', '.join(known)}" if known else "it takes no parameters")
+    return Problem(f"unknown parameter '{name}' for template '{tname}'", hint=hint, key=True)
+
+
+def repeat_template(block: str, at: dict, entries: Iterable[str]) -> str:
+    """The template a repeat uses: the stage's ``block``, or the ``block`` of the last of the repeat's 'at'
+    entries (in written order) that gives one (ShuffleNet's ``at: {first: {block: down_unit}}``)."""
+    for which in entries:
+        if isinstance(at[which], dict) and "block" in at[which]:
+            block = str(at[which]["block"])
+    return block
 
 
 def missing_param(name: str, tname: str, at: dict | None = None, repeat: int | None = None) -> Problem:
@@ -405,3 +419,70 @@ def tensor_params(tname: str, template: dict) -> list[Problem]:
     return [Problem(f"tensor parameter '{t}' of template '{tname}' is also an ordinary parameter", ("tensors", k))
             for k, t in enumerate(tensors) if t in params or t in required]
 
+
+# ------------------------------------------------------------------------------------------ published weights
+# A spec may come from a stranger's pull request, and `build --weights imagenet` downloads what its `published`
+# entries name (docs/validation.md, "Published weights: the trust policy"): HTTPS only, a plain file name that
+# cannot leave the cache folder, a hash the download is checked against before it is kept.
+_FILE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+-")
+_HASH = re.compile(r"[0-9a-f]{32}|[0-9a-f]{64}")
+
+
+def _clipped(text: str) -> str:
+    return repr(text if len(text) <= 80 else text[:77] + "...")
+
+
+def published_file_name(text: str, literal: bool = False) -> Problem | None:
+    """``file`` names the cached file: letters, digits and ``_ . + -``, not starting with a dot, no ``..``:
+    nothing that could name a folder or leave the cache. ``literal``: ``text`` is one literal part of a
+    name template (the text between ``{fields}``), checked for its characters only."""
+    bad = next((c for c in text if c not in _FILE_CHARS), None)
+    if bad is not None:
+        what = "a path separator" if bad in "/\\" else f"the character {bad!r}"
+        return Problem(f"published file name {_clipped(text)} contains {what}: it must be a plain file name "
+                       "(letters, digits, '_', '.', '+', '-')", hint="the file is kept in the weights cache under "
+                       "this name; the folder is not the spec's to choose")
+    if ".." in text or not literal and (not text or text.startswith(".") or len(text) > 255):
+        return Problem(f"published file name {_clipped(text)} is not a plain file name (empty, too long, "
+                       "starting with '.' or containing '..')")
+    return None
+
+
+def published_url(text: str, literal: bool = False) -> Problem | None:
+    """``url`` is ``https://HOST/...``, its scheme written out (not made by a ``{field}``): weights are fetched
+    over HTTPS only, never ``file://`` (a local file), ``http://`` or another scheme. ``literal``: ``text`` is
+    a name template, of which only the scheme can be checked before it is filled."""
+    if not text.startswith("https://"):
+        return Problem(f"published url {_clipped(text)} does not start with 'https://': weights are fetched "
+                       "over HTTPS only (no file://, http:// or other schemes)")
+    if literal:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(text).hostname
+    except ValueError:
+        host = None
+    if not host or any(c.isspace() or not c.isprintable() for c in text):
+        return Problem(f"published url {_clipped(text)} is not an https:// URL with a host")
+    return None
+
+
+def published_hash(text: str, literal: bool = False) -> Problem | None:
+    """``hash`` is the file's md5 (32 hex digits, what keras.applications pins) or sha256 (64), lowercase.
+    ``literal``: one literal part of a name template, checked for hex digits only."""
+    if (all(c in "0123456789abcdef" for c in text) if literal else _HASH.fullmatch(text)):
+        return None
+    return Problem(f"published hash {_clipped(text)} is not an md5 (32) or sha256 (64) lowercase hex digest")
+
+
+def published_hash_required(name: str, which: str) -> Problem:
+    """A download is checked against a hash before it is kept; only the bundled zoo's own entries (keras.applications
+    publishes no hash for MobileNet and MobileNetV2) may go without one."""
+    return Problem(f"the published '{name}' {which} file has no hash: a spec's published files must name the "
+                   "md5 or sha256 of the file, which the download is checked against before it is kept",
+                   hint="only the bundled specs' own entries may go without one (docs/validation.md, 'Published "
+                        "weights: the trust policy'); a spec that extends a bundled one keeps them")
+
+
+PUBLISHED_VALUES = {"file": published_file_name, "url": published_url, "hash": published_hash}  # key -> its rule

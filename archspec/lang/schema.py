@@ -11,17 +11,30 @@ from typing import Any, Callable, Iterable
 import jsonschema
 
 from archspec.errors import Diagnostic, did_you_mean
+from archspec.lang.rules import unknown_op
 from archspec.lang.yaml_loader import Document, json_pointer
 
 
 def schema_text() -> str:
-    """The shipped schema, as printed by ``archspec schema``."""
+    """The shipped schema, as printed by ``archspec schema``; with op plug-ins loaded, one that has their ops."""
+    from archspec.ops.plugins import generation
+
+    if generation():
+        from archspec.lang.schema_gen import build_schema
+
+        return json.dumps(build_schema(), indent=1)
     return resources.files("archspec.lang").joinpath("schema.json").read_text(encoding="utf-8")
 
 
-@lru_cache(maxsize=1)
 def validator() -> jsonschema.protocols.Validator:
-    """The compiled validator, built once per process and reused for every file."""
+    """The compiled validator, built once per process (and again after a plug-in adds ops)."""
+    from archspec.ops.plugins import generation
+
+    return _validator(generation())
+
+
+@lru_cache(maxsize=1)
+def _validator(generation: int) -> jsonschema.protocols.Validator:
     schema = json.loads(schema_text())
     cls = jsonschema.validators.validator_for(schema)
     return jsonschema.validators.extend(cls, {"if": _fast_if(cls.VALIDATORS["if"])})(schema)
@@ -110,8 +123,7 @@ def _to_diagnostic(doc: Document, err: jsonschema.ValidationError) -> Diagnostic
             hint = "use 'first', 'last' or a 1-based index (negative counts from the end)"
     elif err.validator == "enum" and path and path[-1] == "op":
         message = f"unknown op {_value(err.instance)}"
-        hint = did_you_mean(str(err.instance), map(str, err.validator_value)) or (
-            "ops: " + ", ".join(map(str, err.validator_value)))
+        hint = unknown_op(err.instance).hint
     elif err.validator == "enum":
         message = f"{_value(err.instance)} is not one of {', '.join(map(repr, err.validator_value))}"
         hint = did_you_mean(str(err.instance), map(str, err.validator_value))

@@ -17,7 +17,8 @@ SCHEMA_ID = "https://archspec.dev/schema/v1.json"
 IDENT = "^[A-Za-z_][A-Za-z0-9_]*$"
 CARRIED_NAME = {"pattern": IDENT, "not": {"enum": ["input", "prev"]}}  # a value name 'carry' binds
 
-STEP_META: dict[str, Any] = {
+# the schema of each key a step may have besides 'op'/'use' (lang.rules.STEP_META names them all)
+STEP_KEYS: dict[str, Any] = {
     "name": {"type": ["string", "null"], "description": "layer name template, e.g. '{block}_1_conv'; null or "
              "a null field gives a deterministic auto-name"},
     "in": {"description": "input(s) by symbolic name: 'input' (the block input), 'prev' (previous step) or an "
@@ -65,7 +66,7 @@ def build_schema() -> dict[str, Any]:
     op_names = sorted(OPS)
     op_checks = []
     for name in op_names:
-        props = {"op": {"const": name}, **STEP_META, **op_attrs_schema(name)}
+        props = {"op": {"const": name}, **STEP_KEYS, **op_attrs_schema(name)}
         op_checks.append({
             "if": {"properties": {"op": {"const": name}}, "required": ["op"]},
             "then": {"properties": props, "additionalProperties": False},
@@ -77,13 +78,13 @@ def build_schema() -> dict[str, Any]:
             "op": {"enum": op_names, "description": "op type: " + ", ".join(op_names)},
             "use": {"type": "string", "pattern": IDENT, "description": "name of a template to call"},
             "sequential": SEQUENTIAL,
-            **STEP_META,
+            **STEP_KEYS,
         },
         "if": {"anyOf": [{"required": ["use"]}, {"required": ["sequential"]}]},
         "then": {
             "if": {"required": ["use"]},
             "then": {"not": {"anyOf": [{"required": ["op"]}, {"required": ["sequential"]}]}},
-            "else": {"properties": {"sequential": SEQUENTIAL, **{k: STEP_META[k] for k in NESTED_KEYS}},
+            "else": {"properties": {"sequential": SEQUENTIAL, **{k: STEP_KEYS[k] for k in NESTED_KEYS}},
                      "additionalProperties": False},
         },
         "else": {"required": ["op"], "allOf": op_checks},
@@ -143,19 +144,21 @@ def build_schema() -> dict[str, Any]:
     }
     published_file = {
         "type": "object", "additionalProperties": False,
-        "description": "one weight file, as keras.utils.get_file takes it (file and url are needed once "
-                       "extends is applied); each value is a name template over vars, rows and cols (and "
-                       "file, in url and hash)",
+        "description": "one weight file (file and url are needed once extends is applied); each value is a "
+                       "name template over vars, rows and cols (and file, in url and hash); docs/validation.md, "
+                       "'Published weights: the trust policy'",
         "properties": {
-            "file": {"type": "string", "description": "file name in the Keras cache ($KERAS_HOME/models)"},
-            "url": {"type": "string", "description": "where it is published, e.g. 'https://.../{file}'"},
-            "hash": {"type": ["string", "null"], "description": "its md5 or sha256 (null: not checked)"},
+            "file": {"type": "string", "description": "a plain file name (letters, digits, _ . + -), as in the "
+                                                      "Keras cache ($KERAS_HOME/models)"},
+            "url": {"type": "string", "description": "where it is published: https:// only, e.g. 'https://.../{file}'"},
+            "hash": {"type": ["string", "null"], "description": "its md5 or sha256 (lowercase hex), checked before "
+                                                                "the download is kept; null only in bundled specs"},
         },
     }
     published = {
         "type": "object", "propertyNames": {"pattern": IDENT},
-        "description": "published weight files by name: build(spec, weights='imagenet') fetches one as "
-                       "keras.applications does",
+        "description": "published weight files by name: build(spec, weights='imagenet') loads one from the "
+                       "Keras cache or downloads it over HTTPS",
         "additionalProperties": {
             "type": "object", "additionalProperties": False,
             "properties": {

@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from archspec.errors import Diagnostic, Location, SpecError, did_you_mean
+from archspec.fileio import file_kind
 
 BUNDLED_PREFIX = "archspec:"
 
@@ -98,15 +99,6 @@ def unreadable(path: str | Path) -> list[Diagnostic]:
     except SpecError as exc:
         return exc.diagnostics
     return []
-
-
-def file_kind(mode: int) -> str:
-    """What a non-regular file is, for messages."""
-    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a directory")):
-        if test(mode):
-            return name
-    return "not a regular file"
 
 
 def expand_glob(pattern: str) -> list[Path]:

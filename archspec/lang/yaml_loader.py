@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from archspec.errors import UNPRINTABLE, Diagnostic, Location, SpecError, printable
+from archspec.fileio import file_kind
 from archspec.limits import DEFAULT_LIMITS, Limits
 
 Path_ = tuple  # a JSON path: tuple of str keys / int indices
@@ -104,8 +105,6 @@ def _read_regular(path: Path, size: int) -> bytes:
         if stat.S_ISDIR(mode):
             raise IsADirectoryError(errno.EISDIR, "is a directory")
         if not stat.S_ISREG(mode):
-            from archspec.lang.sources import file_kind
-
             raise _NotRegular(file_kind(mode))
         with os.fdopen(fd, "rb", closefd=False) as fh:
             return fh.read(size)

@@ -15,7 +15,7 @@ from archspec.ops.base import Attr, OpDef, Shape, ShapeError, Weight, fmt_shape
 from archspec.ops.kinds import ACTIVATIONS, KINDS, coerce
 
 
-_NOT_OPS = {"base", "kinds", "table"}  # the record types, and the docs table generated from the records
+_NOT_OPS = {"base", "kinds", "table", "plugins"}  # the record types, the docs table, the plug-in loader (docs/plugins.md)
 
 
 def _collect() -> dict[str, OpDef]:

@@ -49,7 +49,9 @@ class Weight:
 @dataclass(frozen=True)
 class TorchTensor:
     """One Keras weight filled from a PyTorch tensor: the Keras weight's name, the tensor's name under the
-    layer's checkpoint key (``conv1`` + ``weight`` is ``conv1.weight``), and how the axes map (:data:`TORCH_LAYOUTS`)."""
+    layer's checkpoint key (``conv1`` + ``weight`` is ``conv1.weight``; empty: the key names the tensor itself, a
+    parameter held by the module, as ConvNeXt's ``features.1.0.layer_scale``), and how the axes map
+    (:data:`TORCH_LAYOUTS`)."""
 
     keras: str
     torch: str
@@ -79,6 +81,8 @@ TORCH_LAYOUTS: dict[str, tuple[Callable[[tuple], tuple], Callable[[Any, tuple], 
     "depthwise": (_depthwise_torch_shape, lambda a, k: a.reshape(k[2], k[3], k[0], k[1]).transpose(2, 3, 0, 1)),
     # nn.Linear (out, in) -> Dense (in, out)
     "dense": (lambda k: (k[1], k[0]), lambda a, k: a.transpose(1, 0)),
+    # a per-channel parameter kept broadcastable over (C, H, W), torchvision's ConvNeXt layer_scale (C, 1, 1) -> (C,)
+    "channel_column": (lambda k: (k[0], 1, 1), lambda a, k: a.reshape(k)),
 }
 
 
@@ -123,6 +127,9 @@ class OpDef:
     # False: a Keras operation (``x + 3.0``), not a layer: a node of the functional graph that counts for
     # Keras's layer order and auto-names, but is not in ``model.layers`` (so never in a weight file)
     layer: bool = True
+    # how many of the inputs the Keras node reads, in order (None: all); the others only give a size, read from
+    # their shape when the model is built (``resize_like``), so Keras's graph and its layer order skip them
+    keras_inputs: int | None = None
     # how a PyTorch checkpoint's tensors fill the weights (docs/pytorch.md); None: not from a checkpoint
     torch: TorchLayout | None = None
 

@@ -1,4 +1,5 @@
-"""The docs' op table, generated from the registry: ``python -m archspec.ops.table --write docs/spec-language.md``.
+"""The docs' op table, generated from the registry: ``python -m archspec.ops.table --write docs/spec-language.md``
+(``--plugin MODULE`` adds a plug-in's ops, docs/plugins.md).
 
 The table sits between two marker comments in the docs; a test fails when it is stale.
 """
@@ -40,6 +41,13 @@ def replace_section(text: str) -> str:
 
 
 def main(argv: list[str]) -> int:
+    """``[--plugin MODULE]... [--write FILE]``: a project's docs list its plug-in ops beside archspec's."""
+    from archspec.ops.plugins import load_plugins
+
+    while "--plugin" in argv[:-1]:
+        at = argv.index("--plugin")
+        load_plugins([argv[at + 1]], entry_points=False)
+        argv = argv[:at] + argv[at + 2:]
     if argv[:1] == ["--write"] and len(argv) == 2:
         path = Path(argv[1])
         path.write_text(replace_section(path.read_text(encoding="utf-8")), encoding="utf-8")

@@ -47,7 +47,9 @@ OPS = [
           _layer_scale_shape,
           lambda K, a, n: K.LayerScale(a["init_values"], a["projection_dim"], name=n),
           lambda a, s: [Weight("gamma", (a["projection_dim"],))], fill=_FILL,
-          summary=lambda a: f"init {a['init_values']:g}"),
+          summary=lambda a: f"init {a['init_values']:g}",
+          # torchvision's ConvNeXt holds it as a parameter of the block, (C, 1, 1): the key names the tensor
+          torch=TorchLayout((TorchTensor("gamma", "", "channel_column"),))),
     OpDef("stochastic_depth", "StochasticDepth",
           "Drops the whole residual branch per batch while training (identity at inference); keras.applications' "
           "ConvNeXt layer.",

@@ -50,13 +50,13 @@ def write_weights(path: str | Path, graph: Graph, arrays: dict[int, list[Any]]) 
                         _keras3_vars(inner.create_group(key), graph.layers[mid], arrays, np)
             f.create_group("vars").attrs["name"] = graph.name
             return
-        names = [graph.layers[n].name for n in order if graph.layers[n].op != "input"]
+        names = [graph.layers[n].name for n in order if not graph.layers[n].is_input]
         _string_list(f, "layer_names", names, np)
         f.attrs["backend"] = np.bytes_(b"tensorflow")
         f.attrs["keras_version"] = np.bytes_(b"3")
         for nid in order:
             layer = graph.layers[nid]
-            if layer.op == "input":
+            if layer.is_input:
                 continue
             group = f.create_group(layer.name)
             stored = _legacy_weights(graph, layer, arrays)

@@ -9,18 +9,20 @@ nested layer's members by their paths inside it, :func:`member_keys`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from archspec.errors import Diagnostic, Location
 from archspec.graph.ir import Graph, Layer
-from archspec.graph.order import auto_prefix, keras_layer_order
+from archspec.graph.order import keras_layer_order
 from archspec.ops import fmt_shape
-from archspec.weights.h5file import FileLayer, WeightFile, read_weight_file
+from archspec.weights.h5file import FileLayer, WeightFile, check_arrays, read_weight_file
 
 
 @dataclass
-class Mismatch:
+class LayerMismatch:
+    """A weight-file layer paired with a layer whose weights have other shapes."""
+
     node: int
     layer: str
     file_layer: str
@@ -35,7 +37,7 @@ class MatchReport:
     matched: list[tuple[int, str]] = field(default_factory=list)  # (node, file layer name)
     missing: list[int] = field(default_factory=list)  # model layers with weights the file lacks
     extra: list[str] = field(default_factory=list)  # file layers nothing in the model takes
-    mismatched: list[Mismatch] = field(default_factory=list)
+    mismatched: list[LayerMismatch] = field(default_factory=list)
     count_error: str | None = None
     # for each matched node, the HDF5 paths of its weights in the order of Graph.stored_weights
     datasets: dict[int, list[str]] = field(default_factory=dict)
@@ -43,6 +45,10 @@ class MatchReport:
     @property
     def complete(self) -> bool:
         return not (self.missing or self.extra or self.mismatched or self.count_error)
+
+    def paired_datasets(self) -> list[str]:
+        """The HDF5 paths a load reads: every matched layer's weights."""
+        return [path for nid, _ in self.matched for path in self.datasets[nid]]
 
 
 def weighted_nodes(graph: Graph) -> list[int]:
@@ -94,7 +100,7 @@ def _class_keys(graph: Graph, nodes: list[int] | tuple[int, ...]) -> dict[int, s
     used: dict[str, int] = {}
     keys = {}
     for nid in nodes:
-        base = auto_prefix(graph.layers[nid].op)
+        base = graph.layers[nid].auto_prefix
         n = used.get(base, 0)
         keys[nid] = base if n == 0 else f"{base}_{n}"
         used[base] = n + 1
@@ -138,7 +144,7 @@ def _pair(report: MatchReport, graph: Graph, layer: Layer, found: FileLayer) -> 
         report.matched.append((layer.id, found.name))
         report.datasets[layer.id] = list(found.datasets)
     else:
-        report.mismatched.append(Mismatch(layer.id, layer.name, found.name, shapes, _found(found), layer.loc))
+        report.mismatched.append(LayerMismatch(layer.id, layer.name, found.name, shapes, _found(found), layer.loc))
 
 
 def _pair_members(report: MatchReport, graph: Graph, layer: Layer, found: FileLayer) -> None:
@@ -157,7 +163,7 @@ def _pair_members(report: MatchReport, graph: Graph, layer: Layer, found: FileLa
             continue
         shapes = [w.shape for w in member.weights]
         if shapes != _found(stored):
-            report.mismatched.append(Mismatch(mid, member.name, f"{found.name}/{stored.name}", shapes,
+            report.mismatched.append(LayerMismatch(mid, member.name, f"{found.name}/{stored.name}", shapes,
                                               _found(stored), member.loc))
         pairs.append((member, stored))
     extra = [f"{found.name}/{m.name}" for m in theirs.values() if m.weights]
@@ -170,31 +176,85 @@ def _pair_members(report: MatchReport, graph: Graph, layer: Layer, found: FileLa
 
 @dataclass
 class WeightCheck:
-    """A weight file and its match against a graph in each mode tried."""
+    """A weight file and what loading it would do in each mode tried."""
 
     wfile: WeightFile
-    reports: list[MatchReport]  # in the order tried
+    decisions: list[Decision]  # in the order tried
+
+    @property
+    def reports(self) -> list[MatchReport]:
+        return [d.report for d in self.decisions]
 
     @property
     def loads(self) -> str | None:
-        """The first mode in which every weighted layer pairs with matching shapes, else None."""
-        return next((r.mode for r in self.reports if r.complete), None)
+        """The first mode in which ``build`` would load the file, else None."""
+        return next((d.report.mode for d in self.decisions if d.loads), None)
 
 
 MODES = ("auto", "order", "name")
 
 
-def check_weights(graph: Graph, path: str | Path, mode: str = "auto") -> WeightCheck:
-    """Match by order (what keras.applications does), by name, or in ``auto`` mode by order then by name."""
+@dataclass
+class Decision:
+    """What a load of a weight file into a graph does, for ``build`` and ``check-weights`` alike: refused
+    (``problems``), or loads the matched layers and leaves ``kept`` at their initial weights (a new classifier;
+    with ``allow_partial``, layers the file lacks) and ``unused`` file layers aside."""
+
+    report: MatchReport
+    problems: list[Diagnostic]
+    kept: list[int] = field(default_factory=list)
+    unused: list[str] = field(default_factory=list)
+
+    @property
+    def loads(self) -> bool:
+        return not self.problems
+
+    def warning(self, graph: Graph, path: str) -> str | None:
+        """The ``SkippedWeightsWarning`` text of a load that leaves something out, else None."""
+        if self.problems or not (self.kept or self.unused):
+            return None
+        parts = [f"{path}: loaded {len(self.report.matched)} layers with weights"]
+        if self.kept:
+            parts.append(f"{len(self.kept)} layer(s) keep their initial weights (shapes differ from the file's: new "
+                         f"classes or input size; or not in the file): {_list([graph.layers[n].name for n in self.kept])}")
+        if self.unused:
+            parts.append(f"file layer(s) not used: {_list(list(dict.fromkeys(self.unused)))}")
+        return "; ".join(parts)
+
+
+def decide(graph: Graph, wfile: WeightFile, by_name: bool = False, allow_partial: bool = False) -> Decision:
+    """The one rule for both: a shape mismatch in the head is a new classifier, whose layers keep their initial
+    weights (by order and by name alike); by order, a file that differs only in the head (a top file for a
+    model without its top) loads too. Anything else that disagrees is a problem, except what the file lacks or
+    has in excess with ``allow_partial`` (by name, or a Keras 3 file)."""
+    report = match(graph, wfile, by_name=by_name)
+    if report.complete:
+        return Decision(report, [])
+    head = [m for m in report.mismatched if graph.layers[m.node].stage == "head"]
+    skipped = [m.file_layer for m in head]
+    if not by_name and not report.missing and len(head) == len(report.mismatched):
+        return Decision(report, [], [m.node for m in head], list(report.extra) + skipped)
+    rest = replace(report, mismatched=[m for m in report.mismatched if m not in head])
+    problems = diagnostics(rest, graph, wfile, allow_partial)
+    if problems:
+        return Decision(report, problems)
+    return Decision(report, [], [m.node for m in head] + list(report.missing), skipped + list(report.extra))
+
+
+def check_weights(graph: Graph, path: str | Path, mode: str = "auto", allow_partial: bool = False) -> WeightCheck:
+    """Decide by order (what keras.applications does), by name, or in ``auto`` mode by order then by name,
+    as ``build`` would with the same options; then read the weights of the load (a chunk that does not
+    decompress fails here as in ``build``)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     wfile = read_weight_file(path)
-    reports = []
+    decisions = []
     for by_name in ((False, True) if mode == "auto" else (mode == "name",)):
-        reports.append(match(graph, wfile, by_name=by_name))
-        if reports[-1].complete:
+        decisions.append(decide(graph, wfile, by_name=by_name, allow_partial=allow_partial))
+        if decisions[-1].loads:
+            check_arrays(wfile.path, decisions[-1].report.paired_datasets())
             break
-    return WeightCheck(wfile, reports)
+    return WeightCheck(wfile, decisions)
 
 
 def diagnostics(report: MatchReport, graph: Graph, wfile: WeightFile, allow_partial: bool = False) -> list[Diagnostic]:

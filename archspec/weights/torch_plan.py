@@ -2,9 +2,10 @@
 
 Each weighted layer whose step names a ``checkpoint`` key takes, for every Keras weight, the tensor
 ``<key>.<name>`` its op record's ``torch`` layout names (``conv1.weight`` -> ``conv1_conv``'s kernel), in the
-layout the record gives (``OIHW -> HWIO`` for a convolution). One rule is the graph's, not an op's: a dense
-layer fed by a flatten of an ``(H, W, C)`` map reads its input features in channels-last order, PyTorch's in
-channels-first order, so its kernel's rows are reordered (:func:`flattened_features`). A nested layer
+layout the record gives (``OIHW -> HWIO`` for a convolution). One rule is the graph's, not an op's: a layer
+that reads the features of a flatten of an ``(H, W, C)`` map (directly or through dropout, activations,
+batch norms) reads them in channels-last order, PyTorch's in channels-first order, so its per-feature rows
+are reordered (:func:`flattened_features`). A nested layer
 (``sequential:``) has no key of its own: each member names its own (:func:`checkpoint_layers`), and the nested
 layer loads as a whole or not at all (:func:`_whole_nested`).
 
@@ -32,11 +33,13 @@ class TensorMap:
     tensor: str  # the checkpoint tensor (layer1.0.conv1.weight)
     layout: str  # a TORCH_LAYOUTS key
     shape: tuple  # the Keras weight's shape
-    features: tuple | None = None  # (H, W, C) of a flatten feeding this dense kernel: rows reordered
+    features: tuple | None = None  # (H, W, C) of a flatten whose features this weight takes: reordered
 
 
 @dataclass(frozen=True)
-class Mismatch:
+class TensorMismatch:
+    """A checkpoint tensor whose shape is not the one the layer needs."""
+
     node: int
     tensor: str
     expected: tuple  # the tensor shape the layer needs (PyTorch's layout)
@@ -53,7 +56,7 @@ class TransferPlan:
     tensors: int  # in the checkpoint
     mapped: list[tuple[int, list[TensorMap]]] = field(default_factory=list)
     unmapped: list[tuple[int, str]] = field(default_factory=list)  # (node, why it gets nothing)
-    mismatched: list[Mismatch] = field(default_factory=list)
+    mismatched: list[TensorMismatch] = field(default_factory=list)
     leftover: list[str] = field(default_factory=list)  # tensors nothing takes
     ignored: list[str] = field(default_factory=list)  # tensors Keras has no place for (num_batches_tracked)
 
@@ -62,7 +65,7 @@ class TransferPlan:
         """Every weighted layer is filled and every tensor used."""
         return not (self.unmapped or self.mismatched or self.leftover)
 
-    def outside_head(self, graph: Graph) -> tuple[list[Mismatch], list[int]]:
+    def outside_head(self, graph: Graph) -> tuple[list[TensorMismatch], list[int]]:
         """Shape mismatches and unfilled layers outside the head (a new classifier is not a problem)."""
         return ([m for m in self.mismatched if graph.layers[m.node].stage != "head"],
                 [n for n, _ in self.unmapped if graph.layers[n].stage != "head"])
@@ -95,16 +98,16 @@ def plan_transfer(graph: Graph, shapes: dict[str, tuple], file: str) -> Transfer
         features = flattened_features(graph, layer)
         for weight in layer.weights:
             t = next(t for t in rule.tensors if t.keras == weight.name)
-            name = f"{layer.checkpoint}.{t.torch}"
+            name = f"{layer.checkpoint}.{t.torch}" if t.torch else layer.checkpoint
             expected = TORCH_LAYOUTS[t.layout][0](weight.shape)
             if name not in shapes:
                 missing.append(name)
                 continue
             claimed.add(name)
             if tuple(shapes[name]) != expected:
-                plan.mismatched.append(Mismatch(nid, name, expected, tuple(shapes[name])))
+                plan.mismatched.append(TensorMismatch(nid, name, expected, tuple(shapes[name])))
             maps.append(TensorMap(weight.name, name, t.layout, weight.shape,
-                                  features if t.layout == "dense" else None))
+                                  features if _reordered(t.layout, weight.shape, features) else None))
         if missing:
             plan.unmapped.append((nid, f"the checkpoint has no {', '.join(missing)}"))
         elif len(plan.mismatched) == before:
@@ -148,16 +151,56 @@ def _whole_nested(plan: TransferPlan, graph: Graph) -> None:
 
 
 def flattened_features(graph: Graph, layer: Layer) -> tuple | None:
-    """``(H, W, C)`` when ``layer`` is a dense layer fed by a flatten of an ``H x W x C`` map with ``H * W > 1``:
-    Keras flattens channels-last (``h, w, c``), PyTorch channels-first (``c, h, w``), so the rows of the
-    kernel must be reordered. ``None`` otherwise (after a global pool the orders agree)."""
-    if layer.op != "dense" or not layer.inputs:
+    """``(H, W, C)`` when ``layer`` reads, as its input features, a flatten of an ``H x W x C`` map with
+    ``H * W > 1``: Keras flattens channels-last (``h, w, c``), PyTorch channels-first (``c, h, w``), so the
+    checkpoint's rows for those features must be reordered. The features are followed back through every layer
+    that keeps each feature in its place (a single-input layer other than a dense whose output shape is its
+    input's: dropout, an activation, a batch norm), as torchvision's ``Flatten -> Dropout -> Linear`` has them.
+    ``None`` when the features come from a dense layer or a global pool (the orders agree). A flattened map
+    that reaches the layer any other way (a concatenation, a reshape) is refused at the layer's spec line: the
+    order of the checkpoint's rows for it is not known."""
+    if not layer.inputs or len(graph.layers[layer.inputs[0]].shape) != 1:
         return None
-    source = graph.layers[layer.inputs[0]]
-    if source.op != "flatten":
-        return None
-    shape = graph.layers[source.inputs[0]].shape
-    return tuple(shape) if len(shape) == 3 and shape[0] * shape[1] > 1 else None
+    node = graph.layers[layer.inputs[0]]
+    while node.op not in ("flatten", "dense") and len(node.inputs) == 1 \
+            and tuple(node.shape) == tuple(graph.layers[node.inputs[0]].shape):
+        node = graph.layers[node.inputs[0]]
+    if node.op == "flatten":
+        shape = graph.layers[node.inputs[0]].shape
+        return tuple(shape) if len(shape) == 3 and shape[0] * shape[1] > 1 else None
+    found = _flatten_behind(graph, node)
+    if found is not None:
+        raise SpecError(Diagnostic(f"layer '{layer.name}' reads the features of flatten '{found.name}' through "
+                                   f"layer '{node.name}' ({node.op}), which moves them: the order of a PyTorch "
+                                   "checkpoint's rows for them is not known", layer.loc, layer.pointer,
+                                   hint="keep only dropout, activations or batch norms between a flatten and "
+                                        "the layers that take its features"))
+    return None
+
+
+def _flatten_behind(graph: Graph, node: Layer) -> Layer | None:
+    """A flatten of a map with ``H * W > 1`` whose features reach ``node`` without passing a dense layer."""
+    seen, todo = set(), [node]
+    while todo:
+        node = todo.pop()
+        if node.id in seen or node.op == "dense" or len(node.shape) != 1:
+            continue
+        seen.add(node.id)
+        if node.op == "flatten":
+            shape = graph.layers[node.inputs[0]].shape
+            if len(shape) == 3 and shape[0] * shape[1] > 1:
+                return node
+            continue
+        todo += [graph.layers[i] for i in node.inputs]
+    return None
+
+
+def _reordered(layout: str, shape: tuple, features: tuple | None) -> bool:
+    """Whether a weight holds one row or value per input feature: a dense kernel's rows, or a per-feature
+    vector (a batch norm's) as long as the flattened map."""
+    if features is None:
+        return False
+    return layout == "dense" or (len(shape) == 1 and shape[0] == features[0] * features[1] * features[2])
 
 
 def keras_arrays(plan: TransferPlan, checkpoint: Any) -> Iterator[tuple[int, list[Any]]]:
@@ -167,11 +210,11 @@ def keras_arrays(plan: TransferPlan, checkpoint: Any) -> Iterator[tuple[int, lis
 
 
 def keras_array(m: TensorMap, array: Any) -> Any:
-    """One tensor in its Keras layout: the op's axis rule, after the flatten reorder for a dense kernel."""
+    """One tensor in its Keras layout: the op's axis rule, after the flatten reorder of its feature axis."""
     if m.features is not None:
         h, w, c = m.features
-        out = array.shape[0]
-        array = array.reshape(out, c, h, w).transpose(0, 2, 3, 1).reshape(out, h * w * c)
+        rows = array.shape[0] if array.ndim == 2 else 1
+        array = array.reshape(rows, c, h, w).transpose(0, 2, 3, 1).reshape(array.shape)
     return TORCH_LAYOUTS[m.layout][1](array, m.shape).astype("float32", copy=False)
 
 

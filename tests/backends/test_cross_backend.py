@@ -65,12 +65,14 @@ SPREAD = 100 * TOLERANCE  # the reference features of two inputs must differ by 
 REPRESENTATIVES = [
     "resnet50", "resnet50v2", "resnext50_32x4d", "densenet121", "inception_resnet_v2", "inception_v3", "xception",
     "vgg16", "mobilenet", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "efficientnet_v2_b0",
-    "convnext_tiny", "nasnet_mobile",
+    "convnext_tiny", "nasnet_mobile", "shufflenet_v2_x0_5", "squeezenet1_1",
 ]
 SHARED_LIBRARIES = {"heads.yaml"}  # the classifier heads: not built without the top
 # Libraries whose networks use no op (with its activation) that a representative does not: what a backend
 # computes differently would show there too (names and wiring differ, and every spec builds on each backend).
-COVERED_BY = {"resnet_legacy.yaml": ("resnet50_legacy", ("resnet50",)), "resnet_basic.yaml": ("resnet18", ("resnet50",))}
+COVERED_BY = {"resnet_legacy.yaml": ("resnet50_legacy", ("resnet50",)), "resnet_basic.yaml": ("resnet18", ("resnet50",)),
+              "mnasnet.yaml": ("mnasnet0_5", ("shufflenet_v2_x0_5", "resnet50")),
+              "googlenet.yaml": ("googlenet", ("shufflenet_v2_x0_5", "squeezenet1_1"))}
 
 SAVED = ("resnet50", "application_layers")
 

@@ -283,10 +283,14 @@ class _ReferenceEvaluator:
 
 
 def _reference_evaluate(source, scope, limits):
-    from archspec.lang.expressions import parse
+    from archspec.errors import did_you_mean
+    from archspec.lang.expressions import ExpressionError, _free_names, parse
 
-    return _ReferenceEvaluator(scope, limits).visit(parse(source, limits.expression_chars,
-                                                          limits.expression_depth).body)
+    tree = parse(source, limits.expression_chars, limits.expression_depth)
+    for name in _free_names(source, limits.expression_chars, limits.expression_depth):  # every name read first
+        if name not in scope:
+            raise ExpressionError(f"unknown name '{name}'", did_you_mean(name, scope))
+    return _ReferenceEvaluator(scope, limits).visit(tree.body)
 
 
 def test_compiled_expressions_evaluate_like_the_tree_walk() -> None:

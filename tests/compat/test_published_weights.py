@@ -1,8 +1,9 @@
-"""``weights="imagenet"``: a spec's published files, fetched as keras.applications fetches them (issue 12).
+"""``weights="imagenet"``: a spec's published files, the ones keras.applications fetches (issue 12).
 
 Expected file names, URLs and hashes come from the installed keras.applications sources, never from the
 specs. No test touches the network or ~/.keras: KERAS_HOME is a temporary folder, and the weight files
-are reference-built (seeded random) files put into that cache or served from a ``file://`` URL.
+are reference-built (seeded random) files put into that cache or served by an HTTPS server on 127.0.0.1.
+The trust policy's hostile cases are in tests/hostile/test_published.py.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from archspec.api import load_spec, published_file
 from archspec.cli import main
 from archspec.errors import SpecError
 from archspec.lang.sources import bundled_names
+from tests.support.https import https_server  # noqa: F401 (a fixture)
 from tests.support.reference import assert_same_outputs
 from tests.zoo.test_mobilenet import _calibrated_weight_file
 
@@ -228,11 +230,15 @@ def test_imagenet_from_a_seeded_cache_matches_keras_applications_offline(keras_h
                  "--input-shape", "128,128,3"]) == 0
 
 
-def test_a_variant_overrides_the_entry_and_the_hash_is_checked(tmp_path, keras_home, mobilenet_reference):
-    """A user spec extends the bundled one and publishes its own file (a file:// URL with its md5): the
-    file is fetched into the cache, its hash checked, and loaded; a wrong hash is a located error."""
+def test_a_variant_overrides_the_entry_and_the_hash_is_checked(tmp_path, keras_home, mobilenet_reference,
+                                                                https_server):
+    """A user spec extends the bundled one and publishes its own file (an https URL with its md5): the file is
+    downloaded, its hash checked before it is kept (in archspec's cache, in a folder named by that hash; never
+    in the Keras cache), and loaded; a wrong hash is a located error and keeps nothing."""
     ref, path = mobilenet_reference
     digest = hashlib.md5(path.read_bytes()).hexdigest()
+    route = f"/weights/my_mobilenet_{digest[:4]}_notop.h5"
+    url = https_server.serve(route, path.read_bytes())
     (tmp_path / ".git").mkdir()
 
     def variant(file_hash: str):
@@ -243,18 +249,22 @@ name: my_mobilenet
 vars: {{alpha: 0.25}}
 published:
   imagenet:
-    notop: {{file: my_mobilenet_{file_hash[:4]}_notop.h5, url: "{path.as_uri()}", hash: '{file_hash}'}}
+    notop: {{file: my_mobilenet_{digest[:4]}_notop.h5, url: "{url.rsplit('/', 1)[0]}/{{file}}", hash: '{file_hash}'}}
 """)
         return spec
 
     ours = archspec.build(variant(digest), weights="imagenet", **MOBILENET_OPTIONS)
-    assert (keras_home / "models" / f"my_mobilenet_{digest[:4]}_notop.h5").read_bytes() == path.read_bytes()
+    kept = keras_home / "archspec" / "published" / digest / f"my_mobilenet_{digest[:4]}_notop.h5"
+    assert kept.read_bytes() == path.read_bytes()
+    assert not (keras_home / "models").exists()
     assert_same_outputs(ours, ref, seed=1)
     assert len(load_spec(variant(digest)).data["published"]["imagenet"]["top"]) == 3  # the base's top entry stays
     with pytest.raises(SpecError) as info:
         archspec.build(variant("0" * 32), weights="imagenet", **MOBILENET_OPTIONS)
-    assert "could not get the published weights" in str(info.value)
+    assert "could not get the published weights" in str(info.value) and "nothing was kept" in str(info.value)
     assert info.value.diagnostics[0].location.file.endswith("mine_0000.yaml")
+    assert not (keras_home / "archspec" / "published" / ("0" * 32)).exists()
+    assert https_server.requests == [route, route]  # each build asked once: nothing else was fetched
 
 
 def test_the_readme_example(keras_home, tmp_path):
@@ -278,14 +288,16 @@ def test_the_readme_example(keras_home, tmp_path):
     assert_same_outputs(namespace["backbone"], ref, seed=1)
 
 
-def test_efficientnet_v1_imagenet_has_the_extra_rescaling_keras_inserts(monkeypatch, tmp_path):
+def test_efficientnet_v1_imagenet_has_the_extra_rescaling_keras_inserts(monkeypatch, keras_home):
     """With weights="imagenet" keras.applications' EfficientNet divides by sqrt(stddev) once more after the
     normalization (a weightless Rescaling, auto-named); the spec's `if: weights == 'imagenet'` step makes the
-    same layer, so the published file gives keras's outputs. get_file is intercepted on both sides (keras checks
-    the published hash, which a reference-built file cannot have) and hands over the same reference file."""
+    same layer, so the published file gives keras's outputs. keras checks the published hash, which a
+    reference-built file cannot have: its get_file is intercepted and hands over the reference file, which
+    archspec finds in the Keras cache under keras's name with its own md5 given by ``--set``."""
     options = {"include_top": False, "input_shape": (32, 32, 3)}
     keras.backend.clear_session()
-    path = tmp_path / "efficientnetb0_notop.h5"
+    path = keras_home / "models" / "efficientnetb0_notop.h5"
+    path.parent.mkdir()
     _calibrated_weight_file(efficientnet.EfficientNetB0(weights=None, **options), path)
     calls = []
 
@@ -298,8 +310,11 @@ def test_efficientnet_v1_imagenet_has_the_extra_rescaling_keras_inserts(monkeypa
     keras.backend.clear_session()  # both models from the same auto-name counters
     theirs = efficientnet.EfficientNetB0(weights="imagenet", **options)
     keras.backend.clear_session()
-    ours = archspec.build("efficientnet_b0", weights="imagenet", **options)
-    assert calls[0] == calls[1] and calls[0][0] == "efficientnetb0_notop.h5"
+    md5 = hashlib.md5(path.read_bytes()).hexdigest()
+    ours = archspec.build("efficientnet_b0", weights="imagenet", overrides={"published.imagenet.notop.hash": md5},
+                          **options)
+    assert calls == [(*_declared("efficientnet_b0", False)[:2], "models", _declared("efficientnet_b0", False)[2])]
+    assert calls[0][0] == "efficientnetb0_notop.h5"
     assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
     assert "rescaling_1" in [layer.name for layer in ours.layers]
     assert_same_outputs(ours, theirs, seed=3)

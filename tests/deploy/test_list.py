@@ -74,7 +74,8 @@ def test_family_weights_checkpoint_and_taps_are_what_the_files_declare(efficient
         assert row["family"] == ("efficientnet_v2" if "_v2_" in name else "efficientnet")
         assert row["published"] == sorted(raw(name, "published") or {})
         assert row["checkpoint"] == ([raw(name, "checkpoint")] if raw(name, "checkpoint") else [])
-        assert row["features"] == ["P1", "P2", "P3", "P4", "P5"]  # block outputs at strides 2 .. 32
+        assert [tap["level"] for tap in row["features"]] == ["P1", "P2", "P3", "P4", "P5"]  # block outputs
+        assert [tap["reduction"] for tap in row["features"]] == [2, 4, 8, 16, 32]
     assert all(row["published"] == ["imagenet"] for row in efficientnets.values())
 
 
@@ -99,3 +100,10 @@ def test_the_table_has_a_line_per_match():
     assert proc.returncode == 0 and lines[0].split()[:3] == ["spec", "family", "params"]
     assert [line.split()[0] for line in lines[1:]] == ["vgg16", "vgg19"]
     assert "138,357,544" in lines[1]  # keras.applications.VGG16().count_params()
+
+
+def test_feature_taps_are_timms_feature_info(efficientnets):
+    """timm's features_only models report these channels at reductions 2..32 (``feature_info.channels()``)."""
+    assert [tap["channels"] for tap in efficientnets["efficientnet_b0"]["features"]] == [16, 24, 40, 112, 320]
+    assert [tap["channels"] for tap in efficientnets["efficientnet_v2_b0"]["features"]] == [16, 32, 48, 112, 192]
+    assert efficientnets["efficientnet_b0"]["features"][-1]["layer"] == "block7a_project_bn"

@@ -38,12 +38,13 @@ class Run:
     max_rss_mb: float  # peak resident memory of the child, in MB
 
 
-def archspec(*args: str, timeout: float = 60, cwd: Path | None = None, preexec=None) -> Run:
-    """``python -m archspec ARGS`` with its exit code, output, CPU time and peak memory (``wait4``)."""
+def archspec(*args: str, timeout: float = 60, cwd: Path | None = None, preexec=None, env: dict | None = None) -> Run:
+    """``python -m archspec ARGS`` with its exit code, output, CPU time and peak memory (``wait4``);
+    ``env`` adds to the environment (``KERAS_HOME``)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "archspec", *map(str, args)], stdout=out, stderr=err,
-                                stdin=subprocess.DEVNULL, env=ENV, cwd=cwd, preexec_fn=preexec)
+                                stdin=subprocess.DEVNULL, env={**ENV, **(env or {})}, cwd=cwd, preexec_fn=preexec)
         peak_kb = 0
         while True:
             peak_kb = max(peak_kb, _hwm_kb(proc.pid))

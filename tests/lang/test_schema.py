@@ -48,3 +48,11 @@ def test_typo_prone_objects_reject_unknown_keys() -> None:
     conv = next(c["then"] for c in schema["$defs"]["step"]["else"]["allOf"]
                 if c["if"]["properties"]["op"]["const"] == "conv2d")
     assert conv["additionalProperties"] is False
+
+
+def test_the_schema_and_the_rulebook_know_the_same_step_keys() -> None:
+    """The schema describes each key the rulebook lets a step have (besides 'op' and 'use', which choose it)."""
+    from archspec.lang.rules import STEP_META
+    from archspec.lang.schema_gen import STEP_KEYS
+
+    assert {"op", "use", *STEP_KEYS} == set(STEP_META)

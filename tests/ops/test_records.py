@@ -32,6 +32,8 @@ def _network(op) -> str:
     pre = []
     if op.name in ("dense", "reshape"):
         pre = [{"op": "global_avg_pool"}]
+    elif op.name == "broadcast_like":  # a (1, 1, C) map
+        pre = [{"op": "global_avg_pool", "keepdims": True}]
     elif op.min_inputs > 1:
         pre = [{"op": "conv2d", "filters": INPUT[2], "kernel_size": 1}]
     return yaml.safe_dump({"archspec": 1, "name": f"one_{op.name}", "input": INPUT,
@@ -71,6 +73,12 @@ NUMPY = {
     "multiply_scalar": lambda xs, a: xs[0] * np.float32(a["value"]),
     "add_tensors": lambda xs, a: xs[0] + xs[1],
     "multiply_tensors": lambda xs, a: xs[0] * xs[1],
+    "channel_slice": lambda xs, a: xs[0][..., a["start"]:a["stop"]],
+    "channel_shuffle": lambda xs, a: xs[0].reshape(*xs[0].shape[:-1], a["groups"], -1).swapaxes(-1, -2).reshape(
+        xs[0].shape),
+    "broadcast_like": lambda xs, a: np.broadcast_to(xs[0], (1, *INPUT[:2], xs[0].shape[-1])),
+    "resize_like": lambda xs, a: xs[0],  # to its own size: the identity
+    "pad": lambda xs, a: np.pad(xs[0], [[0, 0], *a["padding"], [0, 0]], constant_values=a["value"]),
 }
 
 
@@ -86,12 +94,15 @@ def test_emitted_operation_is_in_the_graph_and_not_a_layer(name: str, built: dic
     assert type(operation).__name__ == op.keras_class and type(operation).__module__.startswith("keras.src.ops.")
     assert op.auto_prefix == to_snake_case(op.keras_class), "archspec auto-names as Keras does"
     assert node.name not in [layer.name for layer in model.layers]
-    sources = ["input_layer"] if op.min_inputs == 1 else ["input_layer", "conv2d"]
+    pre = "global_average_pooling2d" if name == "broadcast_like" else "conv2d"
+    sources = ["input_layer"] if op.min_inputs == 1 else ["input_layer", pre]
     assert [o.name for o in model.operations] == [*sources, node.name]
+    # the inputs the Keras node reads: all, or (keras_inputs) the first ones; resize_like's 'input' gives a size
+    sources = [pre] if op.keras_inputs == 1 and op.min_inputs > 1 else sources
     (keras_node,) = operation._inbound_nodes
     assert [t._keras_history.operation.name for t in keras_node.input_tensors] == sources
     assert tuple(keras_node.outputs[0].shape[1:]) == node.shape, "shape rule = Keras output shape"
-    assert not node.weights and len(model.weights) == (0 if op.min_inputs == 1 else 2)  # the 1x1 conv's
+    assert not node.weights and len(model.weights) == (2 if pre == "conv2d" and op.min_inputs > 1 else 0)
     assert name in NUMPY, "say what the op computes, in NumPy"
     x = np.random.default_rng(0).standard_normal((1, *INPUT)).astype("float32")
     probe = keras.Model(model.input, list(keras_node.input_tensors))(x)

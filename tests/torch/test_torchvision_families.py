@@ -1,0 +1,86 @@
+"""torchvision families mapped through their specs' checkpoint keys (issue 24), cheaply:
+
+- parameter counts (trainable, and total with the batch-norm statistics) of EVERY member, from the layer
+  graph alone (no Keras), against torchvision's model built on the meta device (no memory, no init);
+- logits of the smallest member of each family, from a torch.save'd state_dict of a seeded torchvision model
+  whose batch-norm statistics are those of a real batch (train-mode pass with momentum 1) and whose affine
+  parameters are random, in eval mode: rel < 1e-4, and two images give different logits.
+"""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+
+import archspec
+from torch_reference import images, keras_logits, max_rel_error, save_state_dict, torch_logits
+
+M = torchvision.models
+FAMILIES = {  # family -> (spec, torchvision constructor) for every member; the first is the smallest
+    "shufflenet_v2": [(f"shufflenet_v2_{w}", f"shufflenet_v2_{w}") for w in ("x0_5", "x1_0", "x1_5", "x2_0")],
+    "squeezenet": [("squeezenet1_1", "squeezenet1_1"), ("squeezenet1_0", "squeezenet1_0")],
+    "mnasnet": [(f"mnasnet{w}", f"mnasnet{w}") for w in ("0_5", "0_75", "1_0", "1_3")],
+    "googlenet": [("googlenet", "googlenet")],
+    "inception_v3": [("inception_v3_torch", "inception_v3")],
+    "alexnet": [("alexnet", "alexnet")],
+    # vgg11_bn first: its logits cover the batch-norm variant (test_torchvision.py has vgg16 and vgg19's)
+    "vgg": [("vgg11_bn", "vgg11_bn"), ("vgg11", "vgg11"), ("vgg13", "vgg13"), ("vgg13_bn", "vgg13_bn"),
+            ("vgg16_torch", "vgg16"), ("vgg16_bn", "vgg16_bn"), ("vgg19_torch", "vgg19"), ("vgg19_bn", "vgg19_bn")],
+    "convnext": [(f"convnext_{s}_torch", f"convnext_{s}") for s in ("tiny", "small", "base", "large")],
+}
+# constructor arguments: GoogLeNet and Inception-V3 as they compute at inference, without the auxiliary classifiers
+KWARGS = {"googlenet": {"aux_logits": False, "init_weights": True},
+          "inception_v3": {"aux_logits": False, "init_weights": True}}
+SIZES = {"inception_v3": 75}  # the smallest input the family takes; others 64
+MEMBERS = [member for members in FAMILIES.values() for member in members]
+# the member whose logits are compared: the smallest, at the smallest input the family takes
+SMALLEST = {family: (*members[0], SIZES.get(family, 64)) for family, members in FAMILIES.items()}  # spec, constructor, input size
+
+
+def _torch_counts(constructor: str) -> tuple[int, int]:
+    """(trainable, total) of torchvision's model; total adds the running mean and variance Keras stores."""
+    with torch.device("meta"):
+        model = getattr(M, constructor)(**KWARGS.get(constructor, {}))
+    trainable = sum(p.numel() for p in model.parameters())
+    stats = sum(b.numel() for name, b in model.named_buffers() if name.endswith(("running_mean", "running_var")))
+    return trainable, trainable + stats
+
+
+@pytest.mark.parametrize("spec, constructor", MEMBERS, ids=[m[0] for m in MEMBERS])
+def test_parameter_counts_equal_torchvisions(spec, constructor):
+    graph = archspec.api.layer_graph(spec)
+    ours = (sum(layer.trainable for layer in graph), sum(layer.params for layer in graph))
+    assert ours == _torch_counts(constructor)
+
+
+def calibrated(constructor: str, x: np.ndarray, seed: int = 0) -> torch.nn.Module:
+    """A seeded torchvision model in eval mode whose batch-norm statistics are those of the batch ``x``
+    (a train-mode pass with momentum 1) and whose batch-norm scale and offset are random."""
+    torch.manual_seed(seed)
+    model = getattr(M, constructor)(**KWARGS.get(constructor, {}))
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    with torch.no_grad():
+        for norm in norms:
+            norm.weight.uniform_(0.5, 1.5)
+            norm.bias.uniform_(-0.5, 0.5)
+            norm.momentum = 1.0
+        model.train()(torch.from_numpy(x))
+    return model.eval()
+
+
+@pytest.mark.parametrize("family", sorted(SMALLEST))
+def test_smallest_member_gives_torchvisions_logits(family, tmp_path):
+    spec, constructor, size = SMALLEST[family]
+    x = images(2, size)
+    ref = calibrated(constructor, images(8, size, seed=7))
+    expected = torch_logits(ref, x)
+    assert max_rel_error(expected[0], expected[1]) > 1e-2, "two images, two outputs"
+    pth = save_state_dict(ref, tmp_path / f"{spec}.pth")
+    del ref
+    gc.collect()
+    model = archspec.build(spec, weights=pth, input_shape=(size, size, 3), classifier_activation=None)
+    assert max_rel_error(keras_logits(model, x), expected) < 1e-4
