@@ -26,7 +26,8 @@ def deep_resnet(layers: int) -> tuple[str, dict[str, int], Limits, int]:
     """``(source, overrides, limits, expected_nodes)`` for a ResNet-50 deepened to about ``layers``."""
     repeat = max(1, RESNET50_CONV4 + round((layers - RESNET50_NODES) / BLOCK_LAYERS))
     nodes = RESNET50_NODES + BLOCK_LAYERS * (repeat - RESNET50_CONV4)
-    limits = Limits(layers=max(nodes + 1, Limits().layers), repeat=max(repeat, Limits().repeat))
+    limits = Limits(layers=max(nodes + 1, Limits().layers), repeat=max(repeat, Limits().repeat),
+                    params=max(2_000_000 * nodes, Limits().params))  # about 1.1 M weights per bottleneck
     return "resnet50", {"stages.conv4.repeat": repeat}, limits, nodes
 
 
