@@ -42,8 +42,10 @@ FAMILIES = {  # family -> (spec, torchvision constructor) for every member; the 
                ("resnext50_32x4d", "resnext50_32x4d"), ("resnext101_32x8d", "resnext101_32x8d"),
                ("resnext101_64x4d", "resnext101_64x4d"), ("wide_resnet50_2", "wide_resnet50_2"),
                ("wide_resnet101_2", "wide_resnet101_2")],
+    # likewise (densenet161: the same templates with a wider stem and growth)
+    "densenet": [(f"densenet{n}_torch", f"densenet{n}") for n in (121, 161, 169, 201)],
 }
-LOGITS_ELSEWHERE = {"resnet"}
+LOGITS_ELSEWHERE = {"resnet", "densenet"}
 # constructor arguments: GoogLeNet and Inception-V3 as they compute at inference, without the auxiliary classifiers
 KWARGS = {"googlenet": {"aux_logits": False, "init_weights": True},
           "inception_v3": {"aux_logits": False, "init_weights": True}}
