@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
-    from archspec.lang.compose import allowed_paths
+    from archspec.api import allowed_paths
 
     from archspec.ops.plugins import PluginError, load_plugins
 

@@ -8,8 +8,7 @@ import sys
 import warnings
 from typing import Any
 
-from archspec.cli.common import (add_backend, add_spec_arguments, build_options, limits_from, refuse_library,
-                                 select_backend)
+from archspec.cli.common import add_backend, add_spec_arguments, build_options, limits_from, load_from, select_backend
 from archspec.cli.outfile import output_target
 from archspec.cli.quiet import quiet_tensorflow
 from archspec.errors import printable
@@ -37,13 +36,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     select_backend(args.backend)  # before anything imports Keras
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    refuse_library(args.spec)
-    from archspec.weights.published import cache_folders
+    from archspec.api import published_cache_folders
 
+    output_target(args.output, (".keras", ".h5"))  # before any work
+    spec, inputs = load_from(args, args.spec)
     published = args.weights == "imagenet"  # read from the caches, never written over by -o
-    output = output_target(args, args.output, (".keras", ".h5"), [] if published else [args.weights],
-                           cache_folders() if published else ())
-    model = build_from(args)
+    output = output_target(args.output, (".keras", ".h5"), [*inputs, *([] if published else [args.weights])],
+                           published_cache_folders() if published else ())
+    model = build_from(args, spec)
     weighted = sum(1 for layer in model.layers if layer.weights)
     print(f"{model.name}: {len(model.layers)} layers, {weighted} with weights, {model.count_params():,} params, "
           f"{_outputs_text(model.output)}")
@@ -54,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_from(args: argparse.Namespace) -> Any:
-    """The model the command line describes (spec, weights, options); weight-loading warnings go to stderr."""
+def build_from(args: argparse.Namespace, spec: Any) -> Any:
+    """The model the command line describes (the loaded spec, weights, options); weight-loading warnings go to
+    stderr."""
     from archspec.api import build
     from archspec.backend.load import SkippedWeightsWarning  # pure Python until a build runs
 
@@ -65,8 +66,8 @@ def build_from(args: argparse.Namespace) -> Any:
         if getattr(args, "features", None):  # the backbone without its top: a dict of feature maps
             options.update(include_top=None, features=True if args.features == "all" else
                            [f.strip() for f in args.features.split(",") if f.strip()])
-        model = build(args.spec, weights=args.weights, by_name=args.by_name, allow_partial=args.allow_partial,
-                      overrides=args.overrides, limits=limits_from(args), **options)
+        model = build(spec, weights=args.weights, by_name=args.by_name, allow_partial=args.allow_partial,
+                      limits=limits_from(args), **options)
     for warning in caught:
         if issubclass(warning.category, SkippedWeightsWarning):
             print(f"warning: {printable(warning.message)}", file=sys.stderr)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from archspec.cli.common import add_spec_arguments, expand_from
+from archspec.cli.common import add_spec_arguments, expand_from, load_from
 from archspec.graph.ir import Graph
 
 
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from archspec.weights.match import check_weights
     from archspec.weights.torch_file import sniff
 
-    graph = expand_from(args, args.spec)
+    graph = expand_from(args, load_from(args, args.spec)[0])
     if sniff(args.file):
         return _checkpoint(args, graph)
     result = check_weights(graph, args.file, args.mode, args.allow_partial)

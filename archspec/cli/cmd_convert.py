@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from archspec.cli.common import add_spec_arguments, expand_from
+from archspec.cli.common import add_spec_arguments, expand_from, load_from
 from archspec.cli.outfile import output_target
 
 
@@ -26,8 +26,10 @@ def run(args: argparse.Namespace) -> int:
     from archspec.weights.torch_file import read_checkpoint
     from archspec.weights.torch_plan import convert, skipped
 
-    output_target(args, args.output, (".h5",), [args.checkpoint])
-    graph = expand_from(args, args.spec)
+    output_target(args.output, (".h5",))  # before any work
+    spec, inputs = load_from(args, args.spec)
+    output_target(args.output, (".h5",), [*inputs, args.checkpoint])
+    graph = expand_from(args, spec)
     checkpoint = read_checkpoint(args.checkpoint)
     plan = convert(graph, checkpoint, args.output, args.allow_partial)
     note = skipped(plan, graph)

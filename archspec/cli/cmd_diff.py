@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from archspec.cli.common import add_spec_arguments, expand_from
+from archspec.cli.common import add_spec_arguments, expand_from, load_from
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     """Exit 0, or with ``--exit-code`` 1 when the layer graphs differ; --set applies to both sides."""
     from archspec.export.diff import diff, format_text
 
-    a, b = expand_from(args, args.a), expand_from(args, args.b)
+    a, b = (expand_from(args, load_from(args, source)[0]) for source in (args.a, args.b))
     result = diff(a, b)
     print(json.dumps(result, indent=1) if args.format == "json" else format_text(result, a, b))
     return 1 if args.exit_code and differs(result) else 0

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from archspec.cli.common import add_backend, add_spec_arguments, limits_from, refuse_library, select_backend
+from archspec.cli.common import add_backend, add_spec_arguments, load_from, select_backend
 from archspec.cli.outfile import output_target
 
 FORMATS = ("onnx", "tflite", "saved_model")
@@ -43,12 +43,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     select_backend(args.backend)  # before anything imports Keras
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    refuse_library(args.spec)
     from archspec.backend import artifact
     from archspec.cli.cmd_build import build_from
     from archspec.cli.quiet import quiet_tensorflow
 
-    out = _output(args)
+    _output(args, None)  # before any work: nothing is loaded for a typo
+    spec, inputs = load_from(args, args.spec)
+    out = _output(args, inputs)
     try:
         with quiet_tensorflow(args.verbose):
             route = artifact.route(_backend(), args.format, args.verify)
@@ -56,10 +57,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"archspec export: error: {exc}", file=sys.stderr)
         return 1
 
-    from archspec.api import load_spec
-
-    spec = load_spec(args.spec, args.overrides, limits_from(args))
-    model = build_from(args)
+    model = build_from(args, spec)
     print(f"{args.format}: {route}")
     classes = int(model.outputs[0].shape[-1]) if args.include_top and len(model.outputs[0].shape) == 2 else None
     with quiet_tensorflow(args.verbose):
@@ -77,13 +75,15 @@ def run(args: argparse.Namespace) -> int:
     return 0 if verdict == "ok" else 1
 
 
-def _output(args: argparse.Namespace) -> Path:
-    """The checked destination; a SavedModel is a folder, which may only replace another SavedModel."""
+def _output(args: argparse.Namespace, spec_files: list[Path] | None) -> Path:
+    """The checked destination; a SavedModel is a folder, which may only replace another SavedModel.
+    ``spec_files``: the files the loaded spec was read from (``None``: the checks that need no spec)."""
     from archspec.backend.artifact import SUFFIXES
 
     if SUFFIXES[args.format] is not None:
-        inputs = [] if args.weights == "imagenet" else [args.weights]  # published files stay in the caches
-        return output_target(args, args.output, SUFFIXES[args.format], inputs)
+        weights = [] if args.weights == "imagenet" else [args.weights]  # published files stay in the caches
+        return output_target(args.output, SUFFIXES[args.format], None if spec_files is None else
+                             [*spec_files, *weights])
     out = Path(args.output)
     problem = None
     if not out.parent.resolve().is_dir():

@@ -7,7 +7,7 @@ import io
 import json
 import sys
 
-from archspec.cli.common import add_spec_arguments, expand_from, limits_from
+from archspec.cli.common import add_spec_arguments, expand_from, limits_from, load_from
 from archspec.cli.outfile import output_target
 from archspec.fileio import write_bytes
 
@@ -29,10 +29,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-
     fmt = args.format or _from_suffix(args.output)
-    output = output_target(args, args.output, None if args.format else SUFFIXES)
-    graph = expand_from(args, args.spec)
+    suffixes = None if args.format else SUFFIXES
+    output_target(args.output, suffixes)  # before any work
+    spec, inputs = load_from(args, args.spec)
+    output = output_target(args.output, suffixes, inputs)
+    graph = expand_from(args, spec)
     if fmt == "json":
         from archspec.export.nodes import node_link
 

@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from archspec.lang.schema import schema_text
+    from archspec.api import schema_text
 
     text = schema_text()
     if not args.output:
@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from archspec.cli.outfile import output_target
     from archspec.fileio import write_bytes
 
-    real = output_target(args, args.output)  # refused like graph -o and build -o: exit 2
+    real = output_target(args.output, inputs=())  # refused like graph -o and build -o: exit 2
     write_bytes(real, text.encode("utf-8"))  # a temporary file beside the target, then a rename
     print(f"wrote {args.output}", file=sys.stderr)
     return 0

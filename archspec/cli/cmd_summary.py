@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from archspec.cli.common import add_spec_arguments, expand_from
+from archspec.cli.common import add_spec_arguments, expand_from, load_from
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,6 +19,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from archspec.export.summary import format_table, summarize
 
-    summary = summarize(expand_from(args, args.spec))
+    summary = summarize(expand_from(args, load_from(args, args.spec)[0]))
     print(json.dumps(summary, indent=1) if args.format == "json" else format_table(summary))
     return 0

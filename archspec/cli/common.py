@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from archspec.limits import DEFAULT_LIMITS, Limits
@@ -84,22 +85,23 @@ def build_options(args: argparse.Namespace) -> dict:
             "input_shape": args.input_shape, "classifier_activation": args.classifier_activation}
 
 
-def refuse_library(source: str) -> None:
-    """``summary``/``graph``/``build``/``check-weights`` need a network: a library is a located error (exit 1)."""
-    from archspec.errors import Diagnostic, SpecError
-    from archspec.lang.sources import resolve_source
-    from archspec.lang.yaml_loader import load_document
+def load_from(args: argparse.Namespace, source: str) -> tuple[Any, list[Path]]:
+    """The spec ``source`` with the command line's overrides and limits, read once (through the API), and the
+    files that load read: the spec and every file it imports or extends (what ``-o`` may not overwrite).
 
-    path = resolve_source(source)
-    try:
-        doc = load_document(path)
-    except SpecError:
-        return  # the real load, with the run's limits, reports it
-    if isinstance(doc.data, dict) and doc.data.get("kind") == "library":
+    ``summary``/``graph``/``build``/``check-weights``/``convert`` need a network: a library is a located
+    error (exit 1)."""
+    from archspec.api import SpecCache, load_spec
+    from archspec.errors import Diagnostic, SpecError
+
+    cache = SpecCache()
+    spec = load_spec(source, args.overrides, limits_from(args), cache)
+    if spec.data.get("kind") == "library":
         raise SpecError(Diagnostic(
-            f"'{path.name}' is a template library (kind: library), not a network; this command needs a network",
-            doc.where(("kind",)), "/kind",
+            f"'{Path(spec.file).name}' is a template library (kind: library), not a network; this command needs "
+            "a network", spec.where(("kind",)), "/kind",
             hint="check a library with 'archspec validate FILE'; run this command on a network that imports it"))
+    return spec, list(cache.docs)
 
 
 def blame_sets(args: argparse.Namespace, diagnostics: list) -> list:
@@ -112,9 +114,8 @@ def blame_sets(args: argparse.Namespace, diagnostics: list) -> list:
     overrides = getattr(args, "overrides", None)
     if not overrides:
         return diagnostics
-    from archspec.api import load_spec, validate
+    from archspec.api import blame_overrides, load_spec, validate
     from archspec.errors import SpecError
-    from archspec.lang.compose import blame_overrides
 
     limits = limits_from(args)
     for source in [getattr(args, k) for k in ("spec", "a", "b") if isinstance(getattr(args, k, None), str)]:
@@ -136,18 +137,16 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     add_limits(parser)
 
 
-def expand_from(args: argparse.Namespace, source: str) -> Any:
-    """The typed layer graph of ``source`` with the command line's overrides, options and limits.
+def expand_from(args: argparse.Namespace, spec: Any) -> Any:
+    """The typed layer graph of a loaded ``spec`` (:func:`load_from`) with the command line's options and limits.
 
     The garbage collector is paused while expanding: a CLI run is one short process, and it saves
     about a third of a large expansion (see :func:`archspec.graph.builder.gc_paused`).
     """
-    refuse_library(source)
-    from archspec.api import layer_graph
-    from archspec.graph.builder import gc_paused
+    from archspec.api import gc_paused, layer_graph
 
     with gc_paused():
-        return layer_graph(source, args.overrides, limits_from(args), **build_options(args))
+        return layer_graph(spec, None, limits_from(args), **build_options(args))
 
 
 # --- Keras backend (``build --backend``) ---------------------------------------------------------------------

@@ -13,14 +13,13 @@ graph (nothing outside consumes them), so the walk never meets them. By-order we
 
 from __future__ import annotations
 
-from archspec.graph.ir import NESTED, Graph, Layer
-from archspec.ops import OPS
+from archspec.graph.ir import Graph, Layer
 
 
 def keras_inputs(node: Layer) -> list[int]:
     """The inputs the node's Keras layer or operation reads (``OpDef.keras_inputs``): a value that only gives
     a size (``resize_like``'s second input) is not an input of the Keras node."""
-    n = None if node.op in ("input", NESTED) else OPS[node.op].keras_inputs
+    n = None if node.opdef is None else node.opdef.keras_inputs
     return node.inputs if n is None else node.inputs[:n]
 
 

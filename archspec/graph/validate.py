@@ -18,8 +18,8 @@ from pathlib import Path
 from archspec.errors import Diagnostic, SpecError, with_notes
 from archspec.graph.builder import BuildOptions, body_mentions, expand_heads
 from archspec.lang.checks import check_spec, unique
-from archspec.lang.compose import Spec, SpecCache, load_spec, reference_path
-from archspec.lang.yaml_loader import json_pointer
+from archspec.lang.compose import Spec, SpecCache, load_spec, reference_note, reference_path, references
+from archspec.lang.yaml_loader import pointer_within
 from archspec.limits import DEFAULT_LIMITS, Limits
 
 _WEIGHTS = re.compile(r"\bweights\b")  # the build option a network's layers may depend on (docs/spec-language.md)
@@ -82,7 +82,7 @@ def _covered(diag: Diagnostic, found: list[Diagnostic]) -> bool:
         if other.location.line == loc.line and loc.line is not None:
             return True
         a, b = diag.pointer or "", other.pointer or ""
-        if a and b and (a == b or a.startswith(b + "/") or b.startswith(a + "/")):
+        if a and b and (pointer_within(a, b) or pointer_within(b, a)):
             return True
     return False
 
@@ -92,8 +92,8 @@ def _inside(diag: Diagnostic, schema_problems: list[Diagnostic]) -> bool:
     a = diag.pointer or ""
     for other in schema_problems:
         b = other.pointer or ""
-        if b and other.location and diag.location and other.location.file == diag.location.file and (
-                a == b or a.startswith(b + "/")):
+        if b and other.location and diag.location and other.location.file == diag.location.file and \
+                pointer_within(a, b):
             return True
     return False
 
@@ -116,16 +116,8 @@ def _chain_problems(path: Path, cache: SpecCache) -> list[Diagnostic]:
         if problems and named_at is not None:
             out.append(named_at)
         doc = cache.docs[key]
-        refs: list[tuple[str, tuple]] = []
-        imports = doc.data.get("imports")
-        if isinstance(imports, list):
-            refs += [(rel, ("imports", i)) for i, rel in enumerate(imports) if isinstance(rel, str)]
-        if isinstance(doc.data.get("extends"), str):
-            refs.append((doc.data["extends"], ("extends",)))
-        for rel, at in refs:
-            note = Diagnostic(f"'{rel}' (named by '{at[0]}' here) has errors", doc.where(at), json_pointer(at),
-                              severity="note")
-            visit(reference_path(file, rel), note)
+        for rel, at in references(doc.data):
+            visit(reference_path(file, rel), reference_note(doc, rel, at))
 
     visit(path, None)
     return out

@@ -28,7 +28,7 @@ from archspec.errors import Diagnostic, Location, SpecError, did_you_mean
 from archspec.limits import DEFAULT_LIMITS, Limits
 from archspec.lang import schema
 from archspec.lang.sources import BUNDLED_PREFIX, bundled_dir, bundled_names, resolve_source, shown_path
-from archspec.lang.yaml_loader import Document, json_pointer, load_document, parse_value
+from archspec.lang.yaml_loader import Document, json_pointer, load_document, parse_value, pointer_within
 
 NETWORK_KEYS = ("name", "input", "stages")
 
@@ -91,6 +91,25 @@ def looks_like_spec(path: str | Path, max_bytes: int = DEFAULT_LIMITS.file_bytes
     return near and any(key in ("stages", "templates") or
                         difflib.SequenceMatcher(None, key.lower(), "archspec").ratio() >= 0.75
                         for key in dict.fromkeys(_TOP_KEY.findall(text)))
+
+
+def references(data: object) -> list[tuple[str, tuple]]:
+    """``(rel, json path)`` for each ``imports`` entry, then the ``extends``, of a document's data (entries that
+    are not strings are the schema's to report)."""
+    if not isinstance(data, dict):
+        return []
+    out: list[tuple[str, tuple]] = []
+    if isinstance(data.get("imports"), list):
+        out += [(rel, ("imports", i)) for i, rel in enumerate(data["imports"]) if isinstance(rel, str)]
+    if isinstance(data.get("extends"), str):
+        out.append((data["extends"], ("extends",)))
+    return out
+
+
+def reference_note(doc: Document, rel: str, at: tuple) -> Diagnostic:
+    """The note at an ``imports``/``extends`` line whose file has errors."""
+    return Diagnostic(f"'{rel}' (named by '{at[0]}' here) has errors", doc.where(at), json_pointer(at),
+                      severity="note")
 
 
 def reference_path(file: str | Path, rel: str) -> Path:
@@ -226,14 +245,13 @@ def _resolve(path: Path, chain: list[Path], limits: Limits, cache: SpecCache,
     data = doc.data
     base = Document(file=doc.file, data={})
     height = 0
-    for i, rel in enumerate(data.get("imports", [])):
-        lib, h = _follow(path, rel, ("imports", i), doc, chain + [here], limits, cache, roots)
+    for rel, at in references(data):  # the imports in order, then the extends
+        named, h = _follow(path, rel, at, doc, chain + [here], limits, cache, roots)
         height = max(height, h + 1)
-        shared = {k: lib.data[k] for k in ("templates",) if k in lib.data}
-        base = merge(base, _subdoc(lib, shared))
-    if "extends" in data:
-        parent, h = _follow(path, data["extends"], ("extends",), doc, chain + [here], limits, cache, roots)
-        height = max(height, h + 1)
+        if at[0] == "imports":
+            base = merge(base, _subdoc(named, {k: named.data[k] for k in ("templates",) if k in named.data}))
+            continue
+        parent = named
         if parent.data.get("kind") == "library" and data.get("kind", "network") != "library":
             raise SpecError(Diagnostic(
                 f"'extends' names a template library (kind: library), not a network: {data['extends']}",
@@ -450,4 +468,4 @@ def blame_overrides(diagnostics: Iterable[Diagnostic], spec: Spec,
 
 
 def _nested(a: str, b: str) -> bool:
-    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
+    return pointer_within(a, b) or pointer_within(b, a)

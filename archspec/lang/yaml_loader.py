@@ -59,6 +59,11 @@ def json_pointer(path: Path_) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
+def pointer_within(inner: str, outer: str) -> bool:
+    """Whether JSON pointer ``inner`` is ``outer`` or below it (``/a/b`` is within ``/a``, ``/ab`` is not)."""
+    return inner == outer or inner.startswith(outer + "/")
+
+
 def read_spec_text(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
     """Read a spec file as UTF-8 text, refusing huge, binary, empty and mis-encoded files."""
     file = str(path)

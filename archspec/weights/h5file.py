@@ -48,6 +48,7 @@ class WeightFile:
     path: str
     layout: str  # "weights" | "model" | "keras3"
     layers: tuple[FileLayer, ...]  # every layer listed, in file order
+    filtered: frozenset[str] = frozenset()  # HDF5 paths of the weights stored through a filter (compressed)
 
     @property
     def weighted(self) -> list[FileLayer]:
@@ -101,8 +102,8 @@ def read_weight_file(path: str | Path) -> WeightFile:
     if not h5py.is_hdf5(str(path)):
         raise SpecError(Diagnostic(_not_hdf5(path), where, hint="pass a Keras weight file: legacy HDF5 (.h5) or "
                                    "Keras 3 .weights.h5 (what model.save_weights writes)"))
-    layout, layers = isolated(_read_layers, str(path), where=where, what="the HDF5 reader")
-    return WeightFile(str(path), layout, tuple(_file_layer(layer) for layer in layers))
+    layout, layers, filtered = isolated(_read_layers, str(path), where=where, what="the HDF5 reader")
+    return WeightFile(str(path), layout, tuple(_file_layer(layer) for layer in layers), frozenset(filtered))
 
 
 def _file_layer(data: list) -> FileLayer:
@@ -117,7 +118,7 @@ def _layer_data(layer: FileLayer) -> list:
             [_layer_data(m) for m in layer.members]]
 
 
-def _read_layers(path: str) -> tuple[str, list]:
+def _read_layers(path: str) -> tuple[str, list, list[str]]:
     """In the child process: the layout and the layers of the file, as JSON data."""
     import h5py
 
@@ -130,7 +131,8 @@ def _read_layers(path: str) -> tuple[str, list]:
             layer_names = _string_list(group, "layer_names", where, h5py)
             if layer_names is None:
                 if isinstance(f.get("layers", getlink=True), h5py.HardLink) and isinstance(f["layers"], h5py.Group):
-                    return "keras3", [_layer_data(layer) for layer in _keras3_layers(f, where, h5py)]
+                    layers = list(_keras3_layers(f, where, h5py))
+                    return "keras3", [_layer_data(layer) for layer in layers], _filtered(f, layers)
                 raise SpecError(Diagnostic(
                     "not a Keras HDF5 weights file (no 'layer_names' attribute at the root or in 'model_weights', and "
                     "no 'layers' group of a Keras 3 .weights.h5 file)", where,
@@ -147,11 +149,18 @@ def _read_layers(path: str) -> tuple[str, list]:
                     _check_name(w, g.name, where)
                 layers.append(FileLayer(name, tuple((w, _weight_shape(g, w, where, h5py)) for w in names),
                                         tuple(f"{g.name}/{w}" for w in names)))
+            filtered = _filtered(f, layers)
     except SpecError:
         raise
     except (OSError, KeyError, ValueError, TypeError, AttributeError, RuntimeError) as exc:
         raise SpecError(Diagnostic(f"cannot read HDF5 weight file: {_first_line(exc)}", where)) from None
-    return layout, [_layer_data(layer) for layer in layers]
+    return layout, [_layer_data(layer) for layer in layers], filtered
+
+
+def _filtered(f: Any, layers: list[FileLayer]) -> list[str]:
+    """The weights stored through a filter: reading them runs a decompressor on the file's bytes."""
+    paths = [p for layer in layers for part in (layer, *layer.members) for p in part.datasets]
+    return [p for p in paths if f[p].id.get_create_plist().get_nfilters()]
 
 
 def _first_line(exc: BaseException) -> str:
@@ -181,7 +190,8 @@ def check_arrays(path: str | Path, datasets: list[str]) -> None:
         for _ in read_arrays(path, datasets):
             pass
 
-    isolated(read, where=Location(str(path)), what="the HDF5 reader")
+    if datasets:
+        isolated(read, where=Location(str(path)), what="the HDF5 reader")
 
 
 def _not_hdf5(path: str | Path) -> str:

@@ -99,13 +99,6 @@ def _published_names(name: str, cache: SpecCache) -> Iterable[str] | None:
         return None
 
 
-def published_sizes(spec: Spec) -> list[tuple]:
-    """The other inputs the published ImageNet top file fits (``published.imagenet.sizes``: square, 3 channels),
-    as keras.applications takes a default_size from such an input_shape."""
-    entry = (spec.data.get("published") or {}).get("imagenet") or {}
-    return [(size, size, 3) for size in entry.get("sizes") or ()]
-
-
 def published_weights(spec: Spec, include_top: bool = True, input_shape: tuple | None = None,
                       weights: str = "imagenet", limits: Limits = DEFAULT_LIMITS) -> str:
     """The local path of the spec's published weights (``weights="imagenet"``): a checked copy already in the

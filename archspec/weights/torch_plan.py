@@ -104,7 +104,7 @@ def plan_transfer(graph: Graph, shapes: dict[str, tuple], file: str) -> Transfer
                 missing.append(name)
                 continue
             claimed.add(name)
-            if tuple(shapes[name]) != expected:
+            if not _fits(t.layout, tuple(shapes[name]), expected):
                 plan.mismatched.append(TensorMismatch(nid, name, expected, tuple(shapes[name])))
             maps.append(TensorMap(weight.name, name, t.layout, weight.shape,
                                   features if _reordered(t.layout, weight.shape, features) else None))
@@ -121,6 +121,12 @@ def plan_transfer(graph: Graph, shapes: dict[str, tuple], file: str) -> Transfer
             plan.leftover.append(name)
     _whole_nested(plan, graph)
     return plan
+
+
+def _fits(layout: str, actual: tuple, expected: tuple) -> bool:
+    """The tensor has the layout's shape; a per-channel column may also come flat, ``(C,)`` for ``(C, 1, 1)``
+    (timm keeps ConvNeXt's layer scale so, torchvision as a column): the same numbers, converted by a reshape."""
+    return actual == expected or (layout == "channel_column" and actual == expected[:1])
 
 
 def checkpoint_layers(graph: Graph) -> list[int]:

@@ -26,6 +26,7 @@ from torch_reference import images, keras_logits, max_rel_error, save_safetensor
 ROOT = Path(__file__).resolve().parents[2]
 CASES = {  # spec: (timm model name, input size); state_dicts are saved as .safetensors, which check-weights
     "resnet50_timm": ("resnet50", 64),  # reads without torch or TensorFlow
+    "convnext_tiny_timm": ("convnext_tiny", 64),
 }
 
 

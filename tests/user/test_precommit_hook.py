@@ -105,6 +105,22 @@ def test_a_broken_library_alone_is_caught_with_notes_at_each_import(tmp_path, cl
     assert "0 of 1 spec(s) valid" in err
 
 
+def test_a_library_is_checked_through_its_networks_from_python(tmp_path, monkeypatch):
+    """The same check as the hook, below the CLI (archspec.api.validate_files): the CLI only formats it."""
+    from archspec.api import validate_files
+
+    repo = _repo(tmp_path)
+    lib = repo / "specs" / "lib" / "blocks.yaml"
+    lib.write_text(lib.read_text().replace("2 * filters", "2 * filtres"))
+    monkeypatch.chdir(repo)
+    [found] = validate_files([Path("specs/lib/blocks.yaml")]).values()
+    lines = [d.format() for d in found]
+    assert lines[0].startswith("specs/lib/blocks.yaml:8:31: error: unknown name 'filtres'")
+    for net in ("a", "b"):
+        assert f"specs/{net}.yaml:4:11: note: 'lib/blocks.yaml' (named by 'imports' here) has errors [/imports/0]" \
+            in lines
+
+
 def test_a_library_change_that_breaks_a_network_fails_the_library(tmp_path, cli):
     repo = _repo(tmp_path)
     lib = repo / "specs" / "lib" / "blocks.yaml"

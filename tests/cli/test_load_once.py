@@ -1,0 +1,47 @@
+"""Each command reads its spec files once and passes the loaded spec on (it read the spec up to three times:
+a library check, the -o check and the build each loaded it)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import archspec.lang.yaml_loader as yaml_loader
+from tests.cli.test_exits import run
+from tests.user.conftest import write
+
+LIB = """\
+    archspec: 1
+    kind: library
+    templates:
+      conv: {body: [{op: conv2d, filters: 4, kernel_size: 1}]}
+    """
+NET = """\
+    archspec: 1
+    name: t
+    imports: [lib.yaml]
+    input: [8, 8, 3]
+    stages:
+      s: {block: conv}
+    """
+
+
+@pytest.mark.parametrize("args", [["graph", "NET", "-o", "OUT/g.dot"], ["summary", "NET"], ["diff", "NET", "NET"],
+                                  ["build", "NET", "-o", "OUT/m.keras"]], ids=lambda args: args[0])
+def test_every_file_of_a_spec_is_read_once_per_command(tmp_path, capsys, monkeypatch, args):
+    write(tmp_path / "lib.yaml", LIB)
+    net = write(tmp_path / "net.yaml", NET)
+    reads: Counter[str] = Counter()
+    real = yaml_loader.read_spec_text  # every parse of a spec file reads it through this
+
+    def counting(path, *rest, **kwargs):
+        reads[Path(path).name] += 1
+        return real(path, *rest, **kwargs)
+
+    monkeypatch.setattr(yaml_loader, "read_spec_text", counting)
+    code, out, err = run(capsys, *[a.replace("NET", str(net)).replace("OUT", str(tmp_path)) for a in args])
+    assert code == 0, err
+    sides = 2 if args[0] == "diff" else 1  # diff loads A and B, here the same file
+    assert reads == {"net.yaml": sides, "lib.yaml": sides}
