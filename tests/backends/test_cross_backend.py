@@ -72,7 +72,8 @@ SHARED_LIBRARIES = {"heads.yaml"}  # the classifier heads: not built without the
 # computes differently would show there too (names and wiring differ, and every spec builds on each backend).
 COVERED_BY = {"resnet_legacy.yaml": ("resnet50_legacy", ("resnet50",)), "resnet_basic.yaml": ("resnet18", ("resnet50",)),
               "mnasnet.yaml": ("mnasnet0_5", ("shufflenet_v2_x0_5", "resnet50")),
-              "googlenet.yaml": ("googlenet", ("shufflenet_v2_x0_5", "squeezenet1_1"))}
+              "googlenet.yaml": ("googlenet", ("shufflenet_v2_x0_5", "squeezenet1_1")),
+              "regnet.yaml": ("regnet_y_400mf", ("efficientnet_b0", "resnet50", "squeezenet1_1", "resnext50_32x4d"))}
 
 SAVED = ("resnet50", "application_layers")
 

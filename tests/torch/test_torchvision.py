@@ -3,8 +3,7 @@
 For each spec, the torchvision model (seeded, batch-norm statistics randomised, eval mode) saves its
 state_dict; ``archspec.build(spec, weights=the .pth)`` converts it through the spec's checkpoint keys and the
 Keras logits are compared with the torch logits on the same images (NCHW for torch, NHWC for Keras). Inputs
-are 64x64 (torchvision's adaptive pooling accepts them) except VGG: its adaptive 7x7 pool is the identity
-only at 224x224, which the Keras VGG's flatten needs.
+are 64x64: the torchvision VGG specs pool to 7x7 before the flatten as torchvision does (adaptive_avg_pool).
 """
 
 from __future__ import annotations
@@ -32,8 +31,8 @@ CASES = [  # spec, torchvision constructor, input size
     ("densenet121_torch", M.densenet121, 64),
     ("densenet169_torch", M.densenet169, 64),
     ("densenet201_torch", M.densenet201, 64),
-    ("vgg16_torch", M.vgg16, 224),
-    ("vgg19_torch", M.vgg19, 224),
+    ("vgg16_torch", M.vgg16, 64),
+    ("vgg19_torch", M.vgg19, 64),
     ("mobilenet_v2_torch", M.mobilenet_v2, 64),
 ]
 

@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -31,23 +33,55 @@ FAMILIES = {  # family -> (spec, torchvision constructor) for every member; the 
     "vgg": [("vgg11_bn", "vgg11_bn"), ("vgg11", "vgg11"), ("vgg13", "vgg13"), ("vgg13_bn", "vgg13_bn"),
             ("vgg16_torch", "vgg16"), ("vgg16_bn", "vgg16_bn"), ("vgg19_torch", "vgg19"), ("vgg19_bn", "vgg19_bn")],
     "convnext": [(f"convnext_{s}_torch", f"convnext_{s}") for s in ("tiny", "small", "base", "large")],
+    "regnet": [(n, n) for n in ("regnet_y_400mf", "regnet_x_400mf", "regnet_x_800mf", "regnet_x_1_6gf",
+                                "regnet_x_3_2gf", "regnet_x_8gf", "regnet_x_16gf", "regnet_x_32gf", "regnet_y_800mf",
+                                "regnet_y_1_6gf", "regnet_y_3_2gf", "regnet_y_8gf", "regnet_y_16gf", "regnet_y_32gf")],
+    # logits of every member in test_torchvision.py (but resnext101_64x4d: the same template as 32x8d)
+    "resnet": [("resnet18", "resnet18"), ("resnet34", "resnet34"), ("resnet50_torch", "resnet50"),
+               ("resnet101_torch", "resnet101"), ("resnet152_torch", "resnet152"),
+               ("resnext50_32x4d", "resnext50_32x4d"), ("resnext101_32x8d", "resnext101_32x8d"),
+               ("resnext101_64x4d", "resnext101_64x4d"), ("wide_resnet50_2", "wide_resnet50_2"),
+               ("wide_resnet101_2", "wide_resnet101_2")],
+    # likewise (densenet161: the same templates with a wider stem and growth)
+    "densenet": [(f"densenet{n}_torch", f"densenet{n}") for n in (121, 161, 169, 201)],
 }
+LOGITS_ELSEWHERE = {"resnet", "densenet"}
 # constructor arguments: GoogLeNet and Inception-V3 as they compute at inference, without the auxiliary classifiers
 KWARGS = {"googlenet": {"aux_logits": False, "init_weights": True},
           "inception_v3": {"aux_logits": False, "init_weights": True}}
 SIZES = {"inception_v3": 75}  # the smallest input the family takes; others 64
 MEMBERS = [member for members in FAMILIES.values() for member in members]
 # the member whose logits are compared: the smallest, at the smallest input the family takes
-SMALLEST = {family: (*members[0], SIZES.get(family, 64)) for family, members in FAMILIES.items()}  # spec, constructor, input size
+SMALLEST = {family: (*members[0], SIZES.get(family, 64)) for family, members in FAMILIES.items()
+            if family not in LOGITS_ELSEWHERE}  # spec, constructor, input size
 
 
 def _torch_counts(constructor: str) -> tuple[int, int]:
     """(trainable, total) of torchvision's model; total adds the running mean and variance Keras stores."""
-    with torch.device("meta"):
+    with _regnet_widths_on_cpu(), torch.device("meta"):
         model = getattr(M, constructor)(**KWARGS.get(constructor, {}))
     trainable = sum(p.numel() for p in model.parameters())
     stats = sum(b.numel() for name, b in model.named_buffers() if name.endswith(("running_mean", "running_var")))
     return trainable, trainable + stats
+
+
+@contextlib.contextmanager
+def _regnet_widths_on_cpu() -> Iterator[None]:
+    """RegNet's constructors compute their block widths with tensors (``.tolist()``), which the meta device
+    cannot: that computation runs on the CPU, the model's tensors stay on the meta device."""
+    from torchvision.models import regnet
+
+    original = regnet.BlockParams.from_init_params.__func__
+
+    def on_cpu(cls, *args, **kwargs):
+        with torch.device("cpu"):
+            return original(cls, *args, **kwargs)
+
+    regnet.BlockParams.from_init_params = classmethod(on_cpu)
+    try:
+        yield
+    finally:
+        regnet.BlockParams.from_init_params = classmethod(original)
 
 
 @pytest.mark.parametrize("spec, constructor", MEMBERS, ids=[m[0] for m in MEMBERS])
