@@ -12,7 +12,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "archspec"
 LAYERS = [
-    {"errors", "limits", "fileio"},
+    {"errors", "limits", "fileio", "progress"},
     {"ops"},
     {"lang"},
     {"graph"},

@@ -10,6 +10,7 @@ from typing import Any, Iterator
 import keras
 
 from archspec.graph.ir import Graph, Layer
+from archspec.progress import counted
 
 # Layer classes that keras.applications defines next to its models rather than in keras.layers. They are
 # the reference's own classes (same auto-names), and a saved ``.keras`` file names their module inside the
@@ -75,7 +76,7 @@ def emit_model(graph: Graph, name: str | None = None, initialize: bool = True) -
     layer gets its declared initializers back afterwards, so the model and its config are otherwise the same.
     """
     tensors: list[Any] = []
-    for node in graph.layers:  # creation order is a topological order
+    for node in counted(graph.layers, f"building {len(graph)} layers"):  # creation order is a topological order
         if node.is_input:
             tensors.append(keras.Input(shape=LAYERS.feature_shape(node.shape), name=node.name))
             continue

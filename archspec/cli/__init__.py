@@ -30,10 +30,17 @@ def make_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in _command_modules():
         importlib.import_module(f"archspec.cli.{name}").add_parser(sub)
-    for command in sub.choices.values():  # every command sees the ops of the plug-ins named (docs/plugins.md)
+    for name, command in sub.choices.items():  # every command sees the ops of the plug-ins named (docs/plugins.md)
         command.add_argument("--plugin", action="append", default=[], metavar="MODULE", dest="plugins",
                              help="load op records from MODULE (a module name or a .py file); repeatable")
+        if name in PROGRESS:
+            command.add_argument("-q", "--quiet", action="store_true",
+                                 help="no progress display (it is shown only when stderr is a terminal)")
     return parser
+
+
+#: the commands that can take long and show their progress on a terminal (archspec/cli/progress.py)
+PROGRESS = ("build", "convert", "export", "check-weights")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,8 +62,11 @@ def _main(argv: Sequence[str] | None) -> int:
     except PluginError as exc:
         print(f"archspec: error: {exc}", file=sys.stderr)
         return 1
+    from archspec.cli.progress import terminal_progress
+
     try:
-        with allowed_paths(getattr(args, "allow_path", None) or ()):
+        with allowed_paths(getattr(args, "allow_path", None) or ()), \
+                terminal_progress(args.command not in PROGRESS or args.quiet):
             return int(args.run(args) or 0)
     except SpecError as exc:
         diagnostics = exc.diagnostics

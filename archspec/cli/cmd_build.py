@@ -13,6 +13,7 @@ from archspec.cli.outfile import output_target
 from archspec.cli.quiet import quiet_tensorflow
 from archspec.errors import printable
 from archspec.fileio import replacing
+from archspec.progress import stage
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -45,12 +46,12 @@ def run(args: argparse.Namespace) -> int:
                            published_cache_folders() if published else ())
     model = build_from(args, spec)
     weighted = sum(1 for layer in model.layers if layer.weights)
-    print(f"{model.name}: {len(model.layers)} layers, {weighted} with weights, {model.count_params():,} params, "
+    print(f"{spec_label(args.spec)}: {len(model.layers)} layers, {weighted} with weights, {model.count_params():,} params, "
           f"{_outputs_text(model.output)}")
     if output:
-        with replacing(output) as tmp:  # Keras picks the format from the suffix, which tmp keeps
+        with replacing(output) as tmp, stage(f"saving {args.output}"):  # Keras picks the format from the suffix
             model.save(tmp)
-        print(f"wrote {args.output}")
+        print(f"wrote {args.output} ({output.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 
@@ -60,7 +61,8 @@ def build_from(args: argparse.Namespace, spec: Any) -> Any:
     from archspec.api import build
     from archspec.backend.load import SkippedWeightsWarning  # pure Python until a build runs
 
-    with quiet_tensorflow(args.verbose), warnings.catch_warnings(record=True) as caught:
+    with quiet_tensorflow(args.verbose), warnings.catch_warnings(record=True) as caught, \
+            stage(f"{spec_label(args.spec)}: importing Keras, expanding, loading weights"):
         warnings.simplefilter("always", SkippedWeightsWarning)  # TensorFlow is imported and initialised in here
         options = build_options(args)
         if getattr(args, "features", None):  # the backbone without its top: a dict of feature maps
@@ -74,6 +76,13 @@ def build_from(args: argparse.Namespace, spec: Any) -> Any:
         else:  # recorded only to pick ours out: show the rest as Python would have
             warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
     return model
+
+
+def spec_label(source: str) -> str:
+    """The spec as the summary line names it: its file's name (``efficientnet_v2_l``), not Keras's model name."""
+    from archspec.lang.sources import resolve_source
+
+    return resolve_source(source).stem
 
 
 def _outputs_text(output: Any) -> str:

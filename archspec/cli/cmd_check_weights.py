@@ -31,12 +31,14 @@ def run(args: argparse.Namespace) -> int:
     """Exit 0 when ``build`` with the same options would load the file (in some mode tried), 1 otherwise."""
     from archspec.export.weight_check import format_text, to_json
     from archspec.weights.match import check_weights
+    from archspec.progress import stage
     from archspec.weights.torch_file import sniff
 
     graph = expand_from(args, load_from(args, args.spec)[0])
     if sniff(args.file):
         return _checkpoint(args, graph)
-    result = check_weights(graph, args.file, args.mode, args.allow_partial)
+    with stage(f"reading {args.file}"):
+        result = check_weights(graph, args.file, args.mode, args.allow_partial)
     print(json.dumps(to_json(result, graph), indent=1) if args.format == "json" else format_text(result, graph))
     return 0 if result.loads else 1
 

@@ -23,6 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from archspec.progress import stage
     from archspec.weights.torch_file import read_checkpoint
     from archspec.weights.torch_plan import convert, skipped
 
@@ -30,8 +31,10 @@ def run(args: argparse.Namespace) -> int:
     spec, inputs = load_from(args, args.spec)
     output_target(args.output, (".h5",), [*inputs, args.checkpoint])
     graph = expand_from(args, spec)
-    checkpoint = read_checkpoint(args.checkpoint)
-    plan = convert(graph, checkpoint, args.output, args.allow_partial)
+    with stage(f"reading {args.checkpoint}"):
+        checkpoint = read_checkpoint(args.checkpoint)
+    with stage(f"writing {args.output}"):
+        plan = convert(graph, checkpoint, args.output, args.allow_partial)
     note = skipped(plan, graph)
     if note:
         print(f"warning: {note}", file=sys.stderr)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from archspec.cli.common import add_backend, add_spec_arguments, load_from, select_backend
 from archspec.cli.outfile import output_target
+from archspec.progress import stage
 
 FORMATS = ("onnx", "tflite", "saved_model")
 
@@ -60,14 +61,14 @@ def run(args: argparse.Namespace) -> int:
     model = build_from(args, spec)
     print(f"{args.format}: {route}")
     classes = int(model.outputs[0].shape[-1]) if args.include_top and len(model.outputs[0].shape) == 2 else None
-    with quiet_tensorflow(args.verbose):
+    with quiet_tensorflow(args.verbose), stage(f"exporting {args.format} ({route})"):
         probe, expected = artifact.probe(model)  # also the call Keras's ONNX export needs before it traces
         artifact.export(model, args.format, out, artifact.metadata(spec, tuple(model.inputs[0].shape)[1:], classes))
     print(f"wrote {args.output} ({artifact.size(out) / 1e6:.1f} MB)")
     if not args.verify:
         return 0
     tolerance = artifact.TOLERANCE if args.tolerance is None else args.tolerance
-    with quiet_tensorflow(args.verbose):
+    with quiet_tensorflow(args.verbose), stage(f"verifying {args.output}"):
         error = artifact.verify(args.format, out, probe, expected)
     verdict = "ok" if error <= tolerance else "FAIL"
     print(f"verify: max relative error {error:.2e} against Keras on a seeded probe (tolerance {tolerance:g}): "

@@ -144,8 +144,9 @@ def expand_from(args: argparse.Namespace, spec: Any) -> Any:
     about a third of a large expansion (see :func:`archspec.graph.builder.gc_paused`).
     """
     from archspec.api import gc_paused, layer_graph
+    from archspec.progress import stage
 
-    with gc_paused():
+    with gc_paused(), stage(f"expanding {getattr(spec, 'name', spec)}"):
         return layer_graph(spec, None, limits_from(args), **build_options(args))
 
 

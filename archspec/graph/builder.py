@@ -11,7 +11,7 @@ import contextlib
 import copy
 import gc
 import re
-from collections import ChainMap
+from collections import ChainMap, Counter
 from dataclasses import dataclass, replace
 from typing import Any, Iterator, NoReturn
 
@@ -85,27 +85,36 @@ def expand(spec: Spec, options: BuildOptions | None = None, limits: Limits = DEF
 
 
 def expand_heads(spec: Spec, options: list[BuildOptions], limits: Limits = DEFAULT_LIMITS) -> Iterator[Graph]:
-    """``expand(spec, o)`` for each ``o`` in turn, expanding the stages only once when that cannot change
-    the result: the options differ only in ``include_top``/``pooling`` and nothing outside ``head``
-    names either. Validation checks every head a spec declares, so this saves two expansions of three.
+    """``expand(spec, o)`` for each ``o`` in turn, expanding the stages once per group of options that
+    differ only in ``include_top``/``pooling`` when nothing outside ``head`` names either: validation checks
+    every head a spec declares (and each published-weights variant whose layers may differ), so most
+    expansions are only a head. All of them share one ``steps`` budget: however many heads and published
+    names a spec declares, checking them costs at most ``limits.steps`` of work.
     """
-    if len(options) < 2 or not _body_shared(spec, options):
-        for opts in options:
-            yield _Builder(spec, opts, limits).run()
-        return
-    base = _Builder(spec, options[0], limits)
-    prev = base._body()
-    for k, opts in enumerate(options):
-        yield base._fork(opts, last=k == len(options) - 1)._finish(prev)
+    key = (lambda o: replace(o, include_top=True, pooling=None)) if _heads_free(spec) else (lambda o: o)
+    left = Counter(key(o) for o in options)
+    bodies: dict[BuildOptions, tuple[_Builder, int]] = {}
+    work = 0
+    for opts in options:
+        k = key(opts)
+        if k not in bodies:
+            base = _Builder(spec, opts, limits)._counting_from(work)
+            bodies[k] = (base, base._body())
+            work = base.work
+        base, prev = bodies[k]
+        left[k] -= 1
+        fork = base._fork(opts, last=left[k] == 0)._counting_from(work)
+        yield fork._finish(prev)
+        work = fork.work
 
+
+_PLAIN = (int, float, bool)  # spec values that resolve to themselves
 
 _HEAD_OPTIONS = re.compile(r"\b(include_top|pooling)\b")
 
 
-def _body_shared(spec: Spec, options: list[BuildOptions]) -> bool:
-    first = options[0]
-    if any(replace(o, include_top=first.include_top, pooling=first.pooling) != first for o in options):
-        return False
+def _heads_free(spec: Spec) -> bool:
+    """Whether the stages can be shared between heads: nothing outside ``head`` names a head option."""
     return not body_mentions(spec, _HEAD_OPTIONS)
 
 
@@ -143,6 +152,7 @@ class _Builder:
         self._at_cache: tuple[tuple, dict[int, list[str]]] = ((), {})
         self.calls: list[tuple[tuple, str, dict]] = []  # template calls being expanded: (path, name, args)
         self.work = 0  # steps and repeats expanded, bounded by limits.steps (empty templates make no layers)
+        self.shared_budget = False  # whether expansions before this one counted in the same budget
         self.carried: dict[str, int] = {}  # values stages 'carry' to the blocks after them
         self.output_at: dict[str, Location] = {}  # named outputs declared so far, where each was declared
 
@@ -358,12 +368,13 @@ class _Builder:
                 tname = rules.repeat_template(stage["block"], at, self._at_keys(at, repeat).get(i, ()))
                 template = self.templates[tname]
                 body, body_path = template["body"], ("templates", tname, "body")
-            values = {"input": prev, **self._carried_in(template, tname, path)}
+            values = self._carried_in(template, tname, path, prev)
             if template is not None:
                 args = self._stage_args(stage, at, i, repeat, path)
                 self.calls.append((path, tname, args))  # before binding: a default sees the call
                 scope.update(self._bind_params(template, tname, args, scope, path, at, i))
-                values.update(self._tensor_args(template, tname, args, {"input": prev, **self.carried}, prev, path))
+                values.update(self._tensor_args(template, tname, args, ChainMap({"input": prev}, self.carried),
+                                                prev, path))
             frame = _Frame(scope=scope, values=values, prev=prev, stage=key, block=scope["block"] or key)
             self._steps(body, body_path, frame)
             if template is not None:
@@ -372,16 +383,20 @@ class _Builder:
             self._carry(stage.get("carry", {}), frame, path)
         return prev
 
-    def _carried_in(self, template: dict | None, tname: str | None, path: tuple) -> dict[str, int]:
-        """The carried values a block sees: every one in an inline body, those its template declares."""
+    def _carried_in(self, template: dict | None, tname: str | None, path: tuple, prev: int) -> dict[str, int]:
+        """A block's values: its input, and the carried values it sees (every one in an inline body, read
+        through, not copied per block; those its template declares, each counted as work)."""
         if template is None:
-            return dict(self.carried)
-        for name in template.get("carried", []):
+            return ChainMap({"input": prev}, self.carried) if self.carried else {"input": prev}
+        carried = template.get("carried", [])
+        self._count_work(path, len(carried))
+        for name in carried:
             self.check(rules.carried_unbound(tname, name, self.carried), path + ("block",))
-        return {name: self.carried[name] for name in template.get("carried", [])}
+        return {"input": prev, **{name: self.carried[name] for name in carried}}
 
     def _carry(self, carry: dict, frame: _Frame, path: tuple) -> None:
         """After a block, bind each name its stage carries to one of the block's values, for later blocks."""
+        self._count_work(path + ("carry",), len(carry))
         self.check_all(rules.carry_refs(carry, frame.values), path + ("carry",))
         self.carried.update({name: frame.prev if ref == "prev" else frame.values[ref] for name, ref in carry.items()})
 
@@ -397,12 +412,7 @@ class _Builder:
         """Repeat index -> the 'at' keys naming it, in written order (one pass, not one per repeat)."""
         key = (id(at), repeat)
         if self._at_cache[0] != key:
-            found: dict[int, list[str]] = {}
-            for which in at:
-                index = {"first": 1, "last": repeat}.get(which) or rules.at_index(which)
-                if index is not None:
-                    found.setdefault(index if index > 0 else repeat + 1 + index, []).append(which)
-            self._at_cache = (key, found)
+            self._at_cache = (key, rules.at_repeats(at, repeat))
         return self._at_cache[1]
 
     def _bind_params(self, template: dict, tname: str, args: dict[str, tuple[Any, tuple]], scope: dict,
@@ -470,7 +480,8 @@ class _Builder:
         self.check(rules.head_exists(head, which), ("head",))
         scope = ChainMap({"stage": "head", "block": "head", "i": 1, "repeat": 1, "first": True,
                           "last": True, "letter": "a"}, self.global_scope)
-        frame = _Frame(scope=scope, values={"input": prev, **self.carried}, prev=prev, stage="head", block="head")
+        frame = _Frame(scope=scope, values=self._carried_in(None, None, ("head",), prev), prev=prev, stage="head",
+                       block="head")
         self._steps(head[which], ("head", which), frame)
         return frame.prev
 
@@ -535,6 +546,7 @@ class _Builder:
         args = {k: (v, path + (k,)) for k, v in step.items() if k not in CALL_META}
         self.calls.append((path, name, args))  # before binding: a default sees the call
         params = self._bind_params(template, name, args, scope, path)
+        self._count_work(path, len(template.get("carried", [])))
         for value in template.get("carried", []):  # read from the caller, by name
             self.check(rules.carried_unbound(name, value, frame.values), path)
         values = {"input": inp, **{value: frame.values[value] for value in template.get("carried", [])}}
@@ -636,7 +648,10 @@ class _Builder:
     def _value(self, raw: Any, scope: dict, path: tuple, attr: Attr | None = None, label: str = "",
                numeric: bool = False) -> Any:
         """Resolve a spec value (the one string rule of :func:`resolve`), then check it against ``attr``."""
-        value = self._resolve(raw, scope, path, numeric or (attr is not None and attr.kind_def.numeric))
+        if raw is None or type(raw) in _PLAIN:  # a literal is itself (most attributes of most layers)
+            value = raw
+        else:
+            value = self._resolve(raw, scope, path, numeric or (attr is not None and attr.kind_def.numeric))
         if attr is None:
             return value
         out, problem = rules.checked_value(attr, value, label, scope)
@@ -659,12 +674,20 @@ class _Builder:
         except ExpressionError as exc:
             self.fail(Problem(str(exc), hint=exc.hint), path)
 
+    def _counting_from(self, work: int) -> "_Builder":
+        """This builder, its work counted on from ``work`` (the expansions before it in one budget)."""
+        self.work, self.shared_budget = work, work > 0
+        return self
+
     def _count_work(self, path: tuple, amount: int = 1) -> None:
         """Expansion work (steps, repeats, parameters bound) is bounded by limits.steps, so a spec inside
         every other limit still cannot make expansion run for minutes."""
         self.work += amount
         if self.work > self.limits.steps:
-            self.fail(Problem(f"expansion takes more than {self.limits.steps} steps (limit 'steps')"), path)
+            hint = "validation counts every head and published-weights variant it expands" \
+                if self.shared_budget else None
+            self.fail(Problem(f"expansion takes more than {self.limits.steps} steps (limit 'steps')", hint=hint),
+                      path)
 
     # ------------------------------------------------------------------------------------ layers
     def _shape_vars(self, node: int) -> dict[str, Any]:

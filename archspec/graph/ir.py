@@ -8,6 +8,7 @@ the ``networkx.DiGraph`` that :func:`archspec.expand` returns to users.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Iterator
 
 from archspec.errors import Location
@@ -92,6 +93,9 @@ class Layer:
         return sum(w.size for w in self.weights if w.trainable)
 
 
+_LAYER_FIELDS = attrgetter(*(f.name for f in fields(Layer)))  # every field, in constructor order
+
+
 @dataclass
 class Graph:
     """An expanded network."""
@@ -163,9 +167,13 @@ class Graph:
         return out
 
     def copy(self) -> "Graph":
-        """Layers copied one level deep (names are assigned per copy); attrs and weights are shared."""
-        return replace(self, layers=[replace(layer, inputs=list(layer.inputs)) for layer in self.layers],
-                       outputs=dict(self.outputs), taps=list(self.taps))
+        """Layers copied one level deep (names are assigned per copy); attrs and weights are shared.
+        (Validation copies the stages once per head: one constructor call per layer, not ``replace``'s
+        per-field work, which was 6% of ``validate specs``.)"""
+        layers = [Layer(*_LAYER_FIELDS(layer)) for layer in self.layers]
+        for layer in layers:
+            layer.inputs = list(layer.inputs)
+        return replace(self, layers=layers, outputs=dict(self.outputs), taps=list(self.taps))
 
     def to_networkx(self) -> "nx.DiGraph":
         """The public form: integer nodes with the layer fields as attributes, edges with their input ``port``."""

@@ -9,10 +9,11 @@ concrete values; :mod:`archspec.graph.validate` runs both. Pure Python, no Tenso
 from __future__ import annotations
 
 import ast
+from collections import ChainMap
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Collection, Iterable, Iterator, Mapping, MutableMapping
 
 from archspec.errors import Diagnostic, Location, SpecError, did_you_mean
 from archspec.lang import rules
@@ -25,6 +26,8 @@ from archspec.lang.sources import bundled_dir, bundled_names
 from archspec.lang.yaml_loader import json_pointer
 from archspec.limits import DEFAULT_LIMITS, Limits
 from archspec.ops import OPS, Attr, OpDef
+
+_Values = MutableMapping[str, Any]  # the values a step can name (a ChainMap reads the carried ones through)
 
 
 class _Dynamic:
@@ -206,7 +209,7 @@ class _Checker:
         # a library's templates may use vars of the networks that import it: names are checked there
         self.open_names = data.get("kind") == "library"
         self.lenient: _Scope | None = None
-        self.carried: set[str] = set()  # names the stages so far 'carry'
+        self.carried: dict[str, Any] = {}  # names the stages so far 'carry' (read through, never copied)
         self.hints_left = 200
         self.all_params = frozenset(
             str(p) for t in self.templates.values()
@@ -248,7 +251,7 @@ class _Checker:
             for which, steps in _dict(self.spec.data.get("head")).items():
                 if which in rules.HEADS:  # a head reads the stages' output and the values they carry
                     self._steps(steps, ("head", which), self.scope({*INHERITED, *SHAPE_VARS}),
-                                {"input", *self.carried})
+                                ChainMap({"input": None}, self.carried))
             self.diags += published_problems(self.spec, self.limits)
         return unique(self.diags)
 
@@ -287,7 +290,7 @@ class _Checker:
             self._value(default, self._lenient(), path + ("params", pname))
         scope = self.scope({*params, *required, *INHERITED, *SHAPE_VARS})
         self._steps(template.get("body"), path + ("body",), scope,
-                    {"input", *_carried(template), *_tensors(template)})
+                    dict.fromkeys(["input", *_carried(template), *_tensors(template)]))
 
     def _defaults(self) -> None:
         for opname, attrs in self.defaults.items():
@@ -314,17 +317,18 @@ class _Checker:
         inner = self.scope({"stage", "block", *SHAPE_VARS, *REPEAT_NAMES})
         if "body" in stage and "block" not in stage:
             self.report_all(rules.inline_stage_keys(key, stage), path)
-            values = {"input", *self.carried}
+            values = ChainMap({"input": None}, self.carried)
             self._steps(stage["body"], path + ("body",), inner, values)
             self._carry(stage, values, path)
             return
         tname = stage.get("block")
         tensors = _tensors(self.templates.get(tname, {})) if isinstance(tname, str) else []
+        known = ChainMap({"input": None}, self.carried)  # the values a tensor argument may name
         for k in [k for k in stage if k not in STAGE_META]:
-            self._argument(k, stage, tensors, inner, path, {"input", *self.carried})
+            self._argument(k, stage, tensors, inner, path, known)
         for which, values in at.items():
             for k in _dict(values):
-                self._argument(k, values, tensors, inner, path + ("at", which), {"input", *self.carried})
+                self._argument(k, values, tensors, inner, path + ("at", which), known)
         if isinstance(tname, str) and not self.report(rules.unknown_template(tname, self.templates), path + ("block",)):
             self._stage_args(tname, stage, at, path, known_repeat)
             used = [tname, *(str(v["block"]) for v in at.values() if isinstance(v, dict) and "block" in v)]
@@ -337,7 +341,7 @@ class _Checker:
                 values = mine if values is None else values & mine  # what every repeat's block binds
             self._carry(stage, values, path)
 
-    def _carry(self, stage: dict, values: set[str], path: tuple) -> None:
+    def _carry(self, stage: dict, values: Collection[str], path: tuple) -> None:
         """A stage's 'carry' names values of its block (``values``: those bound after the block ran)."""
         carry = _dict(stage.get("carry"))
         self.report_all(rules.carry_refs(carry, values), path + ("carry",))
@@ -357,8 +361,9 @@ class _Checker:
             cases = [(tname, plain, None), *((name, [*plain, w], None) for w, name in switched.items())]
         else:
             cases = []
+            by_repeat = rules.at_repeats(at, repeat)  # one pass over the keys, not one per repeat
             for i in range(1, repeat + 1):
-                entries = [w for w in at if rules.at_selects(w, i, repeat)]
+                entries = by_repeat.get(i, [])
                 cases.append((rules.repeat_template(tname, at, entries), entries, i))
         seen: set[tuple] = set()
         for name, entries, i in cases:
@@ -390,12 +395,12 @@ class _Checker:
             self.report(rules.missing_param(name, tname, at, i), path)
 
     # --------------------------------------------------------------------------------------- steps
-    def _steps(self, steps: Any, path: tuple, scope: _Scope, values: set[str]) -> None:
+    def _steps(self, steps: Any, path: tuple, scope: _Scope, values: _Values) -> None:
         for k, step in enumerate(_list(steps)):
             if isinstance(step, dict):
                 self._step(step, path + (k,), scope, values)
 
-    def _step(self, step: dict, path: tuple, scope: _Scope, values: set[str]) -> None:
+    def _step(self, step: dict, path: tuple, scope: _Scope, values: _Values) -> None:
         self.report_all(rules.unknown_refs(step, "in", values), path)
         self.report(rules.one_input(step), path)
         self.report(rules.else_needs_if(step), path)
@@ -412,13 +417,13 @@ class _Checker:
         elif "op" in step:
             self._op(step, path, scope, values)
         if not self.report(rules.bind_name(step), path) and isinstance(step.get("as"), str):
-            values.add(step["as"])
+            values[step["as"]] = None
         if "output" in step:
             name = step["output"] if step["output"] is None else self._name(str(step["output"]), scope, path + ("output",))
             if name is not DYNAMIC:
                 self.report(rules.output_name(name), path)
 
-    def _sequential(self, step: dict, path: tuple, scope: _Scope, values: set[str]) -> None:
+    def _sequential(self, step: dict, path: tuple, scope: _Scope, values: _Values) -> None:
         """A nested layer: its steps are links of a chain (no other inputs, bindings or branches), its ops
         layers; inside, the steps see the same names as the step itself."""
         inner = _list(step["sequential"])
@@ -429,14 +434,14 @@ class _Checker:
             self.report(rules.nested_step(sub), where)
             if isinstance(sub.get("op"), str) and sub["op"] in OPS:
                 self.report(rules.nested_op(OPS[sub["op"]]), where)
-        self._steps(inner, path + ("sequential",), scope, set(values))
+        self._steps(inner, path + ("sequential",), scope, ChainMap({}, values))
         name = step.get("name")
         if isinstance(name, str):
             value = self._name(name, scope, path + ("name",))
             if value is not DYNAMIC:
                 self.report(rules.layer_name(value), path)
 
-    def _call(self, step: dict, path: tuple, scope: _Scope, values: set[str]) -> None:
+    def _call(self, step: dict, path: tuple, scope: _Scope, values: _Values) -> None:
         tname = step["use"]
         args = [k for k in step if k not in CALL_META]
         template = self.templates.get(tname) if isinstance(tname, str) else None
@@ -457,14 +462,15 @@ class _Checker:
         for name in _carried(template):
             self.report(rules.carried_unbound(tname, name, values), path)
 
-    def _argument(self, key: str, args: dict, tensors: list[str], scope: _Scope, path: tuple, values: set[str]) -> None:
+    def _argument(self, key: str, args: dict, tensors: list[str], scope: _Scope, path: tuple,
+                  values: Collection[str]) -> None:
         """One argument of a template call or a stage: a tensor parameter's names a value, any other is a value."""
         if key in tensors:
             self.report_all(rules.unknown_refs(args, key, values), path)
         else:
             self._value(args[key], scope, path + (key,))
 
-    def _op(self, step: dict, path: tuple, scope: _Scope, values: set[str]) -> None:
+    def _op(self, step: dict, path: tuple, scope: _Scope, values: _Values) -> None:
         if self.report(rules.unknown_op(step["op"]), path):
             return
         opdef = OPS[step["op"]]
@@ -620,6 +626,7 @@ def _bound(steps: Any) -> set[str]:
     return {step["as"] for step in _within(steps, ("branches",)) if isinstance(step.get("as"), str)}
 
 
+@lru_cache(maxsize=4096)
 def _divides_by_zero(text: str, limits: Limits) -> bool:
     """``x / 0``, ``x // 0`` or ``x % 0`` with a literal zero, whatever ``x`` is."""
     tree = parse(text, limits.expression_chars, limits.expression_depth)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+from collections import ChainMap
 from functools import lru_cache
 from typing import Any, Callable, Mapping
 
@@ -120,7 +121,7 @@ def _check_node(node: ast.AST) -> None:
             raise ExpressionError("keyword arguments are not allowed in expressions")
 
 
-def names_in(source: str, limits: Limits = DEFAULT_LIMITS) -> set[str]:
+def names_in(source: str, limits: Limits = DEFAULT_LIMITS) -> frozenset[str]:
     """Free names an expression refers to (function names excluded)."""
     return set(_free_names(source, limits.expression_chars, limits.expression_depth))
 
@@ -132,11 +133,11 @@ def is_bare_name(source: str) -> bool:
 def evaluate(source: str, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS) -> Any:
     """Evaluate ``source`` against ``scope``; raises :class:`ExpressionError` on any problem, including an
     unknown name in a part that is not evaluated (``a if c else typo``), as the checker reads every name."""
-    tree = parse(source, limits.expression_chars, limits.expression_depth)
+    code = _compiled(source, limits.expression_chars, limits.expression_depth)
     for name in _free_names(source, limits.expression_chars, limits.expression_depth):
-        if name not in scope:
+        if lookup(scope, name) is _MISSING:
             raise ExpressionError(f"unknown name '{name}'", did_you_mean(name, scope))
-    return _Evaluator(scope, limits).visit(tree.body)
+    return code(scope, limits)
 
 
 @lru_cache(maxsize=4096)
@@ -148,98 +149,160 @@ def _free_names(source: str, max_chars: int, max_depth: int) -> tuple[str, ...]:
     return tuple(dict.fromkeys(n.id for n in sorted(found, key=lambda n: n.col_offset)))
 
 
-class _Evaluator:
-    def __init__(self, scope: Mapping[str, Any], limits: Limits):
-        self.scope = scope
-        self.limits = limits
+_Code = Callable[[Mapping[str, Any], Limits], Any]  # an expression compiled to nested closures
 
-    def visit(self, node: ast.AST) -> Any:
-        if isinstance(node, ast.Constant):
-            return self._bounded(node.value)
-        if isinstance(node, ast.Name):
-            if node.id not in self.scope:
-                raise ExpressionError(f"unknown name '{node.id}'", did_you_mean(node.id, self.scope))
-            return self.scope[node.id]
-        if isinstance(node, ast.BinOp):
-            return self._binop(node)
-        if isinstance(node, ast.UnaryOp):
-            value = self.visit(node.operand)
-            if isinstance(node.op, ast.Not):
-                return not value
-            self._numeric(value, "unary minus")
-            return -value if isinstance(node.op, ast.USub) else +value
-        if isinstance(node, ast.BoolOp):
-            result = None
-            for value_node in node.values:
-                result = self.visit(value_node)
-                if isinstance(node.op, ast.And) and not result:
-                    return result
-                if isinstance(node.op, ast.Or) and result:
-                    return result
-            return result
-        if isinstance(node, ast.Compare):
-            left = self.visit(node.left)
-            for op, right_node in zip(node.ops, node.comparators):
-                right = self.visit(right_node)
-                try:
-                    ok = _CMPOPS[type(op)](left, right)
-                except TypeError:
-                    raise ExpressionError(f"cannot compare {left!r} and {right!r}") from None
-                if not ok:
-                    return False
-                left = right
-            return True
-        if isinstance(node, ast.IfExp):
-            return self.visit(node.body) if self.visit(node.test) else self.visit(node.orelse)
-        if isinstance(node, ast.Call):
-            args = [self.visit(a) for a in node.args]
-            self._check_cost(node.func.id, args)
+
+@lru_cache(maxsize=4096)
+def _compiled(source: str, max_chars: int, max_depth: int) -> _Code:
+    """The whitelisted tree of ``source`` turned once into closures (the same expression is evaluated for
+    every repeat of a block: walking its tree each time was a fifth of validating the zoo)."""
+    return _compile(parse(source, max_chars, max_depth).body)
+
+
+def _compile(node: ast.AST) -> _Code:
+    if isinstance(node, ast.Constant):
+        constant = node.value
+        return lambda scope, limits: _bounded(constant, limits)
+    if isinstance(node, ast.Name):
+        return _name(node.id)
+    if isinstance(node, ast.BinOp):
+        return _binop(type(node.op), _compile(node.left), _compile(node.right))
+    if isinstance(node, ast.UnaryOp):
+        return _unary(type(node.op), _compile(node.operand))
+    if isinstance(node, ast.BoolOp):
+        return _boolop(isinstance(node.op, ast.And), [_compile(v) for v in node.values])
+    if isinstance(node, ast.Compare):
+        return _compare(_compile(node.left), [(_CMPOPS[type(op)], _compile(c)) for op, c in zip(node.ops, node.comparators)])
+    if isinstance(node, ast.IfExp):
+        test, body, orelse = _compile(node.test), _compile(node.body), _compile(node.orelse)
+        return lambda scope, limits: body(scope, limits) if test(scope, limits) else orelse(scope, limits)
+    if isinstance(node, ast.Call):
+        return _call(node.func.id, [_compile(a) for a in node.args])
+    raise ExpressionError(f"'{type(node).__name__}' is not allowed in expressions")  # pragma: no cover
+
+
+def _name(name: str) -> _Code:
+    def run(scope: Mapping[str, Any], limits: Limits) -> Any:
+        value = lookup(scope, name)
+        if value is _MISSING:
+            raise ExpressionError(f"unknown name '{name}'", did_you_mean(name, scope))
+        return value
+
+    return run
+
+
+_MISSING = object()
+
+
+def lookup(scope: Mapping[str, Any], name: str) -> Any:
+    """``scope[name]``, or ``_MISSING``: one pass over a ChainMap's maps (its own ``in`` then ``[]`` walk
+    them twice, the second time raising a KeyError per map; scopes are chains four or five deep)."""
+    maps = scope.maps if isinstance(scope, ChainMap) else (scope,)
+    for mapping in maps:
+        if name in mapping:
+            return mapping[name]
+    return _MISSING
+
+
+def _unary(op: type, operand: _Code) -> _Code:
+    def run(scope: Mapping[str, Any], limits: Limits) -> Any:
+        value = operand(scope, limits)
+        if op is ast.Not:
+            return not value
+        _numeric(value, "unary minus")
+        return -value if op is ast.USub else +value
+
+    return run
+
+
+def _boolop(is_and: bool, values: list[_Code]) -> _Code:
+    def run(scope: Mapping[str, Any], limits: Limits) -> Any:
+        result = None
+        for value in values:
+            result = value(scope, limits)
+            if (is_and and not result) or (not is_and and result):
+                return result
+        return result
+
+    return run
+
+
+def _compare(left_code: _Code, rights: list[tuple[Callable[[Any, Any], bool], _Code]]) -> _Code:
+    def run(scope: Mapping[str, Any], limits: Limits) -> Any:
+        left = left_code(scope, limits)
+        for op, right_code in rights:
+            right = right_code(scope, limits)
             try:
-                return self._bounded(FUNCTIONS[node.func.id](*args))
-            except (TypeError, ValueError, OverflowError) as exc:
-                raise ExpressionError(f"{node.func.id}(): {exc}") from None
-        raise ExpressionError(f"'{type(node).__name__}' is not allowed in expressions")  # pragma: no cover
+                ok = op(left, right)
+            except TypeError:
+                raise ExpressionError(f"cannot compare {left!r} and {right!r}") from None
+            if not ok:
+                return False
+            left = right
+        return True
 
-    def _check_cost(self, func: str, args: list[Any]) -> None:
-        """Refuse arguments that make a builtin's running time grow: ``round(8, -10**8)`` computes
-        ``10**(10**8)``, so ``ndigits`` is bounded like the exponent of ``**``. The other functions cost
-        at most linear time in their (already bounded) arguments."""
-        if func == "round" and len(args) == 2 and isinstance(args[1], int) and not isinstance(args[1], bool) \
-                and abs(args[1]) > self.limits.exponent:
-            raise ExpressionError(f"round(): ndigits {args[1]} is outside -{self.limits.exponent}.."
-                                  f"{self.limits.exponent} (limit 'exponent')")
+    return run
 
-    def _numeric(self, value: Any, what: str) -> None:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ExpressionError(f"{what} needs numbers, got {value!r}")
 
-    def _binop(self, node: ast.BinOp) -> Any:
-        left, right = self.visit(node.left), self.visit(node.right)
-        if isinstance(node.op, ast.Add) and isinstance(left, str) and isinstance(right, str):
-            if len(left) + len(right) > self.limits.string_chars:
-                raise ExpressionError(f"string longer than {self.limits.string_chars} characters "
+def _call(func: str, args_code: list[_Code]) -> _Code:
+    def run(scope: Mapping[str, Any], limits: Limits) -> Any:
+        args = [a(scope, limits) for a in args_code]
+        _check_cost(func, args, limits)
+        try:
+            return _bounded(FUNCTIONS[func](*args), limits)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ExpressionError(f"{func}(): {exc}") from None
+
+    return run
+
+
+def _check_cost(func: str, args: list[Any], limits: Limits) -> None:
+    """Refuse arguments that make a builtin's running time grow: ``round(8, -10**8)`` computes
+    ``10**(10**8)``, so ``ndigits`` is bounded like the exponent of ``**``. The other functions cost
+    at most linear time in their (already bounded) arguments."""
+    if func == "round" and len(args) == 2 and isinstance(args[1], int) and not isinstance(args[1], bool) \
+            and abs(args[1]) > limits.exponent:
+        raise ExpressionError(f"round(): ndigits {args[1]} is outside -{limits.exponent}.."
+                              f"{limits.exponent} (limit 'exponent')")
+
+
+def _numeric(value: Any, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ExpressionError(f"{what} needs numbers, got {value!r}")
+
+
+def _binop(op: type, left_code: _Code, right_code: _Code) -> _Code:
+    sym, apply, is_add, is_pow = op.__name__.lower(), _BINOPS[op], op is ast.Add, op is ast.Pow
+
+    def run(scope: Mapping[str, Any], limits: Limits) -> Any:
+        left, right = left_code(scope, limits), right_code(scope, limits)
+        if is_add and isinstance(left, str) and isinstance(right, str):
+            if len(left) + len(right) > limits.string_chars:
+                raise ExpressionError(f"string longer than {limits.string_chars} characters "
                                       "(limit 'string_chars')")
             return left + right
-        sym = type(node.op).__name__.lower()
-        self._numeric(left, sym)
-        self._numeric(right, sym)
-        if isinstance(node.op, ast.Pow) and abs(right) > self.limits.exponent:
-            raise ExpressionError(f"exponent {right} is larger than {self.limits.exponent} (limit 'exponent')")
+        _numeric(left, sym)
+        _numeric(right, sym)
+        if is_pow and abs(right) > limits.exponent:
+            raise ExpressionError(f"exponent {right} is larger than {limits.exponent} (limit 'exponent')")
         try:
-            return self._bounded(_BINOPS[type(node.op)](left, right))
+            return _bounded(apply(left, right), limits)
         except ZeroDivisionError:
             raise ExpressionError("division by zero") from None
         except OverflowError:
             raise ExpressionError("number too large") from None
 
-    def _bounded(self, value: Any) -> Any:
-        if isinstance(value, complex):
-            raise ExpressionError("result is not a real number")
-        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > self.limits.int_bits:
-            raise ExpressionError(f"integer result too large (more than {self.limits.int_bits} bits)")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ExpressionError("result is not a finite number")
-        return value
+    return run
+
+
+def _bounded(value: Any, limits: Limits) -> Any:
+    if isinstance(value, complex):
+        raise ExpressionError("result is not a real number")
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > limits.int_bits:
+        raise ExpressionError(f"integer result too large (more than {limits.int_bits} bits)")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ExpressionError("result is not a finite number")
+    return value
 
 
 def format_template(template: str, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS) -> str | None:
@@ -333,8 +396,9 @@ def resolve(value: Any, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMIT
         return value
     text = value.strip()
     if is_bare_name(text):
-        if text in scope:
-            return scope[text]
+        found = lookup(scope, text)
+        if found is not _MISSING:
+            return found
         if text in ("True", "False", "None"):
             return {"True": True, "False": False, "None": None}[text]
         if numeric:
@@ -342,7 +406,7 @@ def resolve(value: Any, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMIT
         return value
     if "{" not in text:
         try:
-            parse(text, limits.expression_chars, limits.expression_depth)
+            _compiled(text, limits.expression_chars, limits.expression_depth)  # an expression, or raises
         except ExpressionError:
             if numeric:
                 raise

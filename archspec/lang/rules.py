@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Collection, Iterable
 
 from archspec.errors import did_you_mean
 from archspec.limits import Limits
@@ -48,14 +48,15 @@ class Problem:
     key: bool = False
 
 
-def at_selects(which: str, i: int, repeat: int) -> bool:
-    """Whether the ``at`` key ``which`` (``first``, ``last``, ``N`` or ``-N``) names repeat ``i`` of ``repeat``."""
-    if which == "first":
-        return i == 1
-    if which == "last":
-        return i == repeat
-    index = at_index(which)
-    return index is not None and (index == i or repeat + 1 + index == i)
+def at_repeats(keys: Iterable[Any], repeat: int) -> dict[int, list[str]]:
+    """Repeat index -> the ``at`` keys (``first``, ``last``, ``N`` or ``-N``) naming it, in written order:
+    one pass over the keys, so a stage with thousands of keys and repeats costs their sum, not their product."""
+    found: dict[int, list[str]] = {}
+    for which in keys:
+        index = {"first": 1, "last": repeat}.get(which) or at_index(which)
+        if index is not None:
+            found.setdefault(index if index > 0 else repeat + 1 + index, []).append(which)
+    return found
 
 
 def at_index(which: Any) -> int | None:
@@ -151,9 +152,10 @@ def bind_name(step: dict) -> Problem | None:
     return None
 
 
-def unknown_refs(step: dict, key: str, known: Iterable[str]) -> list[Problem]:
-    """``in``/``else`` references that name no value bound so far (``input``, ``prev`` or an ``as`` name)."""
-    known = set(known)
+def unknown_refs(step: dict, key: str, known: Collection[str]) -> list[Problem]:
+    """``in``/``else`` references that name no value bound so far (``input``, ``prev`` or an ``as`` name).
+    ``known`` is only searched, never copied, unless a reference is unknown: a step costs the same with
+    thousands of carried values in scope."""
     refs = step.get(key, "prev")
     many = isinstance(refs, list)
     out = []
@@ -243,8 +245,9 @@ def template_depth(depth: int, limits: Limits) -> Problem | None:
 def unknown_op(name: Any) -> Problem | None:
     if isinstance(name, str) and name in OPS:
         return None
-    return Problem(f"unknown op '{name}'", ("op",), did_you_mean(str(name), OPS) or
-                   f"is a plug-in missing? load it with --plugin MODULE (docs/plugins.md); ops: {', '.join(OPS)}")
+    plugin = "is a plug-in missing? load it with --plugin MODULE (docs/plugins.md)"
+    close = did_you_mean(str(name), OPS)
+    return Problem(f"unknown op '{name}'", ("op",), f"{close} or {plugin}" if close else f"{plugin}; ops: {', '.join(OPS)}")
 
 
 def arity(opdef: OpDef, n: int) -> Problem | None:
@@ -275,6 +278,9 @@ def checked_value(attr: Attr, value: Any, label: str, names: Iterable[str] = ())
 
 
 def int_bits(label: str, value: Any, limits: Limits) -> Problem | None:
+    if not isinstance(value, (int, list)) or isinstance(value, bool) or (
+            isinstance(value, int) and value.bit_length() <= limits.int_bits):
+        return None  # the common case, without building a list (one call per attribute of every layer)
     flat = value if isinstance(value, list) else [value]
     flat = [x for v in flat for x in (v if isinstance(v, list) else [v])]
     if any(isinstance(x, int) and not isinstance(x, bool) and x.bit_length() > limits.int_bits for x in flat):
@@ -297,6 +303,8 @@ def layer_name(name: str) -> Problem | None:
         return Problem("a layer name cannot be empty", ("name",))
     if "/" in name:
         return Problem(f"layer name {name!r} contains '/', which Keras does not allow", ("name",))
+    if name.isascii() and name.isprintable():  # no control character: the common case, without a scan
+        return None
     bad = next((c for c in name if unicodedata.category(c) in ("Cc", "Cs", "Cf", "Zl", "Zp")), None)
     if bad is not None:
         return Problem(f"layer name {name!r} contains the control character U+{ord(bad):04X}", ("name",))
@@ -378,13 +386,16 @@ def carried_unbound(tname: str, name: str, known: Iterable[str]) -> Problem | No
                    hint=f"an earlier stage must carry it (carry: {{{name}: input}}), or the caller bind it with 'as'")
 
 
-def carry_refs(carry: dict, known: Iterable[str]) -> list[Problem]:
+def carry_refs(carry: dict, known: Collection[str]) -> list[Problem]:
     """``carry: {name: value}``: each value is one of the block's values after it ran (``input``, ``prev``
     = its output, an ``as`` name of its body, or a value it reads as carried)."""
-    known = ["input", "prev", *sorted(set(known) - {"input", "prev"})]
+    bad = [(name, ref) for name, ref in carry.items()
+           if not (isinstance(ref, str) and (ref in ("input", "prev") or ref in known))]
+    if not bad:
+        return []
+    names = ["input", "prev", *sorted(set(known) - {"input", "prev"})]
     return [Problem(f"unknown value '{ref}' carried as '{name}'", (name,),
-                    did_you_mean(str(ref), known) or f"known here: {', '.join(known)}")
-            for name, ref in carry.items() if ref not in known]
+                    did_you_mean(str(ref), names) or f"known here: {', '.join(names)}") for name, ref in bad]
 
 
 # ------------------------------------------------------------------------------------------ outputs and tensors

@@ -156,19 +156,19 @@ def _graph_state(graph) -> tuple:
 @pytest.mark.parametrize("name", bundled_names())
 def test_heads_sharing_the_stages_match_separate_expansions(name: str) -> None:
     from archspec.api import load_spec
-    from archspec.graph.builder import BuildOptions, _body_shared, expand, expand_heads
+    from archspec.graph.builder import BuildOptions, _heads_free, expand, expand_heads
 
     spec = load_spec(name)
     runs = [BuildOptions()] + [BuildOptions(include_top=False, pooling=p)
                                for p in ("avg", "max") if p in spec.data.get("head", {})]
-    assert len(runs) == 1 or _body_shared(spec, runs), "the zoo should take the shared path"
+    assert len(runs) == 1 or _heads_free(spec), "the zoo should take the shared path"
     shared = [_graph_state(g.to_networkx()) for g in expand_heads(spec, runs)]
     assert shared == [_graph_state(expand(spec, o).to_networkx()) for o in runs]
 
 
 def test_heads_do_not_share_stages_that_name_a_head_option(tmp_path) -> None:
     from archspec.api import load_spec
-    from archspec.graph.builder import BuildOptions, _body_shared, expand, expand_heads
+    from archspec.graph.builder import BuildOptions, _heads_free, expand, expand_heads
 
     path = tmp_path / "n.yaml"
     path.write_text("archspec: 1\nname: n\ninput: [8, 8, 3]\nstages:\n  s:\n    body:\n"
@@ -177,7 +177,151 @@ def test_heads_do_not_share_stages_that_name_a_head_option(tmp_path) -> None:
                     "  avg: [{op: global_avg_pool}]\n  max: [{op: global_max_pool}]\n", encoding="utf-8")
     spec = load_spec(path)
     runs = [BuildOptions(), BuildOptions(include_top=False, pooling="avg"), BuildOptions(include_top=False, pooling="max")]
-    assert not _body_shared(spec, runs)
+    assert not _heads_free(spec)
     graphs = [g.to_networkx() for g in expand_heads(spec, runs)]
     assert [g.nodes[1]["name"] for g in graphs] == ["conv2d", "c_avg", "c_max"]
     assert [_graph_state(g) for g in graphs] == [_graph_state(expand(spec, o).to_networkx()) for o in runs]
+
+
+class _ReferenceEvaluator:
+    """The tree walk expressions were evaluated with before they were compiled to closures (the slow path)."""
+
+    def __init__(self, scope, limits):
+        self.scope, self.limits = scope, limits
+
+    def visit(self, node):
+        import ast
+        import operator
+
+        from archspec.errors import did_you_mean
+        from archspec.lang.expressions import FUNCTIONS, ExpressionError
+
+        binops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+                  ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
+        cmpops = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+                  ast.Gt: operator.gt, ast.GtE: operator.ge}
+        if isinstance(node, ast.Constant):
+            return self.bounded(node.value)
+        if isinstance(node, ast.Name):
+            if node.id not in self.scope:
+                raise ExpressionError(f"unknown name '{node.id}'", did_you_mean(node.id, self.scope))
+            return self.scope[node.id]
+        if isinstance(node, ast.BinOp):
+            left, right = self.visit(node.left), self.visit(node.right)
+            if isinstance(node.op, ast.Add) and isinstance(left, str) and isinstance(right, str):
+                if len(left) + len(right) > self.limits.string_chars:
+                    raise ExpressionError(f"string longer than {self.limits.string_chars} characters "
+                                          "(limit 'string_chars')")
+                return left + right
+            sym = type(node.op).__name__.lower()
+            self.numeric(left, sym)
+            self.numeric(right, sym)
+            if isinstance(node.op, ast.Pow) and abs(right) > self.limits.exponent:
+                raise ExpressionError(f"exponent {right} is larger than {self.limits.exponent} (limit 'exponent')")
+            try:
+                return self.bounded(binops[type(node.op)](left, right))
+            except ZeroDivisionError:
+                raise ExpressionError("division by zero") from None
+            except OverflowError:
+                raise ExpressionError("number too large") from None
+        if isinstance(node, ast.UnaryOp):
+            value = self.visit(node.operand)
+            if isinstance(node.op, ast.Not):
+                return not value
+            self.numeric(value, "unary minus")
+            return -value if isinstance(node.op, ast.USub) else +value
+        if isinstance(node, ast.BoolOp):
+            result = None
+            for value_node in node.values:
+                result = self.visit(value_node)
+                if isinstance(node.op, ast.And) and not result or isinstance(node.op, ast.Or) and result:
+                    return result
+            return result
+        if isinstance(node, ast.Compare):
+            left = self.visit(node.left)
+            for op, right_node in zip(node.ops, node.comparators):
+                right = self.visit(right_node)
+                try:
+                    ok = cmpops[type(op)](left, right)
+                except TypeError:
+                    raise ExpressionError(f"cannot compare {left!r} and {right!r}") from None
+                if not ok:
+                    return False
+                left = right
+            return True
+        if isinstance(node, ast.IfExp):
+            return self.visit(node.body) if self.visit(node.test) else self.visit(node.orelse)
+        assert isinstance(node, ast.Call)
+        args = [self.visit(a) for a in node.args]
+        if node.func.id == "round" and len(args) == 2 and isinstance(args[1], int) and not isinstance(args[1], bool) \
+                and abs(args[1]) > self.limits.exponent:
+            raise ExpressionError(f"round(): ndigits {args[1]} is outside -{self.limits.exponent}.."
+                                  f"{self.limits.exponent} (limit 'exponent')")
+        try:
+            return self.bounded(FUNCTIONS[node.func.id](*args))
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ExpressionError(f"{node.func.id}(): {exc}") from None
+
+    def numeric(self, value, what):
+        from archspec.lang.expressions import ExpressionError
+
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ExpressionError(f"{what} needs numbers, got {value!r}")
+
+    def bounded(self, value):
+        import math
+
+        from archspec.lang.expressions import ExpressionError
+
+        if isinstance(value, complex):
+            raise ExpressionError("result is not a real number")
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > self.limits.int_bits:
+            raise ExpressionError(f"integer result too large (more than {self.limits.int_bits} bits)")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ExpressionError("result is not a finite number")
+        return value
+
+
+def _reference_evaluate(source, scope, limits):
+    from archspec.errors import did_you_mean
+    from archspec.lang.expressions import ExpressionError, _free_names, parse
+
+    tree = parse(source, limits.expression_chars, limits.expression_depth)
+    for name in _free_names(source, limits.expression_chars, limits.expression_depth):  # every name read first
+        if name not in scope:
+            raise ExpressionError(f"unknown name '{name}'", did_you_mean(name, scope))
+    return _ReferenceEvaluator(scope, limits).visit(tree.body)
+
+
+def test_compiled_expressions_evaluate_like_the_tree_walk() -> None:
+    """Expressions are compiled once to closures and names looked up in one pass over a ChainMap's maps:
+    results and error messages must be those of the tree walk, on generated expressions and scopes."""
+    from collections import ChainMap
+
+    from hypothesis import given, settings, strategies as st
+
+    from archspec.lang.expressions import evaluate
+    from archspec.limits import Limits
+
+    leaves = st.sampled_from(["0", "1", "2", "7", "-3", "2.5", "1e308", "9223372036854775807", "'ab'", "''",
+                              "True", "None", "a", "b", "s", "n", "f", "missing"])
+    binary = ["+", "-", "*", "/", "//", "%", "**", "==", "!=", "<", "<=", ">", ">=", "and", "or"]
+
+    def combine(children):
+        return st.one_of(
+            st.tuples(children, st.sampled_from(binary), children).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+            st.tuples(st.sampled_from(["-", "not ", "+"]), children).map(lambda t: f"({t[0]}{t[1]})"),
+            st.tuples(children, children, children).map(lambda t: f"({t[0]} if {t[1]} else {t[2]})"),
+            st.tuples(st.sampled_from(["min", "max", "int", "round", "abs", "floor", "ceil"]),
+                      st.lists(children, min_size=1, max_size=2)).map(lambda t: f"{t[0]}({', '.join(t[1])})"),
+            st.tuples(children, children, children).map(lambda t: f"({t[0]} < {t[1]} <= {t[2]})"))
+
+    expressions = st.recursive(leaves, combine, max_leaves=6)
+    scope = ChainMap({"a": 3}, {"b": -2, "a": 99}, {"s": "xy", "n": None, "f": 0.5})
+
+    @settings(max_examples=600, deadline=None)
+    @given(expressions, st.sampled_from([Limits(), Limits(string_chars=3, exponent=4, int_bits=8)]))
+    def check(source: str, limits: Limits) -> None:
+        assert _outcome(evaluate, source, scope, limits) == _outcome(_reference_evaluate, source, scope, limits)
+
+    check()

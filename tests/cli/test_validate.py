@@ -114,7 +114,9 @@ def test_json_format(capsys, tmp_path) -> None:
     [diag] = report["bad.yaml"]["diagnostics"]
     assert report["bad.yaml"]["valid"] is False
     assert diag == {"severity": "error", "message": "unknown op 'conv2dd'", "file": str(tmp_path / "bad.yaml"),
-                    "line": 13, "col": 20, "pointer": "/stages/s1/body/0/op", "hint": "did you mean 'conv2d'?", "origin": None}
+                    "line": 13, "col": 20, "pointer": "/stages/s1/body/0/op",
+                    "hint": "did you mean 'conv2d'? or is a plug-in missing? load it with --plugin MODULE "
+                            "(docs/plugins.md)", "origin": None}
 
 
 def test_github_format_is_chosen_in_actions_and_escaped(capsys, tmp_path, monkeypatch) -> None:

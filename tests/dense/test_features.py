@@ -13,12 +13,18 @@ from archspec.graph.features import feature_taps
 from archspec.lang.compose import load_spec
 
 SPECS = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "specs").glob("*.yaml"))
+# the classifiers: their top ends in a vector (the dense-prediction specs end in maps, or in several outputs)
+CLASSIFIERS = [s for s in SPECS if not (g := layer_graph(s)).outputs and len(g.output_layer.shape) == 1]
 SHALLOW = {"squeezenet1_0": {"P5"}, "squeezenet1_1": {"P5"}}  # SqueezeNet reduces by 16 at most: no P5
 RESNET50_STAGES = {"P2": "conv2_block3_out", "P3": "conv3_block4_out", "P4": "conv4_block6_out",
                    "P5": "conv5_block3_out"}  # keras.applications' stage outputs (keras-hub's pyramid_outputs)
 
 
-@pytest.mark.parametrize("spec", SPECS)
+def test_the_classifiers_are_the_zoo_less_the_dense_networks() -> None:
+    assert len(CLASSIFIERS) >= 75 and not {"fcn_resnet50", "unet_resnet34", "yolov8n"} & set(CLASSIFIERS)
+
+
+@pytest.mark.parametrize("spec", CLASSIFIERS)
 def test_every_bundled_classifier_declares_its_pyramid(spec: str) -> None:
     """Graph only: P3, P4 and P5 exist; each level's map is the input divided by 2^k (less a few pixels where
     'valid' windows trim it); the deepest level is the backbone's last feature map (or, where a spec ends
@@ -76,3 +82,13 @@ def test_resnet50_features_equal_keras_applications(tmp_path: Path) -> None:
         assert got["P5"].shape[1] == size // 32
     spread = np.abs(np.asarray(want["P5"][0]) - np.asarray(want["P5"][1])).max()
     assert spread > 1e-3  # two inputs give different features: the comparison can fail
+
+
+def test_cli_build_features(capsys) -> None:
+    from archspec.cli import main
+
+    assert main(["build", "resnet18", "--features", "P3,P5", "--input-shape", "64,64,3"]) == 0
+    out = capsys.readouterr().out
+    assert "outputs P3 (None, 8, 8, 128), P5 (None, 2, 2, 512)" in out
+    assert main(["build", "resnet18", "--features", "P9"]) == 1
+    assert "'resnet18' has no feature level 'P9' (its levels: P1, P2, P3, P4, P5)" in capsys.readouterr().err

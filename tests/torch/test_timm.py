@@ -24,9 +24,13 @@ import archspec
 from torch_reference import images, keras_logits, max_rel_error, save_safetensors, torch_logits
 
 ROOT = Path(__file__).resolve().parents[2]
-CASES = {  # spec: (timm model name, input size); state_dicts are saved as .safetensors, which check-weights
-    "resnet50_timm": ("resnet50", 64),  # reads without torch or TensorFlow
-    "convnext_tiny_timm": ("convnext_tiny", 64),
+CASES = {  # spec: (timm model name, input size, pixels); state_dicts are saved as .safetensors, which
+    "resnet50_timm": ("resnet50", 64, False),  # check-weights reads without torch or TensorFlow
+    "convnext_tiny_timm": ("convnext_tiny", 64, False),
+    # keras.applications' topology, whose stem divides [0, 255] pixels by 255 and normalizes them with a
+    # Normalization layer that no timm tensor fills (left at mean 0, variance 1: --allow-partial); timm's
+    # tf_ port takes the image that results, so Keras gets 255 * x where timm gets x
+    "efficientnet_b0": ("tf_efficientnet_b0", 64, True),
 }
 
 
@@ -51,7 +55,7 @@ def case(request, tmp_path_factory):
     """One reference per model: timm's logits on two images, its parameter counts, and the Keras model the
     spec builds from timm's saved state_dict."""
     spec = request.param
-    name, size = CASES[spec]
+    name, size, pixels = CASES[spec]
     ref = timm_reference(name)
     x = images(2, size)
     logits = torch_logits(ref, x)
@@ -61,22 +65,25 @@ def case(request, tmp_path_factory):
     file = save_safetensors(ref, folder / f"{spec}.safetensors")
     del ref
     gc.collect()
-    model = archspec.build(spec, weights=file, input_shape=(size, size, 3), classifier_activation=None)
+    model = archspec.build(spec, weights=file, input_shape=(size, size, 3), classifier_activation=None,
+                           allow_partial=pixels)
     yield {"spec": spec, "x": x, "logits": logits, "trainable": trainable, "total": total, "model": model,
-           "file": file}
+           "file": file, "pixels": pixels}
     del model
     gc.collect()
 
 
 def test_timm_checkpoint_gives_timm_logits(case):
     assert not np.allclose(case["logits"][0], case["logits"][1], rtol=1e-2), "the two images give one output"
-    assert max_rel_error(keras_logits(case["model"], case["x"]), case["logits"]) < 1e-4
+    x = case["x"] * 255 if case["pixels"] else case["x"]
+    assert max_rel_error(keras_logits(case["model"], x), case["logits"]) < 1e-4
 
 
 def test_parameters_equal_timms(case):
     model = case["model"]
     assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == case["trainable"]
-    assert model.count_params() == case["total"]
+    normalization = 7 if case["pixels"] else 0  # its mean and variance (3 each) and count: no timm tensor
+    assert model.count_params() == case["total"] + normalization
 
 
 def test_check_weights_reads_a_timm_safetensors_without_torch_or_tensorflow(case):
@@ -88,6 +95,12 @@ def test_check_weights_reads_a_timm_safetensors_without_torch_or_tensorflow(case
         print("CODE", code, "HEAVY", heavy, file=sys.stderr)
         """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
-    assert "CODE 0 HEAVY []" in proc.stderr, proc.stderr[-2000:]
     assert "maps timm keys" in proc.stdout
-    assert "OK: the checkpoint fills every layer with weights" in proc.stdout
+    if case["pixels"]:
+        assert "CODE 1 HEAVY []" in proc.stderr, proc.stderr[-2000:]
+        assert proc.stdout.count("unmapped: layer") == 1
+        assert "unmapped: layer 'normalization' gets nothing" in proc.stdout
+        assert "leftover: 0 tensors" in proc.stdout and "shape mismatches: 0" in proc.stdout
+    else:
+        assert "CODE 0 HEAVY []" in proc.stderr, proc.stderr[-2000:]
+        assert "OK: the checkpoint fills every layer with weights" in proc.stdout
