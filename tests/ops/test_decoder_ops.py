@@ -31,7 +31,9 @@ def _build(tmp_path, size, body, checkpoint=False, weights=None):
 
 
 def _run(model, x: torch.Tensor) -> np.ndarray:
-    out = np.asarray(model(x.numpy().transpose(0, 2, 3, 1)))
+    import keras
+
+    out = keras.ops.convert_to_numpy(model(x.numpy().transpose(0, 2, 3, 1)))
     return out.transpose(0, 3, 1, 2) if out.ndim == 4 else out
 
 
