@@ -31,7 +31,7 @@ CASES = {  # spec: (timm model name, input size, pixels); state_dicts are saved 
     # Normalization layer that no timm tensor fills (left at mean 0, variance 1: --allow-partial); timm's
     # tf_ port takes the image that results, so Keras gets 255 * x where timm gets x
     "efficientnet_b0": ("tf_efficientnet_b0", 64, True),
-    "regnety_032_timm": ("regnety_032", 64, False),
+    "regnety_040_timm": ("regnety_040", 64, False),
 }
 
 
@@ -105,3 +105,13 @@ def test_check_weights_reads_a_timm_safetensors_without_torch_or_tensorflow(case
     else:
         assert "CODE 0 HEAVY []" in proc.stderr, proc.stderr[-2000:]
         assert "OK: the checkpoint fills every layer with weights" in proc.stdout
+
+
+@pytest.mark.parametrize("spec, name", [("regnety_032_timm", "regnety_032")])
+def test_a_member_without_an_output_comparison_has_timms_parameter_counts(spec, name):
+    """regnety_040_timm's logits are compared above; the file it extends gets the graph-only count."""
+    model = timm.create_model(name, pretrained=False)
+    trainable = sum(p.numel() for p in model.parameters())
+    total = trainable + sum(b.numel() for k, b in model.named_buffers() if not k.endswith("num_batches_tracked"))
+    graph = archspec.api.layer_graph(spec)
+    assert (sum(layer.trainable for layer in graph), sum(layer.params for layer in graph)) == (trainable, total)
