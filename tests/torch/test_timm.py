@@ -31,6 +31,7 @@ CASES = {  # spec: (timm model name, input size, pixels); state_dicts are saved 
     # Normalization layer that no timm tensor fills (left at mean 0, variance 1: --allow-partial); timm's
     # tf_ port takes the image that results, so Keras gets 255 * x where timm gets x
     "efficientnet_b0": ("tf_efficientnet_b0", 64, True),
+    "efficientnet_b0_timm": ("efficientnet_b0", 64, False),
     "regnety_040_timm": ("regnety_040", 64, False),
 }
 
