@@ -10,7 +10,7 @@ from archspec.errors import Diagnostic, SpecError
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 _TORCH_MEAN = (0.485, 0.456, 0.406)
 _TORCH_STD = (0.229, 0.224, 0.225)
-MODES = ("caffe", "tf", "torch", "none")
+MODES = ("caffe", "tf", "torch", "unit", "none")
 
 
 def preprocess(spec: Any, images: Any, data_format: str | None = None) -> Any:
@@ -18,7 +18,8 @@ def preprocess(spec: Any, images: Any, data_format: str | None = None) -> Any:
 
     ``spec`` is a path, bundled name or loaded spec; its ``preprocessing`` key picks the mode:
     ``caffe`` (RGB->BGR, ImageNet mean subtracted), ``tf`` (scaled to [-1, 1]), ``torch`` (scaled to
-    [0, 1] then normalised by ImageNet mean/std) or ``none``. ``data_format`` is ``"channels_last"``
+    [0, 1] then normalised by ImageNet mean/std), ``unit`` (scaled to [0, 1], as Ultralytics' YOLO takes
+    images; not a keras mode) or ``none``. ``data_format`` is ``"channels_last"``
     (the default) or ``"channels_first"``. NumPy arrays and lists are computed in NumPy (a new array; the
     input is not changed); a tensor (a Keras symbolic tensor inside a model, a ``tf.data`` map's tensor) goes
     through keras's own ``preprocess_input``, so the step can live inside a model.
@@ -34,6 +35,8 @@ def preprocess(spec: Any, images: Any, data_format: str | None = None) -> Any:
     if not _is_array(images):
         if mode == "none":
             return images
+        if mode == "unit":
+            return images / 255.0
         from keras.applications import imagenet_utils
 
         return imagenet_utils.preprocess_input(images, data_format=data_format or "channels_last", mode=mode)
@@ -50,6 +53,8 @@ def preprocess(spec: Any, images: Any, data_format: str | None = None) -> Any:
         return np.flip(x, axis=axis) - np.array(_CAFFE_MEAN_BGR, dtype="float32").reshape(shape)
     if mode == "tf":
         return x / 127.5 - 1.0
+    if mode == "unit":
+        return x / 255.0
     if mode == "torch":
         return ((x / 255.0 - np.array(_TORCH_MEAN, dtype="float32").reshape(shape))
                 / np.array(_TORCH_STD, dtype="float32").reshape(shape))

@@ -35,4 +35,17 @@ def test_every_bundled_spec_declares_a_preprocessing_mode():
             ops = {d["op"] for d in archspec.expand(name).nodes.values()}
             assert ops & {"rescaling", "normalization"}, name
         else:
-            assert mode in ("caffe", "tf", "torch"), name
+            assert mode in ("caffe", "tf", "torch", "unit"), name
+
+
+def test_unit_mode_scales_pixels_to_the_unit_interval():
+    """``unit``: what Ultralytics' YOLO takes (``im / 255``, RGB kept), for arrays and for tensors in a model."""
+    images = np.array([[[[0, 51, 255]]]], dtype="uint8")
+    assert archspec.load_spec("yolov8n").data["preprocessing"] == "unit"
+    assert np.allclose(archspec.preprocess("yolov8n", images), [[[[0.0, 0.2, 1.0]]]])
+    assert images[0, 0, 0, 1] == 51  # the input is not changed
+    import keras
+
+    x = keras.Input((1, 1, 3))
+    model = keras.Model(x, archspec.preprocess("yolov8n", x))
+    assert np.allclose(model(images.astype("float32")), [[[[0.0, 0.2, 1.0]]]])

@@ -208,7 +208,7 @@ def build_schema() -> dict[str, Any]:
                                "description": "without the top and without an input_shape, build leaves the input's "
                                               "height and width open (default true, as keras.applications); false "
                                               "keeps 'input' (a network whose structure depends on the size)"},
-            "preprocessing": {"enum": ["caffe", "tf", "torch", "none"],
+            "preprocessing": {"enum": ["caffe", "tf", "torch", "unit", "none"],
                               "description": "input preprocessing the weights expect (Keras preprocess_input mode)"},
             "channels_first": {"type": "boolean",
                                "description": "false: the family refuses keras.config.image_data_format() "

@@ -92,13 +92,18 @@ def test_every_bundled_spec_at_every_level(spec: str) -> None:
     nodes = graph.layers
     names, edges = graphviz_view(to_dot(graph).to_string())
     drawn = [d for d in nodes if not d.members]  # a nested layer is the cluster around its members
-    assert sorted(names.values()) == sorted(d.name for d in drawn)
+    outputs = graph.named_outputs()  # each named output is a node of its own, fed by the layer it returns
+    assert sorted(names.values()) == sorted([d.name for d in drawn] + [f"output {k}" for k in outputs])
     out = {d.id: nodes[d.members[-1]].name if d.members else d.name for d in nodes}  # its last member feeds on
-    assert edges == {(out[u], layer.name) for layer in drawn for u in layer.inputs}
+    assert edges == ({(out[u], layer.name) for layer in drawn for u in layer.inputs}
+                     | {(out[layer.id], f"output {k}") for k, layer in outputs.items()})
     for level in ("block", "stage"):
         found = groups(graph, level)
         collapsed = parse(to_dot(graph, level).to_string())
         labels = [unquote(n.get("label")).split("\n") for n in all_nodes(collapsed)]
+        drawn_outputs = {lab[0]: lab[-1] for lab in labels if lab[0] in {f"output {k}" for k in outputs}}
+        assert drawn_outputs == {f"output {k}": "x".join(map(str, layer.shape)) for k, layer in outputs.items()}
+        labels = [lab for lab in labels if lab[0] not in drawn_outputs]
         assert sorted(lab[0] for lab in labels) == sorted(found)
         for lab in labels:  # the output shape is the last label line
             assert lab[-1] == "x".join(map(str, nodes[found[lab[0]].output].shape))
