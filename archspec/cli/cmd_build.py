@@ -8,7 +8,8 @@ import sys
 import warnings
 from typing import Any
 
-from archspec.cli.common import add_backend, add_spec_arguments, build_options, limits_from, load_from, select_backend
+from archspec.cli.common import (add_backend, add_spec_arguments, add_weight_loading, build_options, limits_from,
+                                 load_from, select_backend)
 from archspec.cli.outfile import output_target
 from archspec.cli.quiet import quiet_tensorflow
 from archspec.errors import printable
@@ -24,8 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "cache or downloaded over HTTPS and hash-checked), a Keras weight file (legacy .h5 or Keras 3 .weights.h5) or a PyTorch checkpoint (.pth, "
                    ".safetensors) mapped by the spec's checkpoint keys; with a new --classes "
                    "everything but the classifier loads")
-    p.add_argument("--by-name", action="store_true", help="load weights by layer name instead of by order")
-    p.add_argument("--allow-partial", action="store_true", help="with --by-name, load what matches")
+    add_weight_loading(p)
     p.add_argument("--features", metavar="LEVELS", help="the backbone's feature maps instead of the classifier: "
                    "pyramid levels the spec taps, e.g. P3,P4,P5, or 'all' (docs/dense-prediction.md)")
     p.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's start-up log lines")

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from archspec.cli.common import add_backend, add_spec_arguments, load_from, select_backend
+from archspec.cli.common import add_backend, add_spec_arguments, add_weight_loading, load_from, select_backend
 from archspec.cli.outfile import output_target
 from archspec.progress import stage
 
@@ -28,8 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=FORMATS, required=True)
     p.add_argument("-o", "--output", required=True, help="the file (.onnx, .tflite) or folder (saved_model)")
     p.add_argument("--weights", help="weights to load, as for 'archspec build'")
-    p.add_argument("--by-name", action="store_true", help="load weights by layer name instead of by order")
-    p.add_argument("--allow-partial", action="store_true", help="with --by-name, load what matches")
+    add_weight_loading(p)
     p.add_argument("--verify", action="store_true",
                    help="run the artefact (onnxruntime, the TFLite interpreter, the SavedModel's serving signature) "
                         "on a seeded probe and fail above --tolerance")

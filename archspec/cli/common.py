@@ -156,6 +156,12 @@ def expand_from(args: argparse.Namespace, spec: Any) -> Any:
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
+def add_weight_loading(parser: argparse.ArgumentParser) -> None:
+    """How a weight file loads into a model being built (``build``, ``export``)."""
+    parser.add_argument("--by-name", action="store_true", help="load weights by layer name instead of by order")
+    parser.add_argument("--allow-partial", action="store_true", help="with --by-name, load what matches")
+
+
 def add_backend(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=BACKENDS,
                         help="Keras backend for this run (overrides KERAS_BACKEND; default: KERAS_BACKEND, else "
