@@ -44,6 +44,8 @@ FAMILIES = {  # family -> (spec, torchvision constructor) for every member; the 
                ("wide_resnet101_2", "wide_resnet101_2")],
     # likewise (densenet161: the same templates with a wider stem and growth)
     "densenet": [(f"densenet{n}_torch", f"densenet{n}") for n in (121, 161, 169, 201)],
+    "efficientnet": [(f"efficientnet_b{n}_torch", f"efficientnet_b{n}") for n in range(8)],
+    "efficientnet_v2": [(f"efficientnet_v2_{s}_torch", f"efficientnet_v2_{s}") for s in "sml"],
 }
 LOGITS_ELSEWHERE = {"resnet", "densenet"}
 # constructor arguments: GoogLeNet and Inception-V3 as they compute at inference, without the auxiliary classifiers
