@@ -3,7 +3,8 @@
 deeplabv3_mobilenet_v3_large (aux_loss=True, as its published weights) and lraspp_mobilenet_v3_large: the
 dilated backbone (dilated=True), the first block at stride 8 read by the aux head and by LR-ASPP's 'low'
 branch (an 'at' entry's carry), and their heads. Parameter counts from the layer graph against the reference
-built on the meta device; outputs from a torch.save'd state_dict of a seeded reference whose batch-norm
+built on the meta device, and the transfer plan of its state_dict's names and shapes (every layer filled,
+every tensor used); outputs from a torch.save'd state_dict of a seeded reference whose batch-norm
 statistics are those of a real batch (eval mode): relative error below 1e-4, and two images give different
 outputs.
 """
@@ -21,6 +22,7 @@ import torchvision
 
 import archspec
 from archspec.api import layer_graph
+from archspec.weights.torch_plan import plan_transfer
 from tests.torch.torch_reference import from_batch, images, max_rel_error, save_state_dict
 
 S = torchvision.models.segmentation
@@ -46,6 +48,8 @@ def test_parameter_counts_equal_torchvision(spec: str) -> None:
     stats = sum(b.numel() for name, b in ref.named_buffers() if name.endswith(("running_mean", "running_var")))
     graph = layer_graph(spec)
     assert (sum(layer.trainable for layer in graph), sum(layer.params for layer in graph)) == (params, params + stats)
+    plan = plan_transfer(graph, {name: tuple(t.shape) for name, t in ref.state_dict().items()}, f"{spec}.pth")
+    assert plan.complete, (plan.unmapped[:3], plan.mismatched[:3], plan.leftover[:3])  # check-weights' verdict
 
 
 @pytest.fixture(scope="module")
