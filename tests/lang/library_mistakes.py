@@ -24,8 +24,8 @@ from pathlib import Path
 
 from archspec.cli import main
 from archspec.lang.yaml_loader import load_document
+from tests.support.paths import SPECS
 
-SPECS = Path(__file__).resolve().parents[2] / "specs"
 LIBRARIES = sorted(p.name for p in (SPECS / "lib").glob("*.yaml"))
 NUMBER = re.compile(r"(?<![\w.{'\"-])\d+(\.\d+)?(?![\w.}'\"])")
 VALUES = ["0", "-1", "3.5", "null", "[]", "''", "1000000", "100000000", "2", "7"]
