@@ -150,6 +150,7 @@ class _Builder:
         self.default_problems: dict[tuple, Diagnostic] | None = None  # the checker's, asked for once
         self.checker_errors: list[Diagnostic] | None = None  # all the checker's errors, asked for once
         self._at_cache: tuple[tuple, dict[int, list[str]]] = ((), {})
+        self._attr_plans: dict[int, tuple] = {}  # by id(step): see _attr_plan
         self.calls: list[tuple[tuple, str, dict]] = []  # template calls being expanded: (path, name, args)
         self.work = 0  # steps and repeats expanded, bounded by limits.steps (empty templates make no layers)
         self.shared_budget = False  # whether expansions before this one counted in the same budget
@@ -630,20 +631,40 @@ class _Builder:
         return key
 
     def _attrs(self, opdef: OpDef, step: dict, path: tuple, scope: dict) -> dict[str, Any]:
+        plan = self._attr_plans.get(id(step))
+        if plan is None or plan[0] != path:
+            plan = self._attr_plans[id(step)] = self._attr_plan(opdef, step, path)
+        attrs = dict(plan[1])
+        for key, raw, where, attr, label in plan[2]:
+            attrs[key] = self._value(raw, scope, where, attr, label)
+        return attrs
+
+    def _attr_plan(self, opdef: OpDef, step: dict, path: tuple) -> tuple[tuple, dict[str, Any], list[tuple]]:
+        """What a step's attributes need, worked out once per step (a template's steps recur per block): the
+        values known already (op defaults; literals that pass their checks), every attribute in the record's
+        order, and the rest to resolve in each block's scope. The rules on the step alone apply here, first."""
         self.check_all(rules.unknown_attrs(opdef, step), path)
         defaults = self.defaults.get(opdef.name, {})
         self.check_all(rules.missing_attrs(opdef, step, defaults), path)
-        attrs = {}
+        known: dict[str, Any] = {}
+        todo: list[tuple] = []
         for key, attr in opdef.attrs.items():
             if key in step:
                 raw, where = step[key], path + (key,)
             elif key in defaults:
                 raw, where = defaults[key], ("defaults", opdef.name, key)
             else:
-                attrs[key] = attr.default
+                known[key] = attr.default
                 continue
-            attrs[key] = self._value(raw, scope, where, attr, f"{opdef.name}.{key}")
-        return attrs
+            label = f"{opdef.name}.{key}"
+            known[key] = None  # its place in the order
+            if raw is None or type(raw) in _PLAIN:  # a literal's check never depends on the scope
+                value, problem = rules.checked_value(attr, raw, label)
+                if problem is None and rules.int_bits(label, value, self.limits) is None:
+                    known[key] = value
+                    continue
+            todo.append((key, raw, where, attr, label))
+        return path, known, todo
 
     def _value(self, raw: Any, scope: dict, path: tuple, attr: Attr | None = None, label: str = "",
                numeric: bool = False) -> Any:
