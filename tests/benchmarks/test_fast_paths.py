@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from archspec.errors import SpecError
+from archspec.limits import Limits
 from archspec.lang import yaml_loader
 from archspec.lang.sources import bundled_dir, bundled_names
 
@@ -89,6 +92,47 @@ def test_fast_schema_if_reports_like_jsonschema(step: str, monkeypatch: pytest.M
     plain = jsonschema.validators.validator_for(json.loads(schema.schema_text()))(json.loads(schema.schema_text()))
     monkeypatch.setattr(schema, "validator", lambda: plain)
     assert fast == [d.format() for d in schema.check(doc)]
+
+
+def test_fast_schema_reports_like_jsonschema_on_the_invalid_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The invalid corpus and some zoo specs: the ``if``/``allOf`` shortcuts report exactly what jsonschema does."""
+    import json
+
+    import jsonschema
+
+    from archspec.lang import schema
+
+    root = Path(__file__).resolve().parents[2]
+    docs = []
+    zoo = [root / "specs" / f"{name}.yaml" for name in ("resnet50", "mobilenet_v3_small", "inception_v3")]
+    for file in [*zoo, *sorted((root / "tests/lang/invalid").rglob("*.yaml"))]:
+        try:
+            docs.append(yaml_loader.load_document(file))
+        except SpecError:  # not YAML the schema gets to see
+            pass
+    fast = [[d.format() for d in schema.check(doc)] for doc in docs]
+    assert sum(map(bool, fast)) >= 10, "the invalid corpus breaks the schema"
+    plain = jsonschema.validators.validator_for(json.loads(schema.schema_text()))(json.loads(schema.schema_text()))
+    monkeypatch.setattr(schema, "validator", lambda: plain)
+    assert fast == [[d.format() for d in schema.check(doc)] for doc in docs]
+
+
+@pytest.mark.parametrize("limits", [Limits(yaml_nodes=n) for n in (1, 5, 9, 10, 11)] +
+                         [Limits(yaml_chars=n) for n in (1, 20, 25, 26, 27)])
+def test_documents_without_anchors_are_sized_like_the_alias_walk(limits: Limits,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without anchors the alias-bomb walk runs only past a limit; its verdict and message are unchanged."""
+    text = "a: [1, 22, {b: ccc}]\nd: eeee\n"
+
+    def parse() -> str:
+        try:
+            return repr(yaml_loader.parse_value(text, "t.yaml", limits).data)
+        except SpecError as exc:
+            return "\n".join(d.format() for d in exc.diagnostics)
+
+    fast = parse()
+    monkeypatch.setattr(yaml_loader, "_tree_within", lambda root, limits: False)  # always the full walk
+    assert fast == parse()
 
 
 def _reference_format_template(template, scope, limits):
