@@ -151,6 +151,7 @@ class _Builder:
         self.checker_errors: list[Diagnostic] | None = None  # all the checker's errors, asked for once
         self._at_cache: tuple[tuple, dict[int, list[str]]] = ((), {})
         self._attr_plans: dict[int, tuple] = {}  # by id(step): see _attr_plan
+        self._declared: dict[str, tuple] = {}  # template name -> its defaults, required and tensor names, ...
         self.calls: list[tuple[tuple, str, dict]] = []  # template calls being expanded: (path, name, args)
         self.work = 0  # steps and repeats expanded, bounded by limits.steps (empty templates make no layers)
         self.shared_budget = False  # whether expansions before this one counted in the same budget
@@ -321,10 +322,13 @@ class _Builder:
         used, stack = set(self.g.output_ids()), list(self.g.output_ids())
         while stack:
             node = layers[stack.pop()]
-            for src in node.inputs + list(node.members[-1:]):  # a nested layer uses its members' chain
+            for src in node.inputs:
                 if src not in used:
                     used.add(src)
                     stack.append(src)
+            if node.members and node.members[-1] not in used:  # a nested layer uses its members' chain
+                used.add(node.members[-1])
+                stack.append(node.members[-1])
         dead = [layer for layer in layers if layer.id not in used]
         if dead:
             more = f" ({len(dead) - 1} more)" if len(dead) > 1 else ""
@@ -420,12 +424,16 @@ class _Builder:
                      call_path: tuple, at: dict | None = None, i: int | None = None) -> dict[str, Any]:
         """Template parameters: declared defaults overridden by call arguments evaluated in ``scope``
         (``at``/``i``: the stage's per-repeat overrides and the repeat being bound)."""
-        self.check_all(rules.param_declared_twice(tname, template), ("templates", tname))
-        params = template.get("params", {})
-        required = template.get("required", [])
-        self._count_work(call_path, len(params) + len(args))
-        tensors = template.get("tensors", [])
-        known = set(params) | set(required) | set(tensors)
+        declared = self._declared.get(tname)
+        if declared is None:  # what the template declares, checked once per template
+            self.check_all(rules.param_declared_twice(tname, template), ("templates", tname))
+            params, required, tensors = template.get("params", {}), template.get("required", []), \
+                template.get("tensors", [])
+            declared = self._declared[tname] = (
+                [(name, default, ("templates", tname, "params", name)) for name, default in params.items()],
+                (*required, *tensors), tensors, set(params) | set(required) | set(tensors))
+        defaults, needed, tensors, known = declared
+        self._count_work(call_path, len(defaults) + len(args))
         bound: dict[str, Any] = {}
         for name, (raw, path) in args.items():
             if name in tensors:
@@ -433,12 +441,11 @@ class _Builder:
             if name not in known:
                 self.check(rules.unknown_param(name, tname, known), path)
             bound[name] = self._value(raw, scope, path)
-        for name in [*required, *tensors]:
+        for name in needed:
             if name not in bound and name not in args:
                 self.fail(rules.missing_param(name, tname, at, i), call_path)
         seen = scope.new_child(dict(bound))  # a default sees the arguments and the defaults before it
-        for name, default in params.items():
-            where = ("templates", tname, "params", name)
+        for name, default, where in defaults:
             if name not in bound:
                 bound[name] = seen[name] = self._value(default, seen, where)
             elif isinstance(default, (str, list)) and (problem := self._default_problems().get(where)):
@@ -535,8 +542,10 @@ class _Builder:
         self.g.outputs[name] = node
 
     def _inputs(self, step: dict, path: tuple, frame: _Frame, key: str = "in") -> list[int]:
-        self.check_all(rules.unknown_refs(step, key, frame.values), path)
         refs = step.get(key, "prev")
+        if refs == "prev":  # most steps: nothing the rule could refuse
+            return [frame.prev]
+        self.check_all(rules.unknown_refs(step, key, frame.values), path)
         return [frame.prev if ref == "prev" else frame.values[ref] for ref in (refs if isinstance(refs, list) else [refs])]
 
     def _call(self, step: dict, path: tuple, frame: _Frame, inp: int, scope: dict) -> int:
