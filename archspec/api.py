@@ -76,7 +76,7 @@ def validate_file(path: str | Path, limits: Limits = DEFAULT_LIMITS, cache: Spec
 def build(source: Source, *, weights: str | Path | None = None, input_tensor: Any = None, name: str | None = None,
           by_name: bool = False, allow_partial: bool = False, overrides: Overrides = None,
           limits: Limits = DEFAULT_LIMITS, features: bool | Iterable[str] | None = None,
-          **options: Any) -> "keras.Model":
+          adapt_input_channels: bool = False, **options: Any) -> "keras.Model":
     """Compile a spec to a ``keras.Model`` with the arguments of ``keras.applications`` constructors.
 
     ``options`` are ``include_top``, ``pooling``, ``classes``, ``classifier_activation`` and ``input_shape``;
@@ -89,9 +89,15 @@ def build(source: Source, *, weights: str | Path | None = None, input_tensor: An
 
     ``features`` (``["P3", "P4", "P5"]``, or ``True`` for every level the spec taps) returns the backbone
     without its top, its outputs a dict of those pyramid levels (docs/dense-prediction.md).
+
+    ``adapt_input_channels``: pretrained weights (a weight file, a checkpoint or ``"imagenet"``) for another
+    input channel count than the model's (1-channel images, RGB weights) fill the convolution that reads the
+    input by timm's ``in_chans`` rule: the filters summed for one channel, else repeated and rescaled
+    (docs/pytorch.md, "Other input channels"). Without it such weights are refused, naming this option.
     """
     return build_spec(load_spec(source, overrides, limits), dict(options), weights=weights, input_tensor=input_tensor,
-                      name=name, by_name=by_name, allow_partial=allow_partial, limits=limits, features=features)
+                      name=name, by_name=by_name, allow_partial=allow_partial, limits=limits, features=features,
+                      adapt_input_channels=adapt_input_channels)
 
 
 def feature_layers(spec: Source, features: bool | Iterable[str] = True, limits: Limits = DEFAULT_LIMITS,

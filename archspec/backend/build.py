@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def build_spec(loaded: Spec, options: dict[str, Any], *, weights: str | Path | None = None, input_tensor: Any = None,
                name: str | None = None, by_name: bool = False, allow_partial: bool = False,
-               limits: Limits = DEFAULT_LIMITS, features: bool | Iterable[str] | None = None) -> "keras.Model":
+               limits: Limits = DEFAULT_LIMITS, features: bool | Iterable[str] | None = None,
+               adapt_input_channels: bool = False) -> "keras.Model":
     """See :func:`archspec.build` (the arguments, after the spec is loaded)."""
     taps = None
     if features is not None and features is not False:
@@ -37,7 +38,8 @@ def build_spec(loaded: Spec, options: dict[str, Any], *, weights: str | Path | N
     # is imported only a build without input_shape (or one where Keras is loaded already) is checked
     known = "keras" in sys.modules or options.get("input_shape") is None
     if input_tensor is None and known:
-        options = keras_input_options(loaded, options, weights, variable=True, data_format=_data_format())
+        options = keras_input_options(loaded, options, weights, variable=True, data_format=_data_format(),
+                                      any_channels=adapt_input_channels)
     imagenet = isinstance(weights, str) and weights == "imagenet"
     wfile = checkpoint = None
     if imagenet and input_tensor is None and known:  # a refused entry costs no Keras import (fetched after it)
@@ -64,9 +66,10 @@ def build_spec(loaded: Spec, options: dict[str, Any], *, weights: str | Path | N
     if input_tensor is not None:
         options["input_shape"] = backend.tensor_input_shape(input_tensor, options.get("input_shape"), where,
                                                             data_format)
-        options = keras_input_options(loaded, options, weights, variable=True)
+        options = keras_input_options(loaded, options, weights, variable=True, any_channels=adapt_input_channels)
     elif not known:
-        options = keras_input_options(loaded, options, weights, variable=True, data_format=data_format)
+        options = keras_input_options(loaded, options, weights, variable=True, data_format=data_format,
+                                      any_channels=adapt_input_channels)
     if imagenet:
         weights = published_weights(loaded, options.get("include_top", True), options.get("input_shape"),
                                     limits=limits)
@@ -75,14 +78,17 @@ def build_spec(loaded: Spec, options: dict[str, Any], *, weights: str | Path | N
         wfile = read_weight_file(weights)
     graph = spec_graph(loaded, {**options, "weights": "imagenet" if imagenet else None}, limits)
     if checkpoint is not None:
-        model = _from_checkpoint(graph, checkpoint, backend, allow_partial, input_tensor=input_tensor, name=name)
+        model = _from_checkpoint(graph, checkpoint, backend, allow_partial, adapt_input_channels,
+                                 input_tensor=input_tensor, name=name)
     else:
         model = backend.build_model(graph, weights, by_name=by_name, allow_partial=allow_partial,
-                                    input_tensor=input_tensor, name=name, wfile=wfile)
+                                    input_tensor=input_tensor, name=name, wfile=wfile,
+                                    adapt_channels=adapt_input_channels)
     return model if taps is None else _keras.feature_model(model, taps)
 
 
-def _from_checkpoint(graph: Graph, checkpoint: Any, backend: Any, allow_partial: bool, **kwargs: Any) -> "keras.Model":
+def _from_checkpoint(graph: Graph, checkpoint: Any, backend: Any, allow_partial: bool, adapt_channels: bool,
+                     **kwargs: Any) -> "keras.Model":
     """Build with a PyTorch checkpoint's weights: converted through the transfer plan into a Keras weight file
     (the one path ``archspec convert`` writes), loaded by name; what the plan leaves out is a warning
     (``SkippedWeightsWarning``: a new classifier, tensors of a top the model lacks)."""
@@ -94,7 +100,7 @@ def _from_checkpoint(graph: Graph, checkpoint: Any, backend: Any, allow_partial:
 
     with tempfile.TemporaryDirectory(prefix="archspec-") as folder:
         converted = Path(folder) / "checkpoint.h5"
-        plan = convert(graph, checkpoint, converted, allow_partial)
+        plan = convert(graph, checkpoint, converted, allow_partial, adapt_channels)
         with warnings.catch_warnings():  # the plan's note below says what was left out, in the checkpoint's terms
             warnings.simplefilter("ignore", backend.SkippedWeightsWarning)
             model = backend.build_model(graph, str(converted), by_name=True, allow_partial=True,

@@ -9,6 +9,7 @@ from typing import Any
 from archspec.errors import Diagnostic, Location, SpecError
 from archspec.graph.ir import Graph
 from archspec.weights.h5file import WeightFile, check_arrays, read_arrays, read_weight_file
+from archspec.weights.channels import adapt_array
 from archspec.weights.match import decide
 
 
@@ -43,14 +44,15 @@ def tensor_input_shape(tensor: Any, input_shape: Any, where: Location, data_form
 
 
 def build_model(graph: Graph, weights: Any, by_name: bool = False, allow_partial: bool = False,
-                input_tensor: Any = None, name: str | None = None, wfile: WeightFile | None = None) -> Any:
+                input_tensor: Any = None, name: str | None = None, wfile: WeightFile | None = None,
+                adapt_channels: bool = False) -> Any:
     from archspec.backend.keras_emitters import emit_model
 
     if weights is None:
         model = emit_model(graph, name=name)
     else:
         model = build_with_weights(graph, weights, by_name=by_name, allow_partial=allow_partial, name=name,
-                                   wfile=wfile)
+                                   wfile=wfile, adapt_channels=adapt_channels)
     if input_tensor is not None:
         model = _on_tensor(model, graph, input_tensor)
     return model
@@ -81,7 +83,7 @@ class SkippedWeightsWarning(UserWarning):
 
 
 def build_with_weights(graph: Graph, path: str | Path, by_name: bool = False, allow_partial: bool = False,
-                       name: str | None = None, wfile: WeightFile | None = None) -> Any:
+                       name: str | None = None, wfile: WeightFile | None = None, adapt_channels: bool = False) -> Any:
     """Check ``path``, emit the model, set the weights the check paired; random initialisation is skipped
     when the check shows that the file sets every weight (so ``build(weights=f)`` is faster than
     build-then-load).
@@ -89,13 +91,15 @@ def build_with_weights(graph: Graph, path: str | Path, by_name: bool = False, al
     Legacy HDF5 and Keras 3 ``.weights.h5`` files are read the same way (h5py, the pairs of
     :func:`archspec.weights.match.check_weights`). By order, a file that differs only in the head (a new
     ``classes``, or a top file without the top) loads everything else and warns with the layers skipped.
+    ``adapt_channels``: the kernel that reads the network input is adapted to its channel count (timm's rule,
+    archspec/weights/channels.py), and the warning says so.
     """
     import warnings
 
     from archspec.backend.keras_emitters import emit_model
 
     wfile = wfile or read_weight_file(path)
-    decision = decide(graph, wfile, by_name=by_name, allow_partial=allow_partial)
+    decision = decide(graph, wfile, by_name=by_name, allow_partial=allow_partial, adapt_channels=adapt_channels)
     if decision.problems:
         raise SpecError(decision.problems)
     report = decision.report
@@ -115,8 +119,11 @@ def _assign(model: Any, graph: Graph, report: Any, wfile: Any) -> None:
     layers = {layer.name: layer for layer in model.layers}
     for nid, _ in report.matched:
         layer = layers[graph.layers[nid].name]
-        for variable, array in zip(list(layer.trainable_weights) + list(layer.non_trainable_weights),
-                                   read_arrays(wfile.path, report.datasets[nid])):
+        arrays = list(read_arrays(wfile.path, report.datasets[nid]))
+        if nid in report.adapted:  # a reader of the network input, kernel for another channel count
+            a = report.adapted[nid]
+            arrays[a.weight] = adapt_array(arrays[a.weight], a)
+        for variable, array in zip(list(layer.trainable_weights) + list(layer.non_trainable_weights), arrays):
             variable.assign(array)
         if hasattr(layer, "finalize_state"):  # as Keras's loaders do: Normalization derives its
             layer.finalize_state()            # mean/variance tensors from the loaded statistics

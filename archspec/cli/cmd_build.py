@@ -69,7 +69,7 @@ def build_from(args: argparse.Namespace, spec: Any) -> Any:
             options.update(include_top=None, features=True if args.features == "all" else
                            [f.strip() for f in args.features.split(",") if f.strip()])
         model = build(spec, weights=args.weights, by_name=args.by_name, allow_partial=args.allow_partial,
-                      limits=limits_from(args), **options)
+                      adapt_input_channels=args.adapt_input_channels, limits=limits_from(args), **options)
     for warning in caught:
         if issubclass(warning.category, SkippedWeightsWarning):
             print(f"warning: {printable(warning.message)}", file=sys.stderr)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from archspec.cli.common import add_spec_arguments, expand_from, load_from
+from archspec.cli.common import add_adapt_channels, add_spec_arguments, expand_from, load_from
 from archspec.graph.ir import Graph
 
 
@@ -22,6 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--by-name", dest="mode", action="store_const", const="name", help="as build --by-name: --mode name")
     p.add_argument("--allow-partial", action="store_true", help="as build --allow-partial: layers the file lacks (or "
                    "the checkpoint does not fill) keep their initial weights")
+    add_adapt_channels(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
     add_spec_arguments(p)
     p.set_defaults(run=run)
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     if sniff(args.file):
         return _checkpoint(args, graph)
     with stage(f"reading {args.file}"):
-        result = check_weights(graph, args.file, args.mode, args.allow_partial)
+        result = check_weights(graph, args.file, args.mode, args.allow_partial, args.adapt_input_channels)
     print(json.dumps(to_json(result, graph), indent=1) if args.format == "json" else format_text(result, graph))
     return 0 if result.loads else 1
 
@@ -50,7 +51,7 @@ def _checkpoint(args: argparse.Namespace, graph: Graph) -> int:
     from archspec.weights.torch_plan import plan_transfer
 
     checkpoint = read_checkpoint(args.file)
-    plan = plan_transfer(graph, checkpoint.shapes, checkpoint.path)
+    plan = plan_transfer(graph, checkpoint.shapes, checkpoint.path, args.adapt_input_channels)
     print(json.dumps(to_json(plan, graph, checkpoint.format, args.allow_partial), indent=1) if args.format == "json"
           else format_text(plan, graph, checkpoint.format, args.allow_partial))
     return 1 if verdict(plan, graph, args.allow_partial) == "fail" else 0

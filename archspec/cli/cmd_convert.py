@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from archspec.cli.common import add_spec_arguments, expand_from, load_from
+from archspec.cli.common import add_adapt_channels, add_spec_arguments, expand_from, load_from
 from archspec.cli.outfile import output_target
 
 
@@ -18,6 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="Keras weight file: .weights.h5 (Keras 3, model.load_weights) or .h5 (legacy layout)")
     p.add_argument("--allow-partial", action="store_true", help="write what maps when layers get nothing")
+    add_adapt_channels(p)
     add_spec_arguments(p)
     p.set_defaults(run=run)
 
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     with stage(f"reading {args.checkpoint}"):
         checkpoint = read_checkpoint(args.checkpoint)
     with stage(f"writing {args.output}"):
-        plan = convert(graph, checkpoint, args.output, args.allow_partial)
+        plan = convert(graph, checkpoint, args.output, args.allow_partial, args.adapt_input_channels)
     note = skipped(plan, graph)
     if note:
         print(f"warning: {note}", file=sys.stderr)

@@ -160,6 +160,15 @@ def add_weight_loading(parser: argparse.ArgumentParser) -> None:
     """How a weight file loads into a model being built (``build``, ``export``)."""
     parser.add_argument("--by-name", action="store_true", help="load weights by layer name instead of by order")
     parser.add_argument("--allow-partial", action="store_true", help="with --by-name, load what matches")
+    add_adapt_channels(parser)
+
+
+def add_adapt_channels(parser: argparse.ArgumentParser) -> None:
+    """``--adapt-input-channels`` (``build``, ``export``, ``convert``, ``check-weights``)."""
+    parser.add_argument("--adapt-input-channels", action="store_true",
+                        help="weights for another input channel count (RGB weights, a 1-channel --input-shape): "
+                             "adapt the convolution that reads the input as timm's in_chans does (sum the "
+                             "filters for 1 channel, else repeat and rescale them)")
 
 
 def add_backend(parser: argparse.ArgumentParser) -> None:

@@ -9,7 +9,7 @@ from archspec.export.nodes import outputs_text
 from archspec.export.weight_check import more_line
 from archspec.graph.ir import Graph
 from archspec.ops import fmt_shape
-from archspec.weights.torch_plan import TransferPlan, checkpoint_layers, problems, skipped
+from archspec.weights.torch_plan import TransferPlan, checkpoint_layers, left_out, problems
 
 
 def verdict(plan: TransferPlan, graph: Graph, allow_partial: bool = False) -> str:
@@ -32,6 +32,7 @@ def to_json(plan: TransferPlan, graph: Graph, fmt: str, allow_partial: bool = Fa
                               "found": list(m.found), "loc": str(layers[m.node].loc)} for m in plan.mismatched],
         "leftover": list(plan.leftover),
         "ignored": list(plan.ignored),
+        "adapted": list(plan.adapted),
         "diagnostics": [d.format() for d in problems(plan, graph, allow_partial)],
     }
 
@@ -49,6 +50,7 @@ def format_text(plan: TransferPlan, graph: Graph, fmt: str, allow_partial: bool 
     reordered = [layers[n].name for n, maps in plan.mapped if any(m.features for m in maps)]
     if reordered:
         out.append(f"  reordered from channels-first features (flatten -> dense): {', '.join(reordered)}")
+    out += [f"  adapted: {text}" for text in plan.adapted]
     for m in plan.mismatched[:limit]:
         layer = layers[m.node]
         out.append(f"  {layer.loc}: shape mismatch: layer '{layer.name}' takes '{m.tensor}' as {fmt_shape(m.expected)},"
@@ -64,5 +66,5 @@ def format_text(plan: TransferPlan, graph: Graph, fmt: str, allow_partial: bool 
     elif plan.complete:
         out.append("OK: the checkpoint fills every layer with weights")
     else:
-        out.append(f"PARTIAL: loads; {skipped(plan, graph).split('; ', 1)[1]}")
+        out.append(f"PARTIAL: loads; {'; '.join(left_out(plan, graph))}")
     return "\n".join(out)

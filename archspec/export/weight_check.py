@@ -10,7 +10,7 @@ from typing import Any
 
 from archspec.export.nodes import outputs_text
 from archspec.graph.ir import Graph
-from archspec.weights.match import WeightCheck, shapes_text
+from archspec.weights.match import WeightCheck, adapted_text, shapes_text
 
 
 LAYOUTS = {"weights": "legacy weights file", "model": "full-model file (model_weights)",
@@ -36,6 +36,7 @@ def to_json(result: WeightCheck, graph: Graph) -> dict[str, Any]:
             "shape_mismatches": [{"layer": m.layer, "file_layer": m.file_layer, "expected": [list(s) for s in m.expected],
                                   "found": [list(s) for s in m.found], "loc": str(m.loc)} for m in r.mismatched],
             "count_error": r.count_error,
+            "adapted": adapted_text(r, graph),
             "diagnostics": [p.format() for p in d.problems],
         } for d in result.decisions for r in (d.report,)],
     }
@@ -60,6 +61,7 @@ def format_text(result: WeightCheck, graph: Graph, limit: int = 10) -> str:
                    f"{len(r.mismatched)} shape mismatch(es)")
         if r.count_error:
             out.append(f"  {r.count_error}")
+        out += [f"  adapted: {text}" for text in adapted_text(r, graph)]
         for m in r.mismatched[:limit]:
             out.append(f"  {m.loc}: shape mismatch: layer '{m.layer}' expects {shapes_text(m.expected)}, "
                        f"file layer '{m.file_layer}' has {shapes_text(m.found)}")
@@ -77,5 +79,5 @@ def format_text(result: WeightCheck, graph: Graph, limit: int = 10) -> str:
     elif loading.report.complete:
         out.append(f"OK: the file loads fully by {result.loads}{advice}")
     else:
-        out.append(f"PARTIAL: loads by {result.loads}{advice}; {loading.warning(graph, wfile.path).split('; ', 1)[1]}")
+        out.append(f"PARTIAL: loads by {result.loads}{advice}; {'; '.join(loading.left_out(graph))}")
     return "\n".join(out)

@@ -21,7 +21,7 @@ from archspec.lang import rules
 from archspec.lang.compose import Spec
 from archspec.lang.checks import check_spec, default_problems, published_problems
 from archspec.lang.expressions import ExpressionError, format_template, letter, names_in, resolve, template_fields
-from archspec.lang.rules import CALL_META, INHERITED, STAGE_META, Problem
+from archspec.lang.rules import AT_META, CALL_META, INHERITED, STAGE_META, Problem
 from archspec.lang.yaml_loader import json_pointer
 from archspec.limits import DEFAULT_LIMITS, Limits
 from archspec.ops import OPS, Attr, OpDef, ShapeError, fmt_shape
@@ -386,6 +386,9 @@ class _Builder:
                 self.calls.pop()
             prev = frame.prev
             self._carry(stage.get("carry", {}), frame, path)
+            for which in self._at_keys(at, repeat).get(i, ()):
+                if "carry" in at[which]:  # this repeat's own carry, after the stage's
+                    self._carry(at[which]["carry"], frame, path + ("at", which))
         return prev
 
     def _carried_in(self, template: dict | None, tname: str | None, path: tuple, prev: int) -> dict[str, int]:
@@ -410,7 +413,7 @@ class _Builder:
         args = {k: (v, path + (k,)) for k, v in stage.items() if k not in STAGE_META}
         for which in self._at_keys(at, repeat).get(i, ()):
             self._count_work(path)
-            args.update({k: (v, path + ("at", which, k)) for k, v in at[which].items() if k != "block"})
+            args.update({k: (v, path + ("at", which, k)) for k, v in at[which].items() if k not in AT_META})
         return args
 
     def _at_keys(self, at: dict, repeat: int) -> dict[int, list[str]]:

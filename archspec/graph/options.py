@@ -46,7 +46,8 @@ def tapped_layers(spec: Spec, features: bool | Iterable[str] = True,
 
 
 def keras_input_options(spec: Spec, options: dict[str, Any], weights: Any = None,
-                        variable: bool = False, data_format: str = "channels_last") -> dict[str, Any]:
+                        variable: bool = False, data_format: str = "channels_last",
+                        any_channels: bool = False) -> dict[str, Any]:
     """``options`` with the input shape keras.applications' ``obtain_input_shape`` would use, or a located
     :class:`SpecError` (a ``ValueError``) where it refuses one.
 
@@ -54,7 +55,8 @@ def keras_input_options(spec: Spec, options: dict[str, Any], weights: Any = None
     (what ``build`` does, as keras does, unless the spec says ``variable_input: false``); the analyses (``expand``, ``summary``) keep the spec's sizes so
     they can count multiply-accumulates. The family's minimum size is the spec's ``min_input``.
     ``data_format`` is how ``input_shape`` is written: ``channels_first`` reads ``(C, H, W)`` as keras does;
-    the options returned are always channels-last ``(H, W, C)``, as the graph is.
+    the options returned are always channels-last ``(H, W, C)``, as the graph is. ``any_channels``: the
+    published weights' input convolution is adapted to the input's channel count (``adapt_input_channels``).
     """
     options = _options(options)
     include_top = options.get("include_top", True)
@@ -91,11 +93,14 @@ def keras_input_options(spec: Spec, options: dict[str, Any], weights: Any = None
         refuse(f"the number of input channels must be given; Received: input_shape={given}",
                "with keras.config.image_data_format() 'channels_first' the shape is (channels, height, width)"
                if first else "archspec models are channels_last: (height, width, channels)")
-    if weights == "imagenet" and include_top and default and shape != default and shape not in _published_sizes(spec):
+    rgb = (*shape[:2], 3) if any_channels else shape  # the shape the published weights are checked against
+    if weights == "imagenet" and include_top and default and rgb != default and rgb not in _published_sizes(spec):
         refuse("When setting `include_top=True` and loading `imagenet` weights, `input_shape` should be "
                f"{shown(default)}.  Received: input_shape={given}")
-    if weights == "imagenet" and shape[-1] != 3:
-        refuse(f"The input must have 3 channels; Received `input_shape={given}`")
+    if weights == "imagenet" and rgb[-1] != 3:
+        refuse(f"The input must have 3 channels; Received `input_shape={given}`",
+               "--adapt-input-channels (adapt_input_channels=True) adapts the weights' input convolution to "
+               "another channel count, as timm's in_chans does")
     min_size = data.get("min_input")
     if isinstance(min_size, int) and any(d is not None and d < min_size for d in shape[:2]):
         if first:  # (H, W, C) written under channels_first, or (C, H, W) under channels_last

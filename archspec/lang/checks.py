@@ -20,8 +20,8 @@ from archspec.lang import rules
 from archspec.lang.compose import Spec, SpecCache, load_spec
 from archspec.lang.expressions import (ExpressionError, evaluate, format_template, is_bare_name, names_in, parse,
                                       template_fields, template_literals)
-from archspec.lang.rules import (CALL_META, INHERITED, OPTION_DEFAULTS, OPTION_NAMES, REPEAT_NAMES, SHAPE_VARS,
-                                 STAGE_META, STEP_META, Problem)
+from archspec.lang.rules import (AT_META, CALL_META, INHERITED, OPTION_DEFAULTS, OPTION_NAMES, REPEAT_NAMES,
+                                 SHAPE_VARS, STAGE_META, STEP_META, Problem)
 from archspec.lang.sources import bundled_dir, bundled_names
 from archspec.lang.yaml_loader import json_pointer
 from archspec.limits import DEFAULT_LIMITS, Limits
@@ -333,7 +333,7 @@ class _Checker:
         for k in [k for k in stage if k not in STAGE_META]:
             self._argument(k, stage, tensors, inner, path, known)
         for which, values in at.items():
-            for k in _dict(values):
+            for k in [k for k in _dict(values) if k not in AT_META]:
                 self._argument(k, values, tensors, inner, path + ("at", which), known)
         if isinstance(tname, str) and not self.report(rules.unknown_template(tname, self.templates), path + ("block",)):
             self._stage_args(tname, stage, at, path, known_repeat)
@@ -348,10 +348,14 @@ class _Checker:
             self._carry(stage, values, path)
 
     def _carry(self, stage: dict, values: Collection[str], path: tuple) -> None:
-        """A stage's 'carry' names values of its block (``values``: those bound after the block ran)."""
-        carry = _dict(stage.get("carry"))
-        self.report_all(rules.carry_refs(carry, values), path + ("carry",))
-        self.carried.update(carry)
+        """A stage's 'carry', and its 'at' entries' for their repeats, name values of its block (``values``:
+        those bound after the block ran)."""
+        carries = [(path, _dict(stage.get("carry")))]
+        carries += [(path + ("at", w), _dict(v.get("carry"))) for w, v in _dict(stage.get("at")).items()
+                    if isinstance(v, dict)]
+        for where, carry in carries:
+            self.report_all(rules.carry_refs(carry, values), where + ("carry",))
+            self.carried.update(carry)
 
     def _stage_args(self, tname: str, stage: dict, at: dict, path: tuple, repeat: int | None) -> None:
         """Stage arguments against the template each repeat uses (an 'at' entry's ``block`` switches it, see
@@ -384,7 +388,7 @@ class _Checker:
         known = {*_dict(template.get("params")), *required, *_tensors(template)}
         unknown, given = [], set()
         places = [((k,), k) for k in stage if k not in STAGE_META]
-        places += [(("at", w, k), k) for w in entries for k in _dict(at[w]) if k != "block"]
+        places += [(("at", w, k), k) for w in entries for k in _dict(at[w]) if k not in AT_META]
         for where, k in places:
             given.add(k)
             if k not in known:

@@ -25,6 +25,7 @@ from archspec.ops import OPS, Attr, OpDef, coerce
 STEP_META = ("op", "use", "name", "in", "as", "if", "else", "branches", "doc", "checkpoint", "output", "tap")
 CALL_META = ("use", "in", "as", "if", "else", "doc", "output", "tap")
 STAGE_META = ("block", "body", "repeat", "block_name", "at", "doc", "carry")
+AT_META = ("block", "carry")  # keys of an 'at' entry that are not the repeat's parameters
 RESERVED = ("input", "prev")  # value names a step cannot bind with 'as'
 REPEAT_NAMES = ("i", "repeat", "first", "last", "letter")
 INHERITED = (*REPEAT_NAMES, "stage", "block")  # visible inside nested templates
@@ -315,7 +316,8 @@ def layer_name(name: str) -> Problem | None:
 def unknown_param(name: str, tname: str, known: Iterable[str]) -> Problem:
     known = sorted(known)
     if name in (*STAGE_META, *CALL_META):  # a stage's key given per repeat ('at'): not a typo of itself
-        hint = f"'{name}' is a key of the stage, not a parameter; 'at' gives a repeat parameters and a 'block'"
+        hint = (f"'{name}' is a key of the stage, not a parameter; 'at' gives a repeat parameters, a 'block' "
+                "and a 'carry'")
     else:
         hint = did_you_mean(name, [*known, *STAGE_META, *CALL_META]) or (
             f"parameters: {', '.join(known)}" if known else "it takes no parameters")
@@ -388,8 +390,9 @@ def carried_unbound(tname: str, name: str, known: Iterable[str]) -> Problem | No
 
 
 def carry_refs(carry: dict, known: Collection[str]) -> list[Problem]:
-    """``carry: {name: value}``: each value is one of the block's values after it ran (``input``, ``prev``
-    = its output, an ``as`` name of its body, or a value it reads as carried)."""
+    """``carry: {name: value}`` (a stage's, or an 'at' entry's for its repeats): each value is one of the
+    block's values after it ran (``input``, ``prev`` = its output, an ``as`` name of its body, or a value it
+    reads as carried)."""
     bad = [(name, ref) for name, ref in carry.items()
            if not (isinstance(ref, str) and (ref in ("input", "prev") or ref in known))]
     if not bad:

@@ -89,6 +89,7 @@ def build_schema() -> dict[str, Any]:
         },
         "else": {"required": ["op"], "allOf": op_checks},
     }
+    carry = {"type": "object", "propertyNames": CARRIED_NAME, "additionalProperties": {"type": "string"}}
     stage = {
         "type": "object",
         "description": "a stage: a template ('block') or an inline 'body', repeated; other keys are the "
@@ -101,13 +102,15 @@ def build_schema() -> dict[str, Any]:
             "at": {
                 "type": "object",
                 "description": "per-repeat parameter overrides keyed by 'first', 'last' or a 1-based index "
-                               "(negative counts from the end)",
+                               "(negative counts from the end); an entry may also name the repeat's template ('block') "
+                               "and values carried after it ('carry')",
                 "propertyNames": {"pattern": "^(first|last|-?[1-9][0-9]*)$"},
-                "additionalProperties": {"type": "object"},
+                "additionalProperties": {"type": "object", "properties": {
+                    "carry": {**carry, "description": "after this repeat's block, name -> one of its values, as "
+                                                      "the stage's 'carry'"}}},
             },
             "doc": {"type": "string", "description": "free text"},
-            "carry": {"type": "object", "propertyNames": CARRIED_NAME,
-                      "additionalProperties": {"type": "string"},
+            "carry": {**carry,
                       "description": "after each block, name -> one of its values ('input', 'prev' = its output, an "
                                      "'as' name, a carried value), visible to later blocks (NASNet's previous path)"},
         },

@@ -16,6 +16,7 @@ from archspec.errors import Diagnostic, Location
 from archspec.graph.ir import Graph, Layer
 from archspec.graph.order import keras_layer_order
 from archspec.ops import fmt_shape
+from archspec.weights.channels import Adaptation, adaptation, hint, input_readers
 from archspec.weights.h5file import FileLayer, WeightFile, check_arrays, read_weight_file
 
 
@@ -29,6 +30,7 @@ class LayerMismatch:
     expected: list[tuple]
     found: list[tuple]
     loc: Location
+    hint: str | None = None  # the input-channel option that would adapt it, or why it did not
 
 
 @dataclass
@@ -41,6 +43,10 @@ class MatchReport:
     count_error: str | None = None
     # for each matched node, the HDF5 paths of its weights in the order of Graph.stored_weights
     datasets: dict[int, list[str]] = field(default_factory=dict)
+    # matched readers of the network input whose kernel is adapted to its channels (--adapt-input-channels)
+    adapted: dict[int, Adaptation] = field(default_factory=dict)
+    readers: dict[int, int] = field(default_factory=dict)  # the graph's input readers (weights/channels.py)
+    adapt: bool = False  # whether the load adapts them
 
     @property
     def complete(self) -> bool:
@@ -64,12 +70,13 @@ def _found(layer: FileLayer) -> list[tuple]:
     return [shape for _, shape in layer.weights]
 
 
-def match(graph: Graph, wfile: WeightFile, by_name: bool = False) -> MatchReport:
-    """Pair the graph's weighted layers with the file's, as Keras's legacy loader would."""
+def match(graph: Graph, wfile: WeightFile, by_name: bool = False, adapt_channels: bool = False) -> MatchReport:
+    """Pair the graph's weighted layers with the file's, as Keras's legacy loader would; with ``adapt_channels``
+    a reader of the network input whose kernel is for another channel count pairs, adapted (weights/channels.py)."""
     layers = graph.layers
     ours = weighted_nodes(graph)
     theirs = wfile.weighted
-    report = MatchReport("name" if by_name else "order")
+    report = MatchReport("name" if by_name else "order", readers=input_readers(graph), adapt=adapt_channels)
     if wfile.layout == "keras3" and not by_name:
         return _match_keras3(graph, wfile, report)
     if by_name:
@@ -140,11 +147,17 @@ def _pair(report: MatchReport, graph: Graph, layer: Layer, found: FileLayer) -> 
         _pair_members(report, graph, layer, found)
         return
     shapes = _shapes(graph, layer)
-    if shapes == _found(found):
+    result = None
+    if shapes != _found(found) and layer.id in report.readers:
+        result = adaptation(graph, layer, report.readers[layer.id], _found(found), lambda w: w.shape)
+    if shapes == _found(found) or (report.adapt and isinstance(result, Adaptation)):
         report.matched.append((layer.id, found.name))
         report.datasets[layer.id] = list(found.datasets)
+        if result is not None:
+            report.adapted[layer.id] = result
     else:
-        report.mismatched.append(LayerMismatch(layer.id, layer.name, found.name, shapes, _found(found), layer.loc))
+        report.mismatched.append(LayerMismatch(layer.id, layer.name, found.name, shapes, _found(found), layer.loc,
+                                               result and hint(result, report.adapt)))
 
 
 def _pair_members(report: MatchReport, graph: Graph, layer: Layer, found: FileLayer) -> None:
@@ -210,24 +223,37 @@ class Decision:
         return not self.problems
 
     def warning(self, graph: Graph, path: str) -> str | None:
-        """The ``SkippedWeightsWarning`` text of a load that leaves something out, else None."""
-        if self.problems or not (self.kept or self.unused):
+        """The ``SkippedWeightsWarning`` text of a load that adapts or leaves something out, else None."""
+        parts = adapted_text(self.report, graph) + self.left_out(graph)
+        if self.problems or not parts:
             return None
-        parts = [f"{path}: loaded {len(self.report.matched)} layers with weights"]
+        return "; ".join([f"{path}: loaded {len(self.report.matched)} layers with weights", *parts])
+
+    def left_out(self, graph: Graph) -> list[str]:
+        """What the load leaves at initial weights, and the file layers it does not use."""
+        parts = []
         if self.kept:
             parts.append(f"{len(self.kept)} layer(s) keep their initial weights (shapes differ from the file's: new "
                          f"classes or input size; or not in the file): {_list([graph.layers[n].name for n in self.kept])}")
         if self.unused:
             parts.append(f"file layer(s) not used: {_list(list(dict.fromkeys(self.unused)))}")
-        return "; ".join(parts)
+        return parts
 
 
-def decide(graph: Graph, wfile: WeightFile, by_name: bool = False, allow_partial: bool = False) -> Decision:
+def adapted_text(report: MatchReport, graph: Graph) -> list[str]:
+    """One line per kernel adapted to the input channels."""
+    return [a.text(graph.layers[n].name, f"the file's {w.name} {fmt_shape(a.stored(w.shape))}")
+            for n, a in report.adapted.items() for w in (graph.layers[n].weights[a.weight],)]
+
+
+def decide(graph: Graph, wfile: WeightFile, by_name: bool = False, allow_partial: bool = False,
+           adapt_channels: bool = False) -> Decision:
     """The one rule for both: a shape mismatch in the head is a new classifier, whose layers keep their initial
     weights (by order and by name alike); by order, a file that differs only in the head (a top file for a
     model without its top) loads too. Anything else that disagrees is a problem, except what the file lacks or
-    has in excess with ``allow_partial`` (by name, or a Keras 3 file)."""
-    report = match(graph, wfile, by_name=by_name)
+    has in excess with ``allow_partial`` (by name, or a Keras 3 file), and with ``adapt_channels`` a kernel
+    for another input-channel count (weights/channels.py)."""
+    report = match(graph, wfile, by_name=by_name, adapt_channels=adapt_channels)
     if report.complete:
         return Decision(report, [])
     head = [m for m in report.mismatched if graph.layers[m.node].stage == "head"]
@@ -241,7 +267,8 @@ def decide(graph: Graph, wfile: WeightFile, by_name: bool = False, allow_partial
     return Decision(report, [], [m.node for m in head] + list(report.missing), skipped + list(report.extra))
 
 
-def check_weights(graph: Graph, path: str | Path, mode: str = "auto", allow_partial: bool = False) -> WeightCheck:
+def check_weights(graph: Graph, path: str | Path, mode: str = "auto", allow_partial: bool = False,
+                  adapt_channels: bool = False) -> WeightCheck:
     """Decide by order (what keras.applications does), by name, or in ``auto`` mode by order then by name,
     as ``build`` would with the same options; then read the weights of the load (a chunk that does not
     decompress fails here as in ``build``)."""
@@ -250,7 +277,8 @@ def check_weights(graph: Graph, path: str | Path, mode: str = "auto", allow_part
     wfile = read_weight_file(path)
     decisions = []
     for by_name in ((False, True) if mode == "auto" else (mode == "name",)):
-        decisions.append(decide(graph, wfile, by_name=by_name, allow_partial=allow_partial))
+        decisions.append(decide(graph, wfile, by_name=by_name, allow_partial=allow_partial,
+                                adapt_channels=adapt_channels))
         if decisions[-1].loads:
             check_arrays(wfile.path, decisions[-1].report.paired_datasets())
             break
@@ -268,7 +296,8 @@ def diagnostics(report: MatchReport, graph: Graph, wfile: WeightFile, allow_part
         made_by = f"made in block '{layer.block}' of stage '{layer.stage}'; " if layer.block else ""
         out.append(Diagnostic(
             f"layer '{m.layer}' expects weights {shapes_text(m.expected)} but file layer '{m.file_layer}' has "
-            f"{shapes_text(m.found)}{more}", m.loc, hint=f"{made_by}weight file {wfile.path}"))
+            f"{shapes_text(m.found)}{more}", m.loc, hint=f"{made_by}weight file {wfile.path}"
+                                                        + (f"; {m.hint}" if m.hint else "")))
     if report.count_error:
         out.append(Diagnostic(report.count_error + "; loading by order needs equal counts", where,
                               hint="try --by-name" if report.mode == "order" else None))

@@ -14,7 +14,7 @@ No numpy, Keras or torch here: the plan is what ``check-weights`` prints; :func:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -23,6 +23,7 @@ from archspec.graph.ir import Graph, Layer
 from archspec.graph.order import keras_layer_order
 from archspec.ops import OPS, fmt_shape
 from archspec.ops.base import TORCH_LAYOUTS
+from archspec.weights.channels import Adaptation, adapt_array, adaptation, hint, input_readers
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class TensorMap:
     layout: str  # a TORCH_LAYOUTS key
     shape: tuple  # the Keras weight's shape
     features: tuple | None = None  # (H, W, C) of a flatten whose features this weight takes: reordered
+    adapt: Adaptation | None = None  # another input-channel count, adapted (weights/channels.py)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class TensorMismatch:
     tensor: str
     expected: tuple  # the tensor shape the layer needs (PyTorch's layout)
     found: tuple
+    hint: str | None = None  # the input-channel option that would adapt it, or why it did not
 
 
 @dataclass
@@ -59,6 +62,7 @@ class TransferPlan:
     mismatched: list[TensorMismatch] = field(default_factory=list)
     leftover: list[str] = field(default_factory=list)  # tensors nothing takes
     ignored: list[str] = field(default_factory=list)  # tensors Keras has no place for (num_batches_tracked)
+    adapted: list[str] = field(default_factory=list)  # what --adapt-input-channels changed, one line each
 
     @property
     def complete(self) -> bool:
@@ -71,8 +75,10 @@ class TransferPlan:
                 [n for n, _ in self.unmapped if graph.layers[n].stage != "head"])
 
 
-def plan_transfer(graph: Graph, shapes: dict[str, tuple], file: str) -> TransferPlan:
-    """Pair the graph's weighted layers with a checkpoint's tensors (``shapes``: name -> shape)."""
+def plan_transfer(graph: Graph, shapes: dict[str, tuple], file: str, adapt_channels: bool = False) -> TransferPlan:
+    """Pair the graph's weighted layers with a checkpoint's tensors (``shapes``: name -> shape). With
+    ``adapt_channels``, the kernel of a layer that reads the network input is adapted to its channel count
+    (:mod:`archspec.weights.channels`) instead of being a mismatch."""
     where = Location(file)
     if graph.checkpoint is None:
         raise SpecError(Diagnostic(f"spec '{graph.name}' declares no checkpoint family, so it says nothing about "
@@ -82,6 +88,7 @@ def plan_transfer(graph: Graph, shapes: dict[str, tuple], file: str) -> Transfer
     plan = TransferPlan(graph.checkpoint, file, len(shapes))
     claimed: set[str] = set()
     owner: dict[str, Layer] = {}
+    readers = input_readers(graph)
     for nid in checkpoint_layers(graph):
         layer = graph.layers[nid]
         if layer.checkpoint is None:
@@ -108,6 +115,8 @@ def plan_transfer(graph: Graph, shapes: dict[str, tuple], file: str) -> Transfer
                 plan.mismatched.append(TensorMismatch(nid, name, expected, tuple(shapes[name])))
             maps.append(TensorMap(weight.name, name, t.layout, weight.shape,
                                   features if _reordered(t.layout, weight.shape, features) else None))
+        if not missing and len(plan.mismatched) > before and nid in readers:
+            maps = _adapted(plan, graph, layer, readers[nid], maps, shapes, adapt_channels, before)
         if missing:
             plan.unmapped.append((nid, f"the checkpoint has no {', '.join(missing)}"))
         elif len(plan.mismatched) == before:
@@ -121,6 +130,23 @@ def plan_transfer(graph: Graph, shapes: dict[str, tuple], file: str) -> Transfer
             plan.leftover.append(name)
     _whole_nested(plan, graph)
     return plan
+
+
+def _adapted(plan: TransferPlan, graph: Graph, layer: Layer, channels: int, maps: list[TensorMap],
+             shapes: dict[str, tuple], asked: bool, before: int) -> list[TensorMap]:
+    """A reader of the network input whose tensors mismatch: with ``asked`` and timm's rule applying, its maps
+    adapt the kernel and its mismatches are dropped; otherwise they say what the option would do (or why not)."""
+    layouts = {m.weight: m.layout for m in maps}
+    result = adaptation(graph, layer, channels, [tuple(shapes[m.tensor]) for m in maps],
+                        lambda w: TORCH_LAYOUTS[layouts[w.name]][0](w.shape))
+    if asked and isinstance(result, Adaptation):
+        del plan.mismatched[before:]
+        m = maps[result.weight]
+        plan.adapted.append(result.text(layer.name, f"'{m.tensor}'"))
+        return [replace(m, adapt=result) if i == result.weight else m for i, m in enumerate(maps)]
+    note = hint(result, asked)
+    plan.mismatched[before:] = [replace(m, hint=note) for m in plan.mismatched[before:]]
+    return maps
 
 
 def _fits(layout: str, actual: tuple, expected: tuple) -> bool:
@@ -221,7 +247,9 @@ def keras_array(m: TensorMap, array: Any) -> Any:
         h, w, c = m.features
         rows = array.shape[0] if array.ndim == 2 else 1
         array = array.reshape(rows, c, h, w).transpose(0, 2, 3, 1).reshape(array.shape)
-    return TORCH_LAYOUTS[m.layout][1](array, m.shape).astype("float32", copy=False)
+    if m.adapt is None:
+        return TORCH_LAYOUTS[m.layout][1](array, m.shape).astype("float32", copy=False)
+    return adapt_array(TORCH_LAYOUTS[m.layout][1](array, m.adapt.stored(m.shape)), m.adapt)
 
 
 def problems(plan: TransferPlan, graph: Graph, allow_partial: bool = False) -> list[Diagnostic]:
@@ -238,7 +266,8 @@ def problems(plan: TransferPlan, graph: Graph, allow_partial: bool = False) -> l
         more = f" ({len(mismatched) - 1} more)" if len(mismatched) > 1 else ""
         out.append(Diagnostic(f"layer '{layer.name}' takes '{m.tensor}' as {fmt_shape(m.expected)} but the checkpoint has "
                               f"{fmt_shape(m.found)}{more}", layer.loc, layer.pointer,
-                              hint=f"made in block '{layer.block}' of stage '{layer.stage}'; checkpoint {plan.file}"))
+                              hint=f"made in block '{layer.block}' of stage '{layer.stage}'; checkpoint {plan.file}"
+                                   + (f"; {m.hint}" if m.hint else "")))
     if unmapped and not allow_partial:
         layer = graph.layers[unmapped[0]]
         why = dict(plan.unmapped)[unmapped[0]]
@@ -259,7 +288,15 @@ def problems(plan: TransferPlan, graph: Graph, allow_partial: bool = False) -> l
 
 
 def skipped(plan: TransferPlan, graph: Graph) -> str | None:
-    """What a transfer that has no :func:`problems` leaves out (head layers, unused tensors), or None."""
+    """What a transfer that has no :func:`problems` adapts (the input channels) or leaves out, or None."""
+    parts = plan.adapted + left_out(plan, graph)
+    if not parts:
+        return None
+    return f"{plan.file}: loaded {len(plan.mapped)} layers with weights; " + "; ".join(parts)
+
+
+def left_out(plan: TransferPlan, graph: Graph) -> list[str]:
+    """What a transfer leaves out: the layers that keep their initial weights (head layers), unused tensors."""
     parts = []
     keep = list(dict.fromkeys([graph.layers[m.node].name for m in plan.mismatched]
                               + [graph.layers[n].name for n, _ in plan.unmapped]))
@@ -269,17 +306,16 @@ def skipped(plan: TransferPlan, graph: Graph) -> str | None:
     unused = plan.leftover + [m.tensor for m in plan.mismatched]
     if unused:
         parts.append(f"checkpoint tensor(s) not used: {names_text(unused)}")
-    if not parts:
-        return None
-    return f"{plan.file}: loaded {len(plan.mapped)} layers with weights; " + "; ".join(parts)
+    return parts
 
 
-def convert(graph: Graph, checkpoint: Any, out: str | Path, allow_partial: bool = False) -> TransferPlan:
+def convert(graph: Graph, checkpoint: Any, out: str | Path, allow_partial: bool = False,
+            adapt_channels: bool = False) -> TransferPlan:
     """Plan the transfer, refuse it with every problem, else write the Keras weights of the mapped layers to
     ``out`` (``.weights.h5``: Keras 3 layout, other ``.h5``: legacy layout)."""
     from archspec.weights.h5write import write_weights
 
-    plan = plan_transfer(graph, checkpoint.shapes, checkpoint.path)
+    plan = plan_transfer(graph, checkpoint.shapes, checkpoint.path, adapt_channels)
     found = problems(plan, graph, allow_partial)
     if found:
         raise SpecError(found)

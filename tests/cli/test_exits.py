@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from archspec.cli import main
-from tests.user.conftest import write
+from tests.support.cli import write
 
 ROOT = Path(__file__).resolve().parents[2]
 

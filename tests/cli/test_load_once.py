@@ -10,7 +10,7 @@ import pytest
 
 import archspec.lang.yaml_loader as yaml_loader
 from tests.cli.test_exits import run
-from tests.user.conftest import write
+from tests.support.cli import write
 
 LIB = """\
     archspec: 1

@@ -61,7 +61,7 @@ def _ellipses(dot_text: str) -> set[str]:
 def _one_per_library_set() -> list[str]:
     """The smallest bundled spec of each distinct set of template libraries: the exports are generic code, and
     every spec's own numbers are held to its reference by the zoo tests (and built on every backend by
-    tests/backends), so one model per combination of templates is enough here."""
+    tests/keras_backends), so one model per combination of templates is enough here."""
     smallest: dict[frozenset, tuple[int, str]] = {}
     for name in bundled_names():
         libraries = frozenset(Path(s).name for s in load_spec(name).sources if Path(s).parent.name == "lib")

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from archspec.lang.schema import schema_text
-from tests.user.conftest import write
+from tests.support.cli import write
 
 SCHEMA = json.loads(schema_text())
 

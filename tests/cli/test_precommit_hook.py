@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.user.conftest import write
+from tests.support.cli import write
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""One process per Keras backend for tests/backends/test_cross_backend.py: all of that backend's work in one go.
+"""One process per Keras backend for tests/keras_backends/test_cross_backend.py: all of that backend's work in one go.
 
 Keras fixes its backend when it is first imported, so each backend needs its own process; starting one per
 model would pay the import (and JAX's compilation caches) again for every model. Run as

@@ -10,7 +10,7 @@ from pathlib import Path
 import archspec
 from archspec.lang.compose import load_spec
 from archspec.lang.schema import schema_text
-from tests.user.conftest import write
+from tests.support.cli import write
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""Helpers for the first-hour user tests: run the CLI in process from a chosen folder."""
+"""The in-process CLI runner and the file writer shared by the tests."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from archspec.lang.compose import SpecCache, load_spec, spec_root
-from tests.user.conftest import write
+from tests.support.cli import write
 
 SECRET = "AKIA-TOKEN-s3cr3t-value"
 
