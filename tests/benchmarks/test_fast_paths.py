@@ -117,6 +117,59 @@ def test_fast_schema_reports_like_jsonschema_on_the_invalid_corpus(monkeypatch: 
     assert fast == [[d.format() for d in schema.check(doc)] for doc in docs]
 
 
+def _mutants(data: object, rng, count: int) -> list[object]:
+    """``count`` copies of ``data``, each with one value replaced, one key dropped or one key added."""
+    import copy
+
+    pool = [0, 1, -3, 2.5, 1.0, True, False, None, "", "relu", "x y", "4 * filters", [], [1], [1, 1], ["a", 2],
+            {}, {"op": "conv2d"}, {"bogus": 1}, "conv2d", "prev", "input", 10**30]
+    out = []
+    for _ in range(count):
+        doc = copy.deepcopy(data)
+        spots, stack = [], [doc]
+        while stack:  # every container, to pick one of its entries
+            node = stack.pop()
+            keys = list(node) if isinstance(node, dict) else range(len(node)) if isinstance(node, list) else []
+            spots += [(node, k) for k in keys]
+            stack += [node[k] for k in keys]
+        node, key = spots[rng.randrange(len(spots))]
+        roll = rng.random()
+        if roll < 0.15 and isinstance(node, dict):
+            del node[key]
+        elif roll < 0.25 and isinstance(node, dict):
+            node[rng.choice(["bogus", "as", "in", "if", "repeat", "name", "op", "use"])] = rng.choice(pool)
+        else:
+            node[key] = copy.deepcopy(rng.choice(pool))
+        out.append(doc)
+    return out
+
+
+def test_schema_walk_accepts_exactly_what_jsonschema_accepts() -> None:
+    """``schema.accepts`` (no jsonschema) against jsonschema's verdict (with the shortcuts the test above
+    holds to plain jsonschema) on the zoo, the language corpora and 300 random one-edit mutants of zoo specs
+    and libraries: it never accepts what jsonschema rejects, and it decides the valid documents itself."""
+    import random
+
+    from archspec.lang import schema
+
+    root = Path(__file__).resolve().parents[2]
+    files = [*sorted((root / "specs").rglob("*.yaml")), *sorted((root / "tests/lang").rglob("*.yaml"))]
+    docs = []
+    for file in files:
+        try:
+            docs.append(yaml_loader.load_document(file).data)
+        except SpecError:
+            pass
+    rng = random.Random(22)
+    for name in ("resnet50", "mobilenet_v3_small", "lib/resnet", "lib/efficientnet", "lib/heads"):
+        docs += _mutants(yaml_loader.load_document(root / "specs" / f"{name}.yaml").data, rng, 60)
+    verdicts = [(schema.accepts(doc), schema.validator().is_valid(doc)) for doc in docs]
+    assert not [i for i, (fast, slow) in enumerate(verdicts) if fast and not slow]
+    valid = [fast for fast, slow in verdicts if slow]
+    assert len(valid) > 150 and all(valid), "every valid document is decided without jsonschema"
+    assert sum(not slow for _, slow in verdicts) > 150, "the mutants and the corpus break the schema"
+
+
 @pytest.mark.parametrize("limits", [Limits(yaml_nodes=n) for n in (1, 5, 9, 10, 11)] +
                          [Limits(yaml_chars=n) for n in (1, 20, 25, 26, 27)])
 def test_documents_without_anchors_are_sized_like_the_alias_walk(limits: Limits,
