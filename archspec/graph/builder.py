@@ -287,8 +287,12 @@ class _Builder:
 
     def _body(self) -> int:
         self.check(rules.input_shape(self.g.input_shape, self.limits), ("input",))
+        data = self.spec.data  # a size given to build is refused at the requirement; the spec's own at 'input'
+        self.check(rules.input_multiple(self.g.input_shape, data.get("input_multiple"), data.get("min_input")),
+                   ("input",) if self.options.input_shape is None else ("input_multiple",))
         self.check(rules.checkpoint_family(self.spec.data.get("checkpoint")), ("checkpoint",))
         self.g.checkpoint = self.spec.data.get("checkpoint")
+        self.g.input_multiple = data.get("input_multiple")
         published = published_problems(self.spec, self.limits)  # what 'build --weights' would fetch
         if published:
             raise SpecError(published[0])

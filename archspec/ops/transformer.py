@@ -8,14 +8,9 @@ load without archspec.
 from __future__ import annotations
 
 from archspec.ops.base import Attr, OpDef, Shape, ShapeError, TorchLayout, TorchTensor, Weight, same_shape
+from archspec.ops.norm import affine_weights
 
 _FILL = "#eeeeee"
-
-
-def _layer_norm_weights(a: dict, s: list[Shape]) -> list[Weight]:
-    c = (s[0][-1],)
-    learned = [Weight("gamma", c, initializer="gamma_initializer")] if a["scale"] else []
-    return learned + ([Weight("beta", c, initializer="beta_initializer")] if a["center"] else [])
 
 
 def _layer_scale_shape(a: dict, s: list[Shape]) -> Shape:
@@ -35,7 +30,7 @@ OPS = [
           same_shape,
           lambda K, a, n: K.LayerNormalization(axis=-1, epsilon=a["epsilon"], scale=a["scale"], center=a["center"],
                                                name=n),
-          _layer_norm_weights, fill=_FILL, summary=lambda a: f"eps {a['epsilon']:g}",
+          affine_weights, fill=_FILL, summary=lambda a: f"eps {a['epsilon']:g}",
           # nn.LayerNorm over the channels (torchvision's ConvNeXt applies it channels-last, as Keras does)
           torch=TorchLayout((TorchTensor("gamma", "weight"), TorchTensor("beta", "bias")))),
     OpDef("layer_scale", "LayerScale",

@@ -154,3 +154,47 @@ def test_avg_pool_count_include_pad(tmp_path, size, include):
             else [{"op": "avg_pool", "pool_size": 3, "strides": 1, "padding": "same"}])
     x = _input(size)
     _close(_run(_build(tmp_path, size, body), x), F.avg_pool2d(x, 3, 1, 1, count_include_pad=include))
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("target", [[14, 18], [15, 4], [1, 1]])
+def test_resize_like_with_aligned_corners_is_interpolate_align_corners(tmp_path, size, target):
+    """smp's FPN: F.interpolate(x, size, mode="bilinear", align_corners=True), up, down and to one pixel
+    (the second input, a resize of the image, only gives the size)."""
+    body = [{"op": "resize", "size": target}, {"op": "resize_like", "in": ["input", "prev"], "align_corners": True}]
+    model = _build(tmp_path, size, body)
+    x = _input(size)
+    _close(_run(model, x), F.interpolate(x, size=tuple(target), mode="bilinear", align_corners=True))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_group_norm_is_torch_group_norm_from_a_checkpoint(tmp_path, size):
+    """nn.GroupNorm(4, 8) (epsilon 1e-5) after a convolution, both from a state_dict: per image, each group of
+    two channels normalized over them and H x W, then the learned per-channel scale and offset."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.GroupNorm(4, 8))
+    with torch.no_grad():
+        net[1].weight.uniform_(0.5, 1.5)
+        net[1].bias.uniform_(-0.5, 0.5)
+    torch.save(net.state_dict(), tmp_path / "net.pth")
+    body = [{"op": "conv2d", "filters": 8, "kernel_size": 3, "padding": "same", "checkpoint": "0"},
+            {"op": "group_norm", "groups": 4, "epsilon": 1e-5, "checkpoint": "1"}]
+    model = _build(tmp_path, size, body, checkpoint=True, weights=tmp_path / "net.pth")
+    x = _input(size)
+    with torch.no_grad():
+        _close(_run(model, x), net(x))
+
+
+def test_aligned_resize_needs_the_first_inputs_size(tmp_path):
+    """The interpolation matrices are computed from both sizes when the model is built: an open first input
+    is a located error (graph only), not a failure inside Keras."""
+    from archspec.api import layer_graph
+    from archspec.errors import SpecError
+
+    spec = {"archspec": 1, "name": "open", "input": [None, None, 3],
+            "stages": {"s": {"body": [{"op": "resize", "size": [4, 4]},
+                                      {"op": "resize_like", "in": ["input", "prev"], "align_corners": True}]}}}
+    path = tmp_path / "open.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    with pytest.raises(SpecError, match="align_corners needs its first input's size, which is open"):
+        layer_graph(path)

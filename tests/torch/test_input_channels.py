@@ -15,6 +15,7 @@ import json
 import shlex
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 import timm
@@ -120,6 +121,18 @@ def test_the_option_adapts_the_input_convolution_only(r18, capsys):
     assert report["adapted"] == ["layer 'conv1_conv' takes 'conv1.weight' adapted from 3 to 1 input channel(s) "
                                  "(summed, timm's in_chans rule)"]
     assert [m["layer"] for m in report["shape_mismatches"]][0] == "conv5_block1_1_conv"
+
+
+def test_convert_writes_the_adapted_kernel(r18, tmp_path, capsys):
+    """convert with the option writes a 1-channel Keras file: the kernel timm's rule gives, read back with h5py."""
+    out = tmp_path / "gray.weights.h5"
+    shape = ["--input-shape", f"{SIZE},{SIZE},1", "--no-top"]
+    assert main(["convert", "resnet18", str(r18["st"]), "-o", str(out), *shape, "--adapt-input-channels"]) == 0
+    assert "layer 'conv1_conv' takes 'conv1.weight' adapted from 3 to 1 input channel(s)" in capsys.readouterr().err
+    with h5py.File(out, "r") as f:
+        kernel = f["layers/conv2d/vars/0"][()]
+    expected = adapt_input_conv(1, r18["state"]["conv1.weight"]).permute(2, 3, 1, 0).numpy()  # OIHW -> HWIO
+    np.testing.assert_allclose(kernel, expected, rtol=1e-6, atol=1e-7)
 
 
 TINY = """\
