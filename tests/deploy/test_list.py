@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-SPECS = Path(__file__).resolve().parents[2] / "specs"
+from tests.support.paths import SPECS
 
 # keras.applications' EfficientNet constructors: (default input size, count_params()) as Keras documents them
 KERAS = {

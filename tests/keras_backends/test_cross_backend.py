@@ -43,13 +43,13 @@ from archspec.api import layer_graph
 from archspec.graph.order import keras_layer_order
 from archspec.lang.sources import bundled_dir, bundled_names
 from tests.support.application_layers import APPLICATION_LAYERS_SPEC
+from tests.support.paths import ROOT
 from tests.support.reference import max_rel_error, randomize_weights, write_legacy_h5
 from tests.support.sizes import accepted_size
 from tests.keras_backends.worker import publish
 from tests.test_doc_examples import doc_block
 from tests.zoo.test_efficientnet import calibrate_batch_norm, pixels
 
-ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("worker.py")
 OTHERS = ("jax", "torch")
 BACKENDS = ("tensorflow", *OTHERS)
