@@ -136,6 +136,17 @@ def _closure(start: Path, cache) -> set[Path]:
     return seen
 
 
+def _may_import(file: Path, max_bytes: int) -> bool:
+    """Whether a spec file's text could hold an ``imports`` key: the word, or an escape that could spell it
+    (a key is UTF-8 text; YAML folds a broken line with a space, and only escapes make other letters)."""
+    try:
+        with open(file, "rb") as fh:
+            raw = fh.read(max_bytes + 1)
+    except OSError:
+        return True  # parsing it says what is wrong
+    return b"imports" in raw or b"\\" in raw
+
+
 def _unique(diags: list[Diagnostic]) -> list[Diagnostic]:
     seen: dict[tuple, Diagnostic] = {}
     for d in diags:
@@ -188,6 +199,8 @@ class _Importers:
                     continue
                 key = file.resolve()
                 doc = self.cache.docs.get(key)  # validated in this run: parsed once
+                if doc is None and not _may_import(file, self.limits.file_bytes):
+                    continue  # imports nothing, so it leads to no library (and its kind is never asked)
                 try:
                     data = (doc if doc is not None else load_document(file, self.limits)).data
                 except SpecError:

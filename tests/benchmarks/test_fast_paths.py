@@ -263,6 +263,29 @@ def test_heads_sharing_the_stages_match_separate_expansions(name: str) -> None:
     assert shared == [_graph_state(expand(spec, o).to_networkx()) for o in runs]
 
 
+def test_library_walk_skips_only_files_that_cannot_import(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A library validated alone is checked through the networks importing it, however they spell
+    ``imports``; skipping the files whose text cannot hold the key finds the same networks."""
+    from archspec.graph import project
+
+    (tmp_path / ".git").mkdir()  # the root the walk searches
+    (tmp_path / "lib.yaml").write_text("archspec: 1\nkind: library\ntemplates:\n  t:\n    required: [n]\n"
+                                       "    body: [{op: dense, units: n * 2}]\n")
+    net = "archspec: 1\nname: {name}\ninput: [8, 8, 3]\n{imports}\nstages:\n  s: {{block: t, n: {n}}}\n"
+    spellings = {"plain": "imports: [lib.yaml]", "quoted": "'imports': [lib.yaml]",
+                 "escaped": '"\\x69mports": [lib.yaml]', "none": ""}
+    for k, (name, imports) in enumerate(spellings.items()):
+        (tmp_path / f"{name}.yaml").write_text(net.format(name=name, imports=imports, n=f"-{k + 1}"))
+
+    def run() -> list[str]:
+        return [d.format() for d in project.validate_files([tmp_path / "lib.yaml"])[tmp_path / "lib.yaml"]]
+
+    fast = run()
+    assert sum("in template 't'" in line for line in fast) == 3, fast  # each importer's negative units, once
+    monkeypatch.setattr(project, "_may_import", lambda file, max_bytes: True)
+    assert fast == run()
+
+
 def test_heads_do_not_share_stages_that_name_a_head_option(tmp_path) -> None:
     from archspec.api import load_spec
     from archspec.graph.builder import BuildOptions, _heads_free, expand, expand_heads
