@@ -287,6 +287,8 @@ class _Builder:
         self.check(rules.input_shape(self.g.input_shape, self.limits), ("input",))
         self.check(rules.checkpoint_family(self.spec.data.get("checkpoint")), ("checkpoint",))
         self.g.checkpoint = self.spec.data.get("checkpoint")
+        self.check(rules.checkpoint_optional(self.spec.data.get("checkpoint_optional")), ("checkpoint_optional",))
+        self.g.optional_keys = dict(self.spec.data.get("checkpoint_optional") or {})
         published = published_problems(self.spec, self.limits)  # what 'build --weights' would fetch
         if published:
             raise SpecError(published[0])
@@ -533,6 +535,8 @@ class _Builder:
         raw = step["output"]
         name = None if raw is None else self._format(str(raw), scope, path + ("output",))
         self.check(rules.output_name(name, self.output_at.get(name)), path)
+        if name is None:  # a null name declares no output (an output only some builds have)
+            return
         self.output_at[name] = self.spec.where(path + ("output",))
         self.g.outputs[name] = node
 

@@ -108,6 +108,8 @@ class Graph:
     input: int = 0
     output: int = 0
     checkpoint: str | None = None  # the checkpoint family the spec maps (top-level `checkpoint:`), if any
+    # checkpoint module path -> the build option that takes its tensors (top-level `checkpoint_optional:`)
+    optional_keys: dict[str, str] = field(default_factory=dict)
     # named outputs (steps with `output: NAME`), in declaration order; empty: the one output is ``output``
     outputs: dict[str, int] = field(default_factory=dict)
     taps: list[int] = field(default_factory=list)  # feature-tap candidates (steps with `tap: true`), in order

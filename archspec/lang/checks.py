@@ -239,6 +239,7 @@ class _Checker:
     def run(self) -> list[Diagnostic]:
         self.report_all(rules.builtin_vars(self.vars), ("vars",))
         self.report(rules.checkpoint_family(self.spec.data.get("checkpoint")), ("checkpoint",))
+        self.report(rules.checkpoint_optional(self.spec.data.get("checkpoint_optional")), ("checkpoint_optional",))
         for name in self._checked_templates():
             self._template(name, self.templates[name])
         self._defaults()
