@@ -42,8 +42,8 @@ import yaml
 
 import archspec
 from archspec.cli import main
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.S | re.M)
 _MARKER = re.compile(r"<!-- example: ([\w-]+)((?:;[^>]*)?) -->\s*$")
@@ -193,12 +193,11 @@ def _clone(workdir: Path) -> None:
     (workdir / "specs").symlink_to(ROOT / "specs")
 
 
-def _run(capsys, command: str) -> tuple[int, str]:
+def _run(cli, command: str) -> tuple[int, str]:
+    """A documented ``archspec ...`` line run in process: its exit code and everything it printed."""
     argv = shlex.split(command)
     assert argv[0] == "archspec", command
-    capsys.readouterr()
-    code = main(argv[1:])
-    out, err = capsys.readouterr()
+    code, out, err = cli(*argv[1:])
     return code, out + err
 
 
@@ -208,7 +207,7 @@ def _commands(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("block", _of("commands"), ids=_ids(_of("commands")))
-def test_command_blocks_run(block, workdir, capsys):
+def test_command_blocks_run(block, workdir, cli):
     _clone(workdir)
     extras = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"])
     ci = (ROOT / ".ci" / "run").read_text()
@@ -221,7 +220,7 @@ def test_command_blocks_run(block, workdir, capsys):
         elif command.startswith(("python -m venv", ". ")):
             continue  # the shell's own set-up, run by every user's shell; nothing of archspec's
         else:
-            code, out = _run(capsys, command)
+            code, out = _run(cli, command)
             assert code == 0, f"{command}: exit {code}\n{out}"
 
 
@@ -235,7 +234,7 @@ def _matches(expected: list[str], actual: list[str]) -> bool:
 
 
 @pytest.mark.parametrize("block", _of("output"), ids=_ids(_of("output")))
-def test_output_blocks_are_what_the_command_prints(block, workdir, capsys):
+def test_output_blocks_are_what_the_command_prints(block, workdir, cli):
     lines = [line.rstrip() for line in block.text.splitlines()]
     command = block.args.get("command")
     if command is None:
@@ -247,7 +246,7 @@ def test_output_blocks_are_what_the_command_prints(block, workdir, capsys):
         shutil.copy(ROOT / source, workdir / dest)
     if not files:
         _clone(workdir)
-    code, out = _run(capsys, command)
+    code, out = _run(cli, command)
     actual = [line.rstrip() for line in out.splitlines()]
     assert _matches(lines, actual), f"{block.id}: `{command}` (exit {code}) printed:\n" + "\n".join(actual)
 

@@ -7,13 +7,10 @@ the reader's copy fails where the test passes (the original Inception `branches`
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from tests.support.paths import ROOT
 from tests.test_doc_examples import ALL
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("block", [b for b in ALL if b.kind == "fragment" and "imports" in b.args.get("with", {})],

@@ -10,7 +10,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "archspec"
+from tests.support.paths import PACKAGE
+
 LAYERS = [
     {"errors", "limits", "fileio", "progress"},
     {"ops"},

@@ -3,12 +3,11 @@ docs example (tests/test_doc_examples.py), the numbers it states here."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import archspec
+from tests.support.paths import DOCS
 from tests.test_doc_examples import ALL
 
-GUIDE = Path(__file__).resolve().parent.parent / "docs" / "writing-a-family.md"
+GUIDE = DOCS / "writing-a-family.md"
 
 
 def test_the_guide_quotes_the_files_it_walks_through():

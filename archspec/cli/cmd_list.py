@@ -16,7 +16,8 @@ import sys
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("list", help="list the bundled specs (filter with wildcards: 'efficientnet*')",
                        description="List the bundled specs with family, params, MACs at the default input size, "
-                                   "published weights, checkpoint families, feature taps and input size.")
+                                   "published weights, checkpoint families, feature taps and input size ('(32n)': "
+                                   "the height and width must be multiples of 32).")
     p.add_argument("patterns", nargs="*", metavar="PATTERN",
                    help="shell-style wildcards on the spec name ('resnet*', '*_torch'); several are OR-ed")
     p.add_argument("--format", choices=("table", "json"), default="table")
@@ -46,11 +47,12 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(rows, indent=1))
         return 0
-    print(f"{'spec':<24}{'family':<20}{'params':>13}{'GMACs':>8}  {'input':<12}{'weights':<10}{'checkpoint':<12}"
+    print(f"{'spec':<24}{'family':<20}{'params':>13}{'GMACs':>8}  {'input':<18}{'weights':<10}{'checkpoint':<12}"
           "features")
     for r in rows:
         dims = "x".join("?" if d is None else str(d) for d in r["input"])
-        print(f"{r['name']:<24}{r['family']:<20}{r['params']:>13,}{r['macs'] / 1e9:>8.2f}  {dims:<12}"
+        dims += f" ({r['input_multiple']}n)" if r["input_multiple"] else ""  # '640x640x3 (32n)'
+        print(f"{r['name']:<24}{r['family']:<20}{r['params']:>13,}{r['macs'] / 1e9:>8.2f}  {dims:<18}"
               f"{','.join(r['published']) or '-':<10}{','.join(r['checkpoint']) or '-':<12}"
               f"{','.join(tap['level'] for tap in r['features']) or '-'}")
     return 0
@@ -71,6 +73,7 @@ def describe(name: str, cache) -> dict:
         "macs": sum(layer.macs for layer in graph),
         "weighted_layers": len(graph.weighted()),
         "input": list(graph.input_shape),
+        "input_multiple": graph.input_multiple,
         "preprocessing": graph.preprocessing,
         "published": sorted(spec.data.get("published") or {}),
         "checkpoint": [graph.checkpoint] if graph.checkpoint else [],

@@ -38,6 +38,7 @@ def summarize(graph: Graph) -> dict[str, Any]:
     return {
         "name": graph.name,
         "input_shape": list(graph.input_shape),
+        "input_multiple": graph.input_multiple,  # the sizes it accepts are multiples of this (None: any)
         "output_shape": list(graph.output_layer.shape),
         "params": params,
         "trainable_params": trainable,
@@ -69,7 +70,8 @@ def format_table(summary: dict[str, Any]) -> str:
         return "  ".join(c.ljust(w) if k < 2 else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths)))
 
     rule = "-" * len(line(rows[0]))
-    out = [f"{summary['name']} (input {shape_text(summary['input_shape'])})", line(rows[0]), rule,
+    sizes = f", height and width multiples of {summary['input_multiple']}" if summary.get("input_multiple") else ""
+    out = [f"{summary['name']} (input {shape_text(summary['input_shape'])}{sizes})", line(rows[0]), rule,
            *map(line, rows[1:-1]), rule, line(rows[-1]),
            f"params: {summary['params']:,} ({fmt_count(summary['params'])}; trainable {summary['trainable_params']:,}, "
            f"non-trainable {summary['non_trainable_params']:,})",

@@ -246,6 +246,8 @@ class _Checker:
         if self.spec.data.get("kind", "network") == "network":
             if "input" in self.spec.data:
                 self.report(rules.input_shape(self.spec.data["input"], self.limits), ("input",))
+                self.report(rules.input_multiple(self.spec.data["input"], self.spec.data.get("input_multiple"),
+                                                 self.spec.data.get("min_input")), ("input",))
             for key, stage in _dict(self.spec.data.get("stages")).items():
                 if isinstance(stage, dict):
                     self._stage(str(key), stage, ("stages", key))

@@ -91,6 +91,30 @@ def input_shape(shape: Any, limits: Limits) -> Problem | None:
     return None
 
 
+def input_multiple(shape: Any, multiple: Any, minimum: Any = None) -> Problem | None:
+    """``input_multiple``: a network whose decoder adds or concatenates upsampled maps to the encoder's (a
+    U-Net, a feature pyramid, YOLO's neck) works only at sizes its deepest stride divides, as its reference
+    requires. An open size passes (it is checked where it is known); the message names the nearest sizes
+    that work (at least ``min_input``)."""
+    if not isinstance(multiple, int) or isinstance(multiple, bool) or multiple < 1 \
+            or not isinstance(shape, (list, tuple)) or len(shape) != 3:
+        return None
+    dims = [d if isinstance(d, int) and not isinstance(d, bool) else None for d in shape[:2]]
+    if all(d is None or d % multiple == 0 for d in dims):
+        return None
+    floor = max(multiple, minimum if isinstance(minimum, int) and not isinstance(minimum, bool) else 1)
+    below = [d if d is None or d % multiple == 0 else d // multiple * multiple for d in dims]
+    above = [d if d is None or d % multiple == 0 else (d // multiple + 1) * multiple for d in dims]
+
+    def size(ds: list) -> str:
+        return "x".join("?" if d is None else str(d) for d in ds)
+
+    near = [size(ds) for ds in (below, above) if all(d is None or d >= floor for d in ds)]
+    return Problem(f"input size {size(dims)} is not a multiple of {multiple} (input_multiple: {multiple}); the "
+                   f"nearest valid {'sizes are' if len(near) > 1 else 'size is'} {' and '.join(near)}",
+                   hint="pad or resize the images to such a size")
+
+
 def params_total(total: int, limits: Limits) -> Problem | None:
     """Weights are float32: a network beyond the limit would not fit in memory when built."""
     if total > limits.params:

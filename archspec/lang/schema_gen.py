@@ -212,6 +212,10 @@ def build_schema() -> dict[str, Any]:
             "min_input": {"type": "integer", "minimum": 1,
                           "description": "smallest input height and width the family accepts (keras.applications' "
                                          "min_size); build refuses a smaller input_shape"},
+            "input_multiple": {"type": "integer", "minimum": 1,
+                               "description": "input height and width must be multiples of this (a decoder merging "
+                                              "upsampled maps with the encoder's, e.g. 32); validate and build refuse "
+                                              "other sizes"},
             "variable_input": {"type": "boolean",
                                "description": "without the top and without an input_shape, build leaves the input's "
                                               "height and width open (default true, as keras.applications); false "

@@ -10,12 +10,11 @@ from pathlib import Path
 from archspec.api import expand, validate_file
 from archspec.lang.compose import SpecCache
 from archspec.lang.sources import bundled_dir
-
-_ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
 
 
 def _synthetic():
-    spec = importlib.util.spec_from_file_location("benchmarks_synthetic", _ROOT / "benchmarks" / "synthetic.py")
+    spec = importlib.util.spec_from_file_location("benchmarks_synthetic", ROOT / "benchmarks" / "synthetic.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault(spec.name, module)
     spec.loader.exec_module(module)

@@ -13,7 +13,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
+
 #: what the extras and the test extra bring; none of it may be needed without `build`
 NOT_INSTALLED = ("pydot", "h5py", "numpy", "keras", "tensorflow", "tf_keras", "jax", "torch", "torchvision")
 

@@ -119,3 +119,30 @@ def test_build_without_tensorflow_says_what_to_install(tmp_path):
                           text=True, env=env, timeout=120)
     assert proc.returncode == 1 and "needs TensorFlow" in proc.stderr and "archspec-cnn[tensorflow]" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_size_that_is_not_the_input_multiple_is_refused_at_the_requirement(monkeypatch):
+    """unet_resnet34 declares `input_multiple: 32` (smp's Unet and FPN, torchvision's FPN and YOLOv8 need it):
+    build refuses 70 at that line, with the multiples of 32 on either side, before it builds anything; the
+    CLI's summary likewise, located in the file that declares it (yolov8s inherits it from yolov8n)."""
+    import pytest
+
+    from archspec import build
+    from archspec.errors import SpecError
+
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root)
+
+    def declared(name: str) -> str:
+        lines = (root / "specs" / f"{name}.yaml").read_text().splitlines()
+        number = next(k for k, line in enumerate(lines, 1) if line.startswith("input_multiple:"))
+        return f"specs/{name}.yaml:{number}:"
+
+    with pytest.raises(SpecError) as refused:
+        build("unet_resnet34", input_shape=(70, 70, 3))
+    assert str(refused.value).startswith(declared("unet_resnet34"))
+    assert "input size 70x70 is not a multiple of 32 (input_multiple: 32); the nearest valid sizes are 64x64 " \
+           "and 96x96" in str(refused.value)
+    proc = archspec("summary", "yolov8s", "--input-shape", "640,600,3", cwd=root)
+    assert proc.returncode == 1 and proc.stderr.startswith(declared("yolov8n")) and "Traceback" not in proc.stderr
+    assert "640x600 is not a multiple of 32" in proc.stderr and "640x576 and 640x608" in proc.stderr

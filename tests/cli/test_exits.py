@@ -5,24 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from archspec.cli import main
-from tests.support.cli import write
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    try:
-        code = main(list(args))
-    except SystemExit as exc:  # argparse and the -o check exit directly
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from tests.support.files import write
+from tests.support.paths import ROOT
 
 
 NET = """\
@@ -37,7 +24,7 @@ NET = """\
 
 
 @pytest.mark.parametrize("command", ["validate", "summary", "graph", "build"])
-def test_extending_a_library_is_a_located_error(tmp_path, capsys, command):
+def test_extending_a_library_is_a_located_error(tmp_path, cli, command):
     write(tmp_path / "lib.yaml", """\
         archspec: 1
         kind: library
@@ -45,7 +32,7 @@ def test_extending_a_library_is_a_located_error(tmp_path, capsys, command):
           conv: {body: [{op: conv2d, filters: 4, kernel_size: 1}]}
         """)
     spec = write(tmp_path / "net.yaml", "archspec: 1\nextends: lib.yaml\nname: t\n")
-    code, out, err = run(capsys, command, str(spec))
+    code, out, err = cli(command, str(spec))
     assert code == 1, out + err
     assert (f"{spec}:2:10: error: 'extends' names a template library (kind: library), not a network: lib.yaml"
             in out + err)
@@ -81,10 +68,10 @@ def test_a_keras_json_that_keras_refuses_is_an_error_at_the_file(tmp_path, confi
 
 @pytest.mark.parametrize("args", [["summary", "NET", "--input-shape", "99999999999999999999,8,3"],
                                   ["validate", "BIG"], ["summary", "BIG"]])
-def test_input_sizes_are_bounded(tmp_path, capsys, args):
+def test_input_sizes_are_bounded(tmp_path, cli, args):
     net = write(tmp_path / "net.yaml", NET)
     big = write(tmp_path / "big.yaml", NET.replace("[8, 8, 3]", "[99999999999999999999, 8, 3]"))
-    code, out, err = run(capsys, *[{"NET": str(net), "BIG": str(big)}.get(a, a) for a in args])
+    code, out, err = cli(*[{"NET": str(net), "BIG": str(big)}.get(a, a) for a in args])
     assert code == 1, out + err
     assert ":3:9: error: input size 99999999999999999999 is too large (more than 63 bits; limit 'int_bits') [/input/0]" \
         in out + err
@@ -93,12 +80,12 @@ def test_input_sizes_are_bounded(tmp_path, capsys, args):
 @pytest.mark.parametrize("args", [["build", "NET", "-o", "DIR/m.keras"], ["graph", "NET", "-o", "DIR/g.dot"],
                                   ["convert", "NET", "CKPT", "-o", "DIR/w.h5"], ["schema", "-o", "DIR/s.json"]])
 @pytest.mark.parametrize("folder", ["/proc", "MISSING"])
-def test_an_output_folder_that_cannot_be_written_is_refused_first(tmp_path, capsys, args, folder):
+def test_an_output_folder_that_cannot_be_written_is_refused_first(tmp_path, cli, args, folder):
     """/proc refuses new files even to root, for whom a permission check says yes."""
     net = write(tmp_path / "net.yaml", NET)
     folder = str(tmp_path / "missing") if folder == "MISSING" else folder
     names = {"NET": str(net), "CKPT": str(tmp_path / "w.pth")}
-    code, out, err = run(capsys, *[names.get(a, a.replace("DIR", folder)) for a in args])
+    code, out, err = cli(*[names.get(a, a.replace("DIR", folder)) for a in args])
     assert code == 2, out + err
     assert err.startswith(f"archspec: error: cannot write output {folder}/") and (
         "is not writable" in err or "does not exist" in err)

@@ -12,19 +12,10 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-import pytest
 
 from archspec.api import layer_graph
-from archspec.cli import main
 from archspec.weights.match import weighted_nodes
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from tests.support.paths import ROOT
 
 
 def manifest_h5(path: Path, spec: str) -> Path:
@@ -68,18 +59,18 @@ def test_commands_never_import_tensorflow(tmp_path: Path) -> None:
     assert (tmp_path / "g.svg").read_text().lstrip().startswith("<?xml")
 
 
-def test_graph_formats(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
-    code, out, _ = run(capsys, "graph", "resnet50", "--level", "block", "--rankdir", "LR")
+def test_graph_formats(cli, tmp_path: Path) -> None:
+    code, out, _ = cli("graph", "resnet50", "--level", "block", "--rankdir", "LR")
     assert code == 0 and out.startswith("digraph g_resnet50 {") and "rankdir=LR" in out and "b_conv4_block6" in out
-    code, out, _ = run(capsys, "graph", "resnet50", "--format", "json", "--no-top", "--pooling", "max")
+    code, out, _ = cli("graph", "resnet50", "--format", "json", "--no-top", "--pooling", "max")
     data = json.loads(out)
     assert code == 0 and data["graph"]["output"] == "max_pool" and len(data["nodes"]) == 176
-    code, out, _ = run(capsys, "graph", "resnet50", "--set", "stages.conv4.repeat=2", "--format", "graphml")
+    code, out, _ = cli("graph", "resnet50", "--set", "stages.conv4.repeat=2", "--format", "graphml")
     assert code == 0 and out.count("<node ") == 177 - 40
     png = tmp_path / "r.png"
-    code, _, err = run(capsys, "graph", "resnet50", "--level", "stage", "-o", str(png))
+    code, _, err = cli("graph", "resnet50", "--level", "stage", "-o", str(png))
     assert code == 0 and png.read_bytes().startswith(b"\x89PNG") and "wrote" in err
-    code, _, err = run(capsys, "graph", "resnet50", "--format", "png")
+    code, _, err = cli("graph", "resnet50", "--format", "png")
     assert code == 2 and "-o FILE.png" in err
 
 
@@ -92,43 +83,43 @@ def test_render_without_graphviz_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr and proc.stdout == ""
 
 
-def test_summary_table_and_json(capsys: pytest.CaptureFixture) -> None:
-    code, out, _ = run(capsys, "summary", "resnet50")
+def test_summary_table_and_json(cli) -> None:
+    code, out, _ = cli("summary", "resnet50")
     lines = out.splitlines()
     assert code == 0 and lines[0] == "resnet50 (input 224x224x3)"
     total = next(line for line in lines if line.startswith("total")).split()
     assert total == ["total", "1000", "177", "107", "25,636,712", "3,857,973,248"]
-    code, out, _ = run(capsys, "summary", "resnet50", "--format", "json", "--no-top")
+    code, out, _ = cli("summary", "resnet50", "--format", "json", "--no-top")
     data = json.loads(out)
     assert {"params", "trainable_params", "macs", "layers", "weighted_layers", "stages"} <= set(data)
     assert data["params"] == 23_587_712 and data["stages"][-1]["stage"] == "conv5"
 
 
-def test_diff_text_and_json(capsys: pytest.CaptureFixture) -> None:
-    code, out, _ = run(capsys, "diff", "resnet50", "resnet101", "--format", "json")
+def test_diff_text_and_json(cli) -> None:
+    code, out, _ = cli("diff", "resnet50", "resnet101", "--format", "json")
     data = json.loads(out)
     assert code == 0 and len(data["added"]) == 170 and data["removed"] == [] and data["changed"] == []
-    code, out, _ = run(capsys, "diff", "resnet101", "resnet50")
+    code, out, _ = cli("diff", "resnet101", "resnet50")
     assert code == 0 and "removed: 170 layer(s)" in out and "- conv4_block23 (block, 10 layers" in out
     assert "by name 107 of 209 weighted layers load" in out
 
 
-def test_errors_are_located_not_tracebacks(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
-    code, _, err = run(capsys, "summary", "resnet5O")
+def test_errors_are_located_not_tracebacks(cli, tmp_path: Path) -> None:
+    code, _, err = cli("summary", "resnet5O")
     assert code == 1 and "did you mean 'resnet50'" in err
-    code, _, err = run(capsys, "check-weights", "resnet50", str(tmp_path / "nope.h5"))
+    code, _, err = cli("check-weights", "resnet50", str(tmp_path / "nope.h5"))
     assert code == 1 and "weight file not found" in err
     (tmp_path / "junk.h5").write_bytes(b"not hdf5")
-    code, _, err = run(capsys, "check-weights", "resnet50", str(tmp_path / "junk.h5"))
+    code, _, err = cli("check-weights", "resnet50", str(tmp_path / "junk.h5"))
     assert code == 1 and "cannot read HDF5" in err
 
 
-def test_check_weights_manifest_file(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+def test_check_weights_manifest_file(cli, tmp_path: Path) -> None:
     path = manifest_h5(tmp_path / "w.h5", "resnet50")
-    code, out, _ = run(capsys, "check-weights", "resnet50", str(path))
+    code, out, _ = cli("check-weights", "resnet50", str(path))
     assert code == 0 and "by order: 107 matched, 0 missing, 0 extra, 0 shape mismatch(es)" in out
     assert out.rstrip().endswith("OK: the file loads fully by order")
-    code, out, _ = run(capsys, "check-weights", "resnet101", str(path), "--format", "json")
+    code, out, _ = cli("check-weights", "resnet101", str(path), "--format", "json")
     data = json.loads(out)
     assert code == 1 and data["loads"] is None and [r["mode"] for r in data["reports"]] == ["order", "name"]
     missing = data["reports"][1]["missing"]

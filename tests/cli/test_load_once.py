@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 import archspec.lang.yaml_loader as yaml_loader
-from tests.cli.test_exits import run
-from tests.support.cli import write
+from tests.support.files import write
 
 LIB = """\
     archspec: 1
@@ -30,7 +29,7 @@ NET = """\
 
 @pytest.mark.parametrize("args", [["graph", "NET", "-o", "OUT/g.dot"], ["summary", "NET"], ["diff", "NET", "NET"],
                                   ["build", "NET", "-o", "OUT/m.keras"]], ids=lambda args: args[0])
-def test_every_file_of_a_spec_is_read_once_per_command(tmp_path, capsys, monkeypatch, args):
+def test_every_file_of_a_spec_is_read_once_per_command(tmp_path, cli, monkeypatch, args):
     write(tmp_path / "lib.yaml", LIB)
     net = write(tmp_path / "net.yaml", NET)
     reads: Counter[str] = Counter()
@@ -41,7 +40,7 @@ def test_every_file_of_a_spec_is_read_once_per_command(tmp_path, capsys, monkeyp
         return real(path, *rest, **kwargs)
 
     monkeypatch.setattr(yaml_loader, "read_spec_text", counting)
-    code, out, err = run(capsys, *[a.replace("NET", str(net)).replace("OUT", str(tmp_path)) for a in args])
+    code, out, err = cli(*[a.replace("NET", str(net)).replace("OUT", str(tmp_path)) for a in args])
     assert code == 0, err
     sides = 2 if args[0] == "diff" else 1  # diff loads A and B, here the same file
     assert reads == {"net.yaml": sides, "lib.yaml": sides}

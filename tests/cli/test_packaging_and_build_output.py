@@ -8,11 +8,10 @@ import re
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
 from archspec.cli.quiet import is_noise, quiet_tensorflow
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 

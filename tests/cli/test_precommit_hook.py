@@ -8,9 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.support.cli import write
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.files import write
+from tests.support.paths import ROOT
 
 LIB = """\
     # a library used by two networks
@@ -58,8 +57,8 @@ def _hook_args() -> list[str]:
 
 def test_hook_skips_yaml_that_is_not_a_spec(tmp_path, cli):
     repo = _repo(tmp_path)
-    code, out, err = cli(repo, *_hook_args(), ".pre-commit-config.yaml", ".github/workflows/ci.yml",
-                         "specs/other.yaml")
+    code, out, err = cli(*_hook_args(), ".pre-commit-config.yaml", ".github/workflows/ci.yml",
+                         "specs/other.yaml", cwd=repo)
     assert code == 0, out + err
     assert ".pre-commit-config.yaml: note: skipped: not an archspec spec (no top-level 'archspec:' key)" in out
     assert ".github/workflows/ci.yml: note: skipped" in out
@@ -72,8 +71,8 @@ def test_hook_reports_a_spec_that_lost_or_misspelled_its_first_key(tmp_path, cli
     write(repo / "specs" / "typo.yaml", NET.format(name="typo").replace("archspec: 1", "archpsec: 1"))
     write(repo / "specs" / "lost.yaml", NET.format(name="lost").replace("archspec: 1\n    ", ""))
     write(repo / "specs" / "lib" / "lost.yaml", LIB.replace("archspec: 1\n    ", ""))
-    code, out, err = cli(repo, *_hook_args(), ".pre-commit-config.yaml", "specs/typo.yaml", "specs/lost.yaml",
-                         "specs/lib/lost.yaml")
+    code, out, err = cli(*_hook_args(), ".pre-commit-config.yaml", "specs/typo.yaml", "specs/lost.yaml",
+                         "specs/lib/lost.yaml", cwd=repo)
     assert code == 1, out + err
     assert "specs/typo.yaml:1:1: error: unknown key 'archpsec' at the top level" in out
     assert "(did you mean 'archspec'?)" in out
@@ -85,7 +84,7 @@ def test_hook_reports_a_spec_that_lost_or_misspelled_its_first_key(tmp_path, cli
 
 def test_without_the_flag_a_non_spec_is_still_an_error(tmp_path, cli):
     repo = _repo(tmp_path)
-    code, out, err = cli(repo, "validate", ".pre-commit-config.yaml")
+    code, out, err = cli("validate", ".pre-commit-config.yaml", cwd=repo)
     assert code == 1 and "missing required key 'archspec'" in out
 
 
@@ -93,7 +92,7 @@ def test_a_broken_library_alone_is_caught_with_notes_at_each_import(tmp_path, cl
     repo = _repo(tmp_path)
     lib = repo / "specs" / "lib" / "blocks.yaml"
     lib.write_text(lib.read_text().replace("2 * filters", "2 * filtres"))
-    code, out, err = cli(repo, *_hook_args(), "specs/lib/blocks.yaml")  # only the changed file, as pre-commit
+    code, out, err = cli(*_hook_args(), "specs/lib/blocks.yaml", cwd=repo)  # only the changed file, as pre-commit
     assert code == 1, out + err
     lines = out.splitlines()
     assert "specs/lib/blocks.yaml:8:31: error: unknown name 'filtres'" in lines[0]
@@ -126,7 +125,7 @@ def test_a_library_change_that_breaks_a_network_fails_the_library(tmp_path, cli)
     lib = repo / "specs" / "lib" / "blocks.yaml"
     lib.write_text(lib.read_text().replace("required: [filters]", "required: [width]")
                    .replace("2 * filters", "2 * width"))
-    code, out, err = cli(repo, "validate", "specs/lib/blocks.yaml")
+    code, out, err = cli("validate", "specs/lib/blocks.yaml", cwd=repo)
     assert code == 1
     assert "specs/a.yaml:5:" in out and "unknown parameter 'filters'" in out
 
@@ -135,7 +134,7 @@ def test_whole_tree_notes_and_counts(tmp_path, cli):
     repo = _repo(tmp_path)
     lib = repo / "specs" / "lib" / "blocks.yaml"
     lib.write_text(lib.read_text().replace("2 * filters", "2 * filtres"))
-    code, out, err = cli(repo, "validate", "specs/")
+    code, out, err = cli("validate", "specs/", cwd=repo)
     assert code == 1
     assert out.count("unknown name 'filtres'") == 1  # printed once for three files
     assert "specs/a.yaml:4:11: note:" in out and "specs/b.yaml:4:11: note:" in out
@@ -144,7 +143,7 @@ def test_whole_tree_notes_and_counts(tmp_path, cli):
 
 def test_a_valid_library_passes_alone(tmp_path, cli):
     repo = _repo(tmp_path)
-    code, out, err = cli(repo, *_hook_args(), "specs/lib/blocks.yaml")
+    code, out, err = cli(*_hook_args(), "specs/lib/blocks.yaml", cwd=repo)
     assert code == 0, out + err
 
 
@@ -164,5 +163,5 @@ def test_the_documented_configs_name_the_hook(tmp_path, cli):
     staged = [p for p in (".pre-commit-config.yaml", "specs/a.yaml", "specs/other.yaml")
               if re.search(hook["files"], p) and re.search(used.get("files", ""), p)]
     assert staged == ["specs/a.yaml", "specs/other.yaml"]  # the optional `files:` narrows to the spec folder
-    code, out, err = cli(repo, *_hook_args(), *staged)
+    code, out, err = cli(*_hook_args(), *staged, cwd=repo)
     assert code == 0, out + err

@@ -4,13 +4,12 @@ summary/graph/build is a located exit 1 (also issue 16)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
 
 from archspec.lang.schema import schema_text
-from tests.support.cli import write
+from tests.support.files import write
 
 SCHEMA = json.loads(schema_text())
 
@@ -39,16 +38,16 @@ def test_shipped_schema_is_generated():
 
 def test_validate_reports_a_missing_key_once(tmp_path, cli):
     write(tmp_path / "n.yaml", "archspec: 1\nname: n\ninput: [8, 8, 3]\n")
-    code, out, err = cli(tmp_path, "validate", "n.yaml")
+    code, out, err = cli("validate", "n.yaml", cwd=tmp_path)
     assert code == 1 and out.count("missing required key 'stages'") == 1
 
 
 def test_diff_exit_code(tmp_path, cli):
-    assert cli(tmp_path, "diff", "resnet50", "resnet50", "--exit-code")[0] == 0
-    code, out, err = cli(tmp_path, "diff", "resnet50", "resnet101", "--exit-code")
+    assert cli("diff", "resnet50", "resnet50", "--exit-code", cwd=tmp_path)[0] == 0
+    code, out, err = cli("diff", "resnet50", "resnet101", "--exit-code", cwd=tmp_path)
     assert code == 1 and "added: 170 layer(s)" in out
-    assert cli(tmp_path, "diff", "resnet50", "resnet101")[0] == 0
-    code, out, err = cli(tmp_path, "diff", "resnet50", "resnet50", "--exit-code", "--set", "stages.conv4.repeat=7")
+    assert cli("diff", "resnet50", "resnet101", cwd=tmp_path)[0] == 0
+    code, out, err = cli("diff", "resnet50", "resnet50", "--exit-code", "--set", "stages.conv4.repeat=7", cwd=tmp_path)
     assert code == 0  # --set applies to both sides
 
 
@@ -67,7 +66,7 @@ def test_a_library_is_a_located_exit_1(tmp_path, cli, command):
 
     lib = bundled_dir() / "lib" / "resnet.yaml"
     extra = [str(tmp_path / "w.h5")] if command == "check-weights" else []
-    code, out, err = cli(tmp_path, command, str(lib), *extra)
+    code, out, err = cli(command, str(lib), *extra, cwd=tmp_path)
     assert code == 1, err
     line = next(n for n, text in enumerate(lib.read_text().splitlines(), 1) if text.startswith("kind:"))
     assert f"resnet.yaml:{line}:7: error: 'resnet.yaml' is a template library (kind: library), not a network" in err

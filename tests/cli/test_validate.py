@@ -13,11 +13,9 @@ import pytest
 import yaml
 
 from archspec.cli import main
+from tests.lang.corpus import INVALID, VALID
+from tests.support.paths import ROOT, SPECS
 
-ROOT = Path(__file__).resolve().parents[2]
-SPECS = ROOT / "specs"
-VALID = ROOT / "tests" / "lang" / "valid"
-INVALID = ROOT / "tests" / "lang" / "invalid"
 LIB = textwrap.dedent("""\
     archspec: 1
     kind: library
@@ -37,25 +35,19 @@ NET = textwrap.dedent("""\
     """)
 
 
-def run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
-    code = main(["validate", *map(str, args)])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_shipped_specs_are_valid(capsys) -> None:
-    code, out, err = run(capsys, SPECS)
+def test_shipped_specs_are_valid(cli) -> None:
+    code, out, err = cli("validate", SPECS)
     assert code == 0, out
     assert all(line.endswith(": ok") for line in out.splitlines())
     n = len(list(SPECS.rglob("*.yaml")))
     assert f"{n} of {n} spec(s) valid" in err
 
 
-def test_every_file_and_error_in_one_run(capsys, tmp_path) -> None:
+def test_every_file_and_error_in_one_run(cli, tmp_path) -> None:
     shutil.copy(INVALID / "many_independent_errors.yaml", tmp_path / "a.yaml")
     shutil.copy(INVALID / "unknown_op.yaml", tmp_path / "b.yml")
     shutil.copy(VALID / "branches.yaml", tmp_path / "c.yaml")
-    code, out, err = run(capsys, tmp_path)
+    code, out, err = cli("validate", tmp_path)
     assert code == 1
     lines = out.splitlines()
     assert sum(": error: " in line for line in lines) == 6
@@ -66,15 +58,15 @@ def test_every_file_and_error_in_one_run(capsys, tmp_path) -> None:
     assert "1 of 3 spec(s) valid" in err
 
 
-def test_globs_directories_and_quiet(capsys, tmp_path) -> None:
+def test_globs_directories_and_quiet(cli, tmp_path) -> None:
     (tmp_path / "sub").mkdir()
     shutil.copy(VALID / "branches.yaml", tmp_path / "sub" / "x.yaml")
     shutil.copy(INVALID / "unknown_op.yaml", tmp_path / "sub" / "y.yaml")
     (tmp_path / "sub" / "notes.txt").write_text("not a spec")
-    code, out, err = run(capsys, "--quiet", str(tmp_path / "**" / "*.yaml"))
+    code, out, err = cli("validate", "--quiet", str(tmp_path / "**" / "*.yaml"))
     assert code == 1
     assert ": ok" not in out and "y.yaml:13:" in out
-    code, out, err = run(capsys, "-q", tmp_path / "sub" / "x.yaml")
+    code, out, err = cli("validate", "-q", tmp_path / "sub" / "x.yaml")
     assert (code, out, err) == (0, "", "")
 
 
@@ -83,31 +75,31 @@ def test_globs_directories_and_quiet(capsys, tmp_path) -> None:
     (["nothing-*.yaml"], "pattern matches no file: nothing-*.yaml"),
     (["--limit", "lyers=5", "specs"], "unknown limit 'lyers'"),
 ])
-def test_usage_errors_exit_2(capsys, args, message) -> None:
-    code, out, err = run(capsys, *args)
+def test_usage_errors_exit_2(cli, args, message) -> None:
+    code, out, err = cli("validate", *args)
     assert code == 2 and message in err and out == ""
 
 
-def test_usage_errors_from_argparse_exit_2(capsys, tmp_path) -> None:
+def test_usage_errors_from_argparse_exit_2(cli, tmp_path) -> None:
     for args in (["validate"], ["validate", "--format", "xml", "x.yaml"], ["validate", "--limit", "layers", "x"]):
         with pytest.raises(SystemExit) as exc:
             main(args)
         assert exc.value.code == 2
-    code, _, err = run(capsys, tmp_path)  # an empty directory: nothing to check
+    code, _, err = cli("validate", tmp_path)  # an empty directory: nothing to check
     assert code == 2 and "no *.yaml or *.yml files found" in err
 
 
-def test_limit_override(capsys) -> None:
-    code, out, _ = run(capsys, "--limit", "layers=20", VALID / "tiny_resnet.yaml")
+def test_limit_override(cli) -> None:
+    code, out, _ = cli("validate", "--limit", "layers=20", VALID / "tiny_resnet.yaml")
     assert code == 1 and "more than 20 layers (limit 'layers')" in out
-    code, out, _ = run(capsys, "--limit", "expression_chars=4", VALID / "tiny_resnet.yaml")
+    code, out, _ = cli("validate", "--limit", "expression_chars=4", VALID / "tiny_resnet.yaml")
     assert code == 1 and "expression longer than 4 characters" in out
 
 
-def test_json_format(capsys, tmp_path) -> None:
+def test_json_format(cli, tmp_path) -> None:
     shutil.copy(INVALID / "unknown_op.yaml", tmp_path / "bad.yaml")
     shutil.copy(VALID / "branches.yaml", tmp_path / "good.yaml")
-    code, out, err = run(capsys, "--format", "json", tmp_path)
+    code, out, err = cli("validate", "--format", "json", tmp_path)
     assert code == 1 and err == ""
     report = {Path(r["file"]).name: r for r in json.loads(out)}
     assert report["good.yaml"] == {"file": str(tmp_path / "good.yaml"), "valid": True, "diagnostics": []}
@@ -119,33 +111,33 @@ def test_json_format(capsys, tmp_path) -> None:
                             "(docs/plugins.md)", "origin": None}
 
 
-def test_github_format_is_chosen_in_actions_and_escaped(capsys, tmp_path, monkeypatch) -> None:
+def test_github_format_is_chosen_in_actions_and_escaped(cli, tmp_path, monkeypatch) -> None:
     bad = tmp_path / "a,b:c.yaml"
     bad.write_text("archspec: 1\nname: t\ninput: [8, 8, 3]\nstages: {s: {body: [{op: batch_norm, name: 100%}]}}\n"
                    "head: {top: [{op: global_avg_pool}, {op: dense, units: 2, activation: relu%}]}\n")
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    code, out, _ = run(capsys, bad)
+    code, out, _ = cli("validate", bad)
     assert code == 1
     assert out.splitlines() == [
         f"::error file={str(bad).replace(':', '%3A').replace(',', '%2C')},line=5,col=71,title=archspec::"
         "dense.activation: unknown activation 'relu%25' [/head/top/1/activation] (did you mean 'relu'?)"]
     monkeypatch.delenv("GITHUB_ACTIONS")
-    code, out, _ = run(capsys, "--format", "github", INVALID / "multiple_documents.yaml")
+    code, out, _ = cli("validate", "--format", "github", INVALID / "multiple_documents.yaml")
     assert out.startswith("::error file=") and ",line=4,col=1,title=archspec::YAML syntax error" in out
 
 
-def test_a_broken_library_is_reported_once_for_all_its_users(capsys, tmp_path) -> None:
+def test_a_broken_library_is_reported_once_for_all_its_users(cli, tmp_path) -> None:
     (tmp_path / "lib.yaml").write_text(LIB)
     for name in ("net_a", "net_b"):
         (tmp_path / f"{name}.yaml").write_text(NET.format(name=name))
-    code, out, err = run(capsys, tmp_path)
+    code, out, err = cli("validate", tmp_path)
     assert code == 1
     assert out.count("unknown op 'batchnorm'") == 1
     assert out.count("note: 'lib.yaml' (named by 'imports' here) has errors") == 2
     assert "0 of 3 spec(s) valid" in err
 
 
-def test_internal_errors_are_contained(capsys, tmp_path, monkeypatch) -> None:
+def test_internal_errors_are_contained(cli, tmp_path, monkeypatch) -> None:
     import archspec.graph.project as checks  # what validate calls per file
 
     real = checks.validate_file
@@ -158,7 +150,7 @@ def test_internal_errors_are_contained(capsys, tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(checks, "validate_file", flaky)
     shutil.copy(VALID / "branches.yaml", tmp_path / "boom.yaml")
     shutil.copy(VALID / "branches.yaml", tmp_path / "fine.yaml")
-    code, out, _ = run(capsys, tmp_path)
+    code, out, _ = cli("validate", tmp_path)
     assert code == 3
     assert "boom.yaml: error: internal error: RuntimeError: kaboom" in out and "fine.yaml: ok" in out
 

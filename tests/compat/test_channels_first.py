@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import keras
 import pytest
@@ -24,8 +23,7 @@ import archspec
 from archspec.api import keras_input_options, load_spec
 from archspec.errors import SpecError
 from tests.compat.test_keras_applications import MODEL_LIST
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
 
 # (spec, keras.applications constructor, arguments for both): what each one exercises under channels_first
 FAMILIES = [

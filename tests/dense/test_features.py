@@ -11,8 +11,9 @@ from archspec.errors import SpecError
 from archspec.export.summary import format_table, summarize
 from archspec.graph.features import feature_taps
 from archspec.lang.compose import load_spec
+from tests.support import paths
 
-SPECS = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "specs").glob("*.yaml"))
+SPECS = sorted(p.stem for p in paths.SPECS.glob("*.yaml"))
 # the classifiers: their top ends in a vector (the dense-prediction specs end in maps, or in several outputs)
 CLASSIFIERS = [s for s in SPECS if not (g := layer_graph(s)).outputs and len(g.output_layer.shape) == 1]
 SHALLOW = {"squeezenet1_0": {"P5"}, "squeezenet1_1": {"P5"}}  # SqueezeNet reduces by 16 at most: no P5

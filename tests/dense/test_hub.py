@@ -10,9 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.support.paths import ROOT
 from tests.test_doc_examples import doc_block
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_deeplab_on_an_archspec_backbone_trains_saves_and_reloads(tmp_path: Path, monkeypatch) -> None:

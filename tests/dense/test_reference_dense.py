@@ -1,7 +1,7 @@
 """The bundled dense-prediction networks reproduce their references through the declared checkpoint keys.
 
 Each reference (torchvision's segmentation models and resnet_fpn_backbone, segmentation_models_pytorch's
-Unet) is built seeded with its batch-norm statistics randomised, in eval mode; its state_dict loads through
+Unet and FPN) is built seeded with its batch-norm statistics randomised, in eval mode; its state_dict loads through
 ``archspec.build(spec, weights=the .pth)`` and every named output equals the reference's (relative error
 below 1e-4; two images whose outputs differ, so the check can fail). Parameter counts come from the graph
 alone for every member; outputs are compared for the smallest member of each family.
@@ -125,6 +125,37 @@ def test_smp_unet_resnet34_equals_segmentation_models_pytorch(tmp_path: Path) ->
     pth = save_state_dict(ref, tmp_path / "unet.pth")
     for size in (64, 96):
         model = archspec.build("unet_resnet34", weights=pth, input_shape=(size, size, 3))
+        _same(model, ref, images(2, size), {"": ""})
+        del model
+        gc.collect()
+
+
+def _smp_fpn() -> torch.nn.Module:
+    """smp's FPN("resnet34") with three classes, its group norms' scales and offsets random too (they start at
+    1 and 0, which would hide a swapped weight and bias)."""
+    import segmentation_models_pytorch as smp
+
+    def made() -> torch.nn.Module:
+        model = smp.FPN("resnet34", encoder_weights=None, classes=3)
+        with torch.no_grad():
+            for module in model.modules():
+                if isinstance(module, torch.nn.GroupNorm):
+                    module.weight.uniform_(0.5, 1.5)
+                    module.bias.uniform_(-0.5, 0.5)
+        return model
+
+    return reference(made)
+
+
+def test_smp_fpn_resnet34_equals_segmentation_models_pytorch(tmp_path: Path) -> None:
+    """segmentation_models_pytorch's FPN("resnet34"): GroupNorm and align_corners bilinear upsampling, at two
+    multiples of 32 (its input_multiple; smp refuses other sizes)."""
+    ref = _smp_fpn()
+    graph = layer_graph("fpn_resnet34", classes=3)
+    assert (sum(layer.trainable for layer in graph), sum(layer.params for layer in graph)) == _counts(ref)
+    pth = save_state_dict(ref, tmp_path / "fpn.pth")
+    for size in (64, 96):
+        model = archspec.build("fpn_resnet34", weights=pth, input_shape=(size, size, 3), classes=3)
         _same(model, ref, images(2, size), {"": ""})
         del model
         gc.collect()

@@ -8,16 +8,15 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import archspec
 from archspec.cli import main
+from tests.support.paths import ROOT
 from tests.support.reference import randomize_weights, write_legacy_h5
 
-ROOT = Path(__file__).resolve().parents[2]
 TINY = str(ROOT / "tests" / "lang" / "valid" / "tiny_resnet.yaml")  # preprocessing: tf, 10 classes
 ERROR = re.compile(r"verify: max relative error (\S+) against Keras")
 
@@ -32,14 +31,9 @@ def weights(tmp_path_factory) -> tuple[str, object]:
     return str(path), model
 
 
-def export(tmp_path, fmt: str, out: str, weights: str, *extra: str, capsys) -> tuple[int, str, str]:
-    try:
-        code = main(["export", TINY, "--format", fmt, "-o", str(tmp_path / out), "--weights", weights,
-                     "--classifier-activation", "none", *extra])
-    except SystemExit as exc:  # usage errors exit from inside main, as from argparse
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+def export(cli, tmp_path, fmt: str, out: str, weights: str, *extra: str) -> tuple[int, str, str]:
+    return cli("export", TINY, "--format", fmt, "-o", tmp_path / out, "--weights", weights,
+               "--classifier-activation", "none", *extra)
 
 
 def run_onnx(path, x):
@@ -80,8 +74,8 @@ def probe(weights):
     return x, expected
 
 
-def test_onnx_verified_and_carrying_the_preprocessing_and_classes(tmp_path, weights, probe, capsys):
-    code, out, err = export(tmp_path, "onnx", "m.onnx", weights[0], "--verify", capsys=capsys)
+def test_onnx_verified_and_carrying_the_preprocessing_and_classes(tmp_path, weights, probe, cli):
+    code, out, err = export(cli, tmp_path, "onnx", "m.onnx", weights[0], "--verify")
     assert code == 0, err
     assert "onnx: Keras export(format='onnx') through tf2onnx" in out and "wrote" in out
     assert "importing Keras" not in err and "exporting" not in err  # no progress display off a terminal
@@ -93,8 +87,8 @@ def test_onnx_verified_and_carrying_the_preprocessing_and_classes(tmp_path, weig
     assert meta["archspec.spec"] == "tiny_resnet" and json.loads(meta["archspec.input_shape"]) == [32, 32, 3]
 
 
-def test_tflite_verified_with_its_metadata(tmp_path, weights, probe, capsys):
-    code, out, err = export(tmp_path, "tflite", "m.tflite", weights[0], "--verify", capsys=capsys)
+def test_tflite_verified_with_its_metadata(tmp_path, weights, probe, cli):
+    code, out, err = export(cli, tmp_path, "tflite", "m.tflite", weights[0], "--verify")
     assert code == 0, err
     assert float(ERROR.search(out).group(1)) < 1e-4
     x, expected = probe
@@ -107,13 +101,13 @@ def test_tflite_verified_with_its_metadata(tmp_path, weights, probe, capsys):
     assert meta["archspec.preprocessing"] == "tf" and meta["archspec.classes"] == "10"
 
 
-def test_saved_model_verified_replaces_only_a_saved_model(tmp_path, weights, probe, capsys):
+def test_saved_model_verified_replaces_only_a_saved_model(tmp_path, weights, probe, cli):
     (tmp_path / "sm").mkdir()
     (tmp_path / "sm" / "notes.txt").write_text("mine")
-    code, _, err = export(tmp_path, "saved_model", "sm", weights[0], capsys=capsys)
+    code, _, err = export(cli, tmp_path, "saved_model", "sm", weights[0])
     assert code == 2 and "not a SavedModel folder" in err and (tmp_path / "sm" / "notes.txt").read_text() == "mine"
     for extra in ((), ("--verify",)):  # the second run replaces the first's folder
-        code, out, err = export(tmp_path, "saved_model", "model", weights[0], *extra, capsys=capsys)
+        code, out, err = export(cli, tmp_path, "saved_model", "model", weights[0], *extra)
         assert code == 0, err
     assert float(ERROR.search(out).group(1)) < 1e-4
     x, expected = probe
@@ -123,9 +117,8 @@ def test_saved_model_verified_replaces_only_a_saved_model(tmp_path, weights, pro
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "sm"]  # no temporary folder left
 
 
-def test_verify_fails_above_the_tolerance(tmp_path, weights, capsys):
-    code, out, _ = export(tmp_path, "onnx", "m.onnx", weights[0], "--verify", "--tolerance", "1e-12",
-                          capsys=capsys)
+def test_verify_fails_above_the_tolerance(tmp_path, weights, cli):
+    code, out, _ = export(cli, tmp_path, "onnx", "m.onnx", weights[0], "--verify", "--tolerance", "1e-12")
     assert code == 1 and out.rstrip().endswith(": FAIL") and float(ERROR.search(out).group(1)) > 1e-12
 
 
@@ -140,7 +133,7 @@ def test_a_missing_exporter_names_the_extra(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "m.onnx").exists()
 
 
-def cli(*args: str, backend: str) -> subprocess.CompletedProcess:
+def cli_process(*args: str, backend: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.run([sys.executable, "-m", "archspec", *args], capture_output=True, text=True, env=env,
                           timeout=600)
@@ -152,8 +145,9 @@ def test_onnx_on_the_pytorch_backend(tmp_path):
     write_legacy_h5(model, tmp_path / "r18.h5")
     x = np.random.default_rng(2).uniform(-2, 2, (2, 64, 64, 3)).astype("float32")
     expected = np.asarray(model(x, training=False))
-    proc = cli("export", "resnet18", "--no-top", "--input-shape", "64,64,3", "--weights", str(tmp_path / "r18.h5"),
-               "--format", "onnx", "-o", str(tmp_path / "r18.onnx"), "--verify", backend="torch")
+    proc = cli_process("export", "resnet18", "--no-top", "--input-shape", "64,64,3", "--weights",
+                       str(tmp_path / "r18.h5"), "--format", "onnx", "-o", str(tmp_path / "r18.onnx"), "--verify",
+                       backend="torch")
     assert proc.returncode == 0, proc.stderr
     assert "through torch.onnx" in proc.stdout and float(ERROR.search(proc.stdout).group(1)) < 1e-4
     got, meta = run_onnx(tmp_path / "r18.onnx", x)
@@ -162,6 +156,6 @@ def test_onnx_on_the_pytorch_backend(tmp_path):
 
 
 def test_jax_is_refused_with_the_reason(tmp_path):
-    proc = cli("export", TINY, "--format", "onnx", "-o", str(tmp_path / "m.onnx"), backend="jax")
+    proc = cli_process("export", TINY, "--format", "onnx", "-o", str(tmp_path / "m.onnx"), backend="jax")
     assert proc.returncode == 1 and "cannot export onnx on the jax Keras backend" in proc.stderr
     assert "jax2onnx" in proc.stderr and "--backend tensorflow" in proc.stderr and "Traceback" not in proc.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-SPECS = Path(__file__).resolve().parents[2] / "specs"
+from tests.support.paths import SPECS
 
 # keras.applications' EfficientNet constructors: (default input size, count_params()) as Keras documents them
 KERAS = {
@@ -108,3 +108,16 @@ def test_feature_taps_are_timms_feature_info(efficientnets):
     assert [tap["channels"] for tap in efficientnets["efficientnet_b0"]["features"]] == [16, 24, 40, 112, 320]
     assert [tap["channels"] for tap in efficientnets["efficientnet_v2_b0"]["features"]] == [16, 32, 48, 112, 192]
     assert efficientnets["efficientnet_b0"]["features"][-1]["layer"] == "block7a_project_bn"
+
+
+def test_input_multiples_are_what_the_files_declare():
+    """`input_multiple` (sizes the decoder needs) as the YAML files say it, following extends; '(32n)' in the
+    table. yolov8s inherits yolov8n's; fpn_resnet34, unet_resnet34's."""
+    proc = archspec_json("list", "*unet*", "*fpn*", "yolov8*", "resnet34", "--format", "json")
+    rows = {row["name"]: row for row in json.loads(proc.stdout)}
+    assert sorted(rows) == ["fpn_resnet34", "resnet34", "resnet50_fpn_backbone", "unet_resnet34", "yolov8n", "yolov8s"]
+    for name, row in rows.items():
+        assert row["input_multiple"] == raw(name, "input_multiple"), name
+    assert rows["resnet34"]["input_multiple"] is None and rows["yolov8s"]["input_multiple"] == 32
+    table = archspec_json("list", "fpn_resnet34", "resnet34").stdout.splitlines()
+    assert "256x256x3 (32n)" in table[1] and "(32n)" not in table[2]

@@ -17,8 +17,8 @@ import pytest
 
 from archspec.ops import OPS
 from archspec.ops import plugins
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "examples" / "plugins" / "channel_prelu.py"
 NET = ROOT / "examples" / "plugins" / "prelu_net.yaml"
 

@@ -7,10 +7,11 @@ import os
 import pty
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-TINY = ROOT / "tests" / "lang" / "valid" / "tiny_resnet.yaml"
+from tests.lang.corpus import VALID
+from tests.support.paths import ROOT
+
+TINY = VALID / "tiny_resnet.yaml"
 
 
 def on_terminal(*args: str) -> tuple[int, str, str]:

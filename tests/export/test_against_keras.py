@@ -23,11 +23,10 @@ from archspec.export.summary import summarize
 from archspec.graph.order import keras_inputs
 from archspec.lang.sources import bundled_names
 from tests.export.dotparse import graphviz_view
+from tests.support.sizes import accepted_size
 
-SMALL_INPUT = (75, 75, 3)  # the smallest size every classifier accepts (Inception-ResNet's stem)
-# the dense-prediction specs concatenate upsampled maps with their skips (as their references do): sizes
-# that are multiples of 32
-MULTIPLE_OF_32 = {"unet_resnet34", "resnet50_fpn_backbone", "yolov8n", "yolov8s"}
+SMALL_INPUT = 75  # the smallest size every classifier accepts (Inception-ResNet's stem); the dense-prediction
+# specs take multiples of their `input_multiple` (64 for 32)
 
 
 def _inbound(model: keras.Model) -> dict[str, list[str]]:
@@ -73,7 +72,7 @@ def _one_per_library_set() -> list[str]:
 @pytest.mark.parametrize("spec", _one_per_library_set())
 def test_exports_agree_with_the_built_keras_model(spec: str) -> None:
     keras.backend.clear_session()
-    shape = (64, 64, 3) if spec in MULTIPLE_OF_32 else SMALL_INPUT
+    shape = accepted_size(spec, SMALL_INPUT)
     model = build(spec, input_shape=shape)
     graph = layer_graph(spec, input_shape=shape)
 

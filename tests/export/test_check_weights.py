@@ -19,6 +19,7 @@ import pytest
 from archspec.api import build, layer_graph
 from archspec.export.weight_check import format_text
 from archspec.weights.match import check_weights
+from tests.support.paths import ROOT
 from tests.support.reference import write_legacy_h5
 
 INPUT = (64, 64, 3)
@@ -116,7 +117,7 @@ def test_auto_mode_reports_the_mode_and_the_spec_line(reference_file: Path, tmp_
     text = format_text(bad, graph)
     assert "layer 'conv2_block1_2_conv' expects [(3, 3, 64, 64), (64,)], file layer 'conv2_block1_2_conv' has " \
            "[(3, 3, 64, 32), (64,)]" in text
-    line = next(k for k, t in enumerate((Path(__file__).parents[2] / "specs/lib/resnet.yaml").read_text()
+    line = next(k for k, t in enumerate((ROOT / "specs/lib/resnet.yaml").read_text()
                                          .splitlines(), 1) if '"{block}_2_conv"' in t)
     assert f"resnet.yaml:{line}:" in text and text.rstrip().endswith("FAIL: the file does not load fully")
 
@@ -137,7 +138,7 @@ def test_the_readme_example(reference_file: Path, tmp_path: Path, monkeypatch, c
 
     command, *expected = doc_block("README.md", "$ archspec check-weights").splitlines()
     shutil.copy(_variant(reference_file, tmp_path, "wrong_shape"), tmp_path / "resnet50_bad.h5")
-    monkeypatch.chdir(Path(__file__).parents[2])  # in a clone, so the library is specs/lib/resnet.yaml
+    monkeypatch.chdir(ROOT)  # in a clone, so the library is specs/lib/resnet.yaml
     argv = [str(tmp_path / a) if a.endswith(".h5") else a for a in command.split()[2:]]
     capsys.readouterr()
     assert main(argv) == 1

@@ -54,3 +54,10 @@ def test_options_change_the_head() -> None:
     assert pooled["output_shape"] == [2048]
     small = summarize(layer_graph("resnet50", input_shape=(112, 112, 3)))
     assert small["params"] == top["params"] and small["macs"] < top["macs"] / 3
+
+
+def test_the_input_multiple_is_shown() -> None:
+    """fpn_resnet34 inherits unet_resnet34's `input_multiple: 32`; a classifier declares none."""
+    s = summarize(layer_graph("fpn_resnet34"))
+    assert s["input_multiple"] == 32 and summarize(layer_graph("resnet34"))["input_multiple"] is None
+    assert format_table(s).splitlines()[0].startswith("fpn_resnet34 (input 256x256x3, height and width multiples of 32)")

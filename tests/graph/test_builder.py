@@ -9,14 +9,14 @@ import pytest
 
 import archspec
 from archspec import SpecError
+from tests.support.files import write
 
 HEADER = "archspec: 1\nname: t\ninput: [32, 32, 3]\n"
 
 
-def write(tmp_path: Path, body: str, name: str = "t.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(HEADER + textwrap.dedent(body))
-    return path
+def net(tmp_path: Path, body: str, name: str = "t.yaml") -> Path:
+    """A network file: HEADER, then ``body``."""
+    return write(tmp_path / name, HEADER + textwrap.dedent(body))
 
 
 def line_of(path: Path, needle: str) -> int:
@@ -70,7 +70,7 @@ def test_options_switch_heads_and_input_shape():
 
 
 def test_auto_names_are_deterministic_and_keras_style(tmp_path):
-    path = write(tmp_path, """
+    path = net(tmp_path, """
         stages:
           a: {body: [{op: conv2d, filters: 4, kernel_size: 3}, {op: conv2d, filters: 4, kernel_size: 3, name: conv2d_1},
                      {op: conv2d, filters: 4, kernel_size: 3}, {op: batch_norm}]}
@@ -81,7 +81,7 @@ def test_auto_names_are_deterministic_and_keras_style(tmp_path):
 
 
 def test_at_overrides_first_last_index_and_negative(tmp_path):
-    path = write(tmp_path, """
+    path = net(tmp_path, """
         templates:
           c:
             params: {f: 1}
@@ -95,7 +95,7 @@ def test_at_overrides_first_last_index_and_negative(tmp_path):
 
 
 def test_skipped_step_passes_input_through_and_still_binds(tmp_path):
-    path = write(tmp_path, """
+    path = net(tmp_path, """
         templates:
           blk:
             params: {proj: false}
@@ -115,7 +115,7 @@ def test_skipped_step_passes_input_through_and_still_binds(tmp_path):
 
 
 def test_branches_merge_in_written_order_with_identity_branch(tmp_path):
-    path = write(tmp_path, """
+    path = net(tmp_path, """
         stages:
           s:
             body:
@@ -134,7 +134,7 @@ def test_branches_merge_in_written_order_with_identity_branch(tmp_path):
 
 
 def test_expressions_see_input_shape_vars_and_repeat_index(tmp_path):
-    path = write(tmp_path, """
+    path = net(tmp_path, """
         vars: {growth: 4}
         templates:
           grow:
@@ -155,7 +155,7 @@ def test_expressions_see_input_shape_vars_and_repeat_index(tmp_path):
 
 
 def test_add_shape_mismatch_names_both_shapes_and_the_spec_line(tmp_path):
-    path = write(tmp_path, """
+    path = net(tmp_path, """
         stages:
           s:
             body:
@@ -171,7 +171,7 @@ def test_add_shape_mismatch_names_both_shapes_and_the_spec_line(tmp_path):
 
 
 def test_spatial_collapse_is_an_error_at_the_layer_line(tmp_path):
-    path = write(tmp_path, """
+    path = net(tmp_path, """
         stages:
           s:
             body:
@@ -186,7 +186,7 @@ def test_spatial_collapse_is_an_error_at_the_layer_line(tmp_path):
 
 
 def test_unused_layer_is_reported(tmp_path):
-    path = write(tmp_path, """
+    path = net(tmp_path, """
         stages:
           s:
             body:
@@ -198,7 +198,7 @@ def test_unused_layer_is_reported(tmp_path):
 
 
 def test_duplicate_layer_names_after_expansion(tmp_path):
-    path = write(tmp_path, """
+    path = net(tmp_path, """
         templates:
           c: {body: [{op: conv2d, filters: 2, kernel_size: 1, name: same}]}
         stages:

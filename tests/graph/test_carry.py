@@ -16,8 +16,7 @@ import pytest
 
 import archspec
 from archspec.errors import SpecError
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
 
 
 def _docs_example() -> str:

@@ -23,9 +23,8 @@ from archspec.export.dot import to_dot
 from archspec.export.nodes import named_graph
 from archspec.export.summary import format_table, summarize
 from archspec.graph.order import keras_layer_order, keras_operation_order
+from tests.support.paths import ROOT
 from tests.support.reference import randomize_weights, write_legacy_h5
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _docs_example() -> str:

@@ -13,7 +13,8 @@ from archspec.lang.expressions import ExpressionError, evaluate
 from archspec.lang.schema import check
 from archspec.lang.yaml_loader import load_document, parse_yaml
 from archspec.limits import Limits
-from tests.hostile.util import TINY, archspec, assert_located, write
+from tests.hostile.util import TINY, archspec, assert_located
+from tests.support.files import write
 
 ROUND_SPEC = TINY.replace("filters: 8", 'filters: "round(8, -100000000) + 8"')
 

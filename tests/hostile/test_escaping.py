@@ -11,7 +11,8 @@ import pytest
 from archspec.cli.output import Reporter, SafeText, github_annotation
 from archspec.errors import Diagnostic, Location, SpecError, line_safe, printable
 from archspec.lang.yaml_loader import parse_yaml
-from tests.hostile.util import TINY, cli, write
+from tests.hostile.util import TINY
+from tests.support.files import write
 
 FORGED = "x\nother.yaml:1:1: error: forged\r::error file=a.yaml::forged\x1b[31mred\u202eevil\x00\ud800"
 
@@ -82,13 +83,13 @@ def test_mapping_keys_with_control_characters_are_refused(key):
     assert "\n" not in diag.format() and "\x1b" not in diag.format()
 
 
-def test_crafted_names_from_the_command_line(capsys, tmp_path):
+def test_crafted_names_from_the_command_line(cli, tmp_path):
     """End to end: a layer name and a --set key with line breaks and escapes print as one escaped line."""
     spec = write(tmp_path / "net.yaml", TINY.replace("kernel_size: 3}", 'kernel_size: 3, name: "c\\nother.yaml:1:1:'
                                                                       ' error: forged\\e[31m"}'))
     for args in (["validate", spec], ["validate", "--format", "github", spec],
                  ["summary", spec], ["summary", write(tmp_path / "ok.yaml", TINY), "--set", "x\x1b[31m\n=1"]):
-        code, out, err = cli(capsys, *args)
+        code, out, err = cli(*args)
         assert code == 1, err
         text = out + err
         assert "\x1b" not in text and "\r" not in text

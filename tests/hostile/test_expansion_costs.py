@@ -3,7 +3,8 @@ not build: each is now a located error or a result within seconds (generated at 
 
 from __future__ import annotations
 
-from tests.hostile.util import archspec, assert_located, write
+from tests.hostile.util import archspec, assert_located
+from tests.support.files import write
 
 HEAD = "archspec: 1\nname: n\ninput: [8, 8, 3]\n"
 

@@ -7,13 +7,13 @@ import os
 import resource
 import stat
 import time
-from pathlib import Path
 
 import pytest
 
 from archspec.errors import SpecError
 from archspec.fileio import OutputRefused, check_output, replacing, write_bytes
-from tests.hostile.util import TINY, archspec, cli, write
+from tests.hostile.util import TINY, archspec
+from tests.support.files import write
 
 LIB = "archspec: 1\nkind: library\ntemplates:\n  b:\n    body: [{op: relu}]\n"
 NET = "archspec: 1\nname: n\ninput: [8, 8, 3]\nimports: [lib.yaml]\nstages: {s1: {block: b}}\n"
@@ -42,21 +42,21 @@ def _unchanged(tmp_path) -> None:
     (["-o", "{dir}"], "it is a directory"),
     (["-o", "/dev/null"], "it is not a regular file"),
 ])
-def test_graph_output_refused_before_work(capsys, tree, args, message):
+def test_graph_output_refused_before_work(cli, tree, args, message):
     os.link(tree, tree.parent / "hard.yaml")
     (tree.parent / "link.dot").symlink_to("net.yaml")
-    code, out, err = cli(capsys, "graph", tree, *[a.format(dir=tree.parent) for a in args])
+    code, out, err = cli("graph", tree, *[a.format(dir=tree.parent) for a in args])
     assert code == 2, err
     assert err.startswith("archspec: error: ") and message in err, err
     assert out == "" and "wrote" not in err
     _unchanged(tree.parent)
 
 
-def test_graph_writes_and_replaces_atomically(capsys, tree):
+def test_graph_writes_and_replaces_atomically(cli, tree):
     out = tree.parent / "g.dot"
     out.write_text("old")
     out.chmod(0o640)
-    code, _, err = cli(capsys, "graph", tree, "-o", out)
+    code, _, err = cli("graph", tree, "-o", out)
     assert code == 0, err
     assert out.read_text().startswith("digraph") and stat.S_IMODE(out.stat().st_mode) == 0o640
     _unchanged(tree.parent)
@@ -85,10 +85,10 @@ def test_graph_on_a_full_disk_keeps_the_old_file(tree):
     (["-o", "{dir}/w.h5", "--weights", "{dir}/w.h5"], "it is an input of this run"),
     (["-o", "{dir}/net.keras", "--weights", "{dir}/net.keras"], "it is an input of this run"),
 ])
-def test_build_output_refused_before_building(capsys, tree, args, message):
+def test_build_output_refused_before_building(cli, tree, args, message):
     (tree.parent / "w.h5").write_bytes(b"")
     start = time.perf_counter()
-    code, out, err = cli(capsys, "build", tree, *[a.format(dir=tree.parent) for a in args])
+    code, out, err = cli("build", tree, *[a.format(dir=tree.parent) for a in args])
     assert code == 2, err
     assert message in err, err
     assert out == "" and time.perf_counter() - start < 5  # nothing was built
@@ -187,8 +187,8 @@ def _with_path(path: str, *args):
         util.ENV["PATH"] = saved
 
 
-def test_schema_output_uses_the_same_writer(capsys, tmp_path):
-    code, _, err = cli(capsys, "schema", "-o", tmp_path)
+def test_schema_output_uses_the_same_writer(cli, tmp_path):
+    code, _, err = cli("schema", "-o", tmp_path)
     assert code == 2 and "it is a directory" in err
     out = write(tmp_path / "s.json", "old")
     run = archspec("schema", "-o", out, timeout=30, preexec=_limit_file_size(2048))

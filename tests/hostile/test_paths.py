@@ -11,7 +11,8 @@ import pytest
 from archspec.errors import SpecError
 from archspec.lang.sources import expand_glob, resolve_source
 from archspec.lang.yaml_loader import read_spec_text
-from tests.hostile.util import TINY, archspec, cli, write
+from tests.hostile.util import TINY, archspec
+from tests.support.files import write
 
 
 @pytest.fixture
@@ -56,8 +57,8 @@ def loop(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["validate", "summary"])
-def test_a_symlink_loop_is_a_located_error_not_exit_3(capsys, loop, command):
-    code, out, err = cli(capsys, command, loop)
+def test_a_symlink_loop_is_a_located_error_not_exit_3(cli, loop, command):
+    code, out, err = cli(command, loop)
     assert code == 1, err
     assert f"{loop}: error: symlink loop" in out + err
     assert "internal error" not in out + err
@@ -68,18 +69,18 @@ def test_resolve_source_refuses_a_symlink_loop(loop):
         resolve_source(loop)
 
 
-def test_an_imported_symlink_loop_is_a_located_error(capsys, tmp_path, loop):
+def test_an_imported_symlink_loop_is_a_located_error(cli, tmp_path, loop):
     (tmp_path / ".git").mkdir()  # the spec's root folder, so the import is inside it
     spec = write(tmp_path / "net.yaml", TINY.replace("input:", "imports: [a.yaml]\ninput:"))
-    code, out, err = cli(capsys, "summary", spec)
+    code, out, err = cli("summary", spec)
     assert code == 1, err
     assert f"{spec}:3:11: error: 'imports' path cannot be resolved (a symlink loop?)" in err
 
 
-def test_validate_an_imported_symlink_loop_is_a_located_error(capsys, tmp_path, loop):
+def test_validate_an_imported_symlink_loop_is_a_located_error(cli, tmp_path, loop):
     (tmp_path / ".git").mkdir()
     spec = write(tmp_path / "net.yaml", TINY.replace("input:", "imports: [a.yaml]\ninput:"))
-    code, out, err = cli(capsys, "validate", spec)
+    code, out, err = cli("validate", spec)
     assert code == 1, err
     assert f"{spec}:3:11: error:" in out
     assert "internal error" not in out + err

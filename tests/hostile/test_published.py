@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import http.server
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -18,12 +17,13 @@ from archspec.api import load_spec, published_file, validate_file
 from archspec.errors import SpecError
 from archspec.limits import Limits
 from archspec.weights.published import local_copy, published_weights
-from tests.hostile.util import archspec, assert_located, write
+from tests.hostile.util import archspec, assert_located
+from tests.support.files import write
 from tests.support.https import Server, https_server  # noqa: F401 (a fixture)
+from tests.support.paths import SPECS
 
 ATTACK = b"\x89HDF\r\n\x1a\n attacker's weights " * 50
 TOP = "mobilenet_1_0_224_tf.h5"  # keras.applications' name for MobileNet's file
-SPECS = Path(__file__).resolve().parents[2] / "specs"
 
 
 @pytest.fixture

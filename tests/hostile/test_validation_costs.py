@@ -3,7 +3,8 @@ published-weights variant, carried value and ``at`` key is now counted or read o
 
 from __future__ import annotations
 
-from tests.hostile.util import archspec, assert_located, write
+from tests.hostile.util import archspec, assert_located
+from tests.support.files import write
 
 HEAD = "archspec: 1\nname: n\ninput: [8, 8, 3]\n"
 

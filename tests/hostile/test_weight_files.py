@@ -14,7 +14,8 @@ h5py = pytest.importorskip("h5py")
 
 from archspec.errors import SpecError  # noqa: E402
 from archspec.weights.h5file import read_weight_file  # noqa: E402
-from tests.hostile.util import TINY, cli, write  # noqa: E402
+from tests.hostile.util import TINY  # noqa: E402
+from tests.support.files import write  # noqa: E402
 
 SPEC = TINY.replace("kernel_size: 3}", "kernel_size: 3, name: conv}")
 SHAPES = {"kernel": (3, 3, 3, 8), "bias": (8,)}
@@ -115,13 +116,13 @@ def test_reader_refuses_with_the_object_path(tmp_path, case):
 
 
 @pytest.mark.parametrize("case", ["external link", "soft link loop", "fixed strings"])
-def test_check_weights_fails_where_build_would(capsys, tmp_path, case):
+def test_check_weights_fails_where_build_would(cli, tmp_path, case):
     spec = write(tmp_path / "net.yaml", SPEC)
-    code, out, err = cli(capsys, "check-weights", spec, weights(tmp_path / "good.h5"))
+    code, out, err = cli("check-weights", spec, weights(tmp_path / "good.h5"))
     assert code == 0 and "OK" in out, err
     tamper, message = CASES[case]
     path = weights(tmp_path / "w.h5", tamper)
-    code, out, err = cli(capsys, "check-weights", spec, path)
+    code, out, err = cli("check-weights", spec, path)
     assert code == 1, err
     assert err.startswith(f"{path}: error: ") and message in err, err
     assert "OK" not in out and "internal error" not in err

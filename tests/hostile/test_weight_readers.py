@@ -17,7 +17,8 @@ import pytest
 
 h5py = pytest.importorskip("h5py")
 
-from tests.hostile.util import TINY, archspec, cli, write  # noqa: E402
+from tests.hostile.util import TINY, archspec  # noqa: E402
+from tests.support.files import write  # noqa: E402
 
 SPEC = TINY.replace("kernel_size: 3}", "kernel_size: 3, name: conv, checkpoint: conv}").replace(
     "name: tiny", "name: tiny\ncheckpoint: torchvision")
@@ -124,25 +125,25 @@ def test_a_header_of_empty_arrays_is_refused_before_it_is_parsed(spec, tmp_path,
     refused(run, path, "JSON values, more than the 2000000 read")
 
 
-def test_a_header_nested_deep_is_a_located_error(capsys, spec, tmp_path):
+def test_a_header_nested_deep_is_a_located_error(cli, spec, tmp_path):
     path = safetensors(tmp_path / "deep.safetensors", b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
-    code, out, err = cli(capsys, "check-weights", spec, path)
+    code, out, err = cli("check-weights", spec, path)
     assert code == 1 and err.startswith(f"{path}: error: malformed safetensors file: header nests deeper"), err
 
 
-def test_a_tensor_named_twice_is_refused(capsys, spec, tmp_path):
+def test_a_tensor_named_twice_is_refused(cli, spec, tmp_path):
     entry = '{"dtype": "F32", "shape": [8], "data_offsets": [%d, %d]}'
     header = ('{"conv.bias": %s, "conv.bias": %s}' % (entry % (0, 32), entry % (32, 64))).encode()
     path = safetensors(tmp_path / "twice.safetensors", header, bytes(64))
-    code, out, err = cli(capsys, "check-weights", spec, path)
+    code, out, err = cli("check-weights", spec, path)
     assert code == 1 and "name 'conv.bias' is given twice in the header" in err, out + err
 
 
-def test_a_five_megabyte_name_is_not_echoed(capsys, spec, tmp_path):
+def test_a_five_megabyte_name_is_not_echoed(cli, spec, tmp_path):
     name = "x" * 5_000_000
     header = json.dumps({name: {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}).encode()
     path = safetensors(tmp_path / "long.safetensors", header, bytes(4))
-    code, out, err = cli(capsys, "check-weights", spec, path)
+    code, out, err = cli("check-weights", spec, path)
     assert code == 1 and "is longer than 1024 characters" in err, err[:500]
     assert len(out) + len(err) < 1000
 
@@ -192,9 +193,9 @@ def unknown_filter(path: Path) -> Path:
     (corrupt_chunk, "the data of weight 'kernel:0' cannot be read"),
     (unknown_filter, "is stored through HDF5 filter 32004"),
 ])
-def test_weights_that_cannot_be_read_fail_check_weights(capsys, spec, tmp_path, case, message):
+def test_weights_that_cannot_be_read_fail_check_weights(cli, spec, tmp_path, case, message):
     path = case(legacy_h5(tmp_path / "w.h5", {"compression": "gzip", "chunks": (3, 3, 3, 8)}))
-    code, out, err = cli(capsys, "check-weights", spec, path)
+    code, out, err = cli("check-weights", spec, path)
     assert code == 1 and err.startswith(f"{path}: error: ") and message in err, out + err
     assert "OK" not in out
 
@@ -235,8 +236,8 @@ def kinds(tmp_path_factory):
 
 
 @pytest.mark.parametrize("kind", ["complex", "sparse", "quantized", "meta"])
-def test_tensors_other_than_dense_real_cpu_ones_are_refused(capsys, spec, tmp_path, kinds, kind):
+def test_tensors_other_than_dense_real_cpu_ones_are_refused(cli, spec, tmp_path, kinds, kind):
     path, message = kinds[kind]
     for command in (("check-weights", spec, path), ("convert", spec, path, "-o", tmp_path / "o.weights.h5")):
-        code, out, err = cli(capsys, *command)
+        code, out, err = cli(*command)
         assert code == 1 and err.startswith(f"{path}: error: tensor 'conv.bias' is {message}"), out + err

@@ -74,26 +74,8 @@ def _hwm_kb(pid: int) -> int:
         return 0
 
 
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def assert_located(text: str, path: Path, line: int | None = None) -> None:
     """``text`` has an ``error:`` line located in ``path`` (at ``line`` when given)."""
     prefix = f"{path}:{line}:" if line is not None else f"{path}:"
     errors = [ln for ln in text.splitlines() if ln.startswith(prefix) and ": error: " in ln]
     assert errors, f"no error located at {prefix}; got:\n{text}"
-
-
-def cli(capsys, *args) -> tuple[int, str, str]:
-    """``archspec ARGS`` in this process (no interpreter start-up): exit code, stdout, stderr."""
-    from archspec.cli import main
-
-    try:
-        code = main([str(a) for a in args])
-    except SystemExit as exc:  # usage errors (argparse, refused outputs) exit 2 this way
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err

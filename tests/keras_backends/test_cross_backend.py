@@ -43,12 +43,13 @@ from archspec.api import layer_graph
 from archspec.graph.order import keras_layer_order
 from archspec.lang.sources import bundled_dir, bundled_names
 from tests.support.application_layers import APPLICATION_LAYERS_SPEC
+from tests.support.paths import ROOT
 from tests.support.reference import max_rel_error, randomize_weights, write_legacy_h5
+from tests.support.sizes import accepted_size
 from tests.keras_backends.worker import publish
 from tests.test_doc_examples import doc_block
 from tests.zoo.test_efficientnet import calibrate_batch_norm, pixels
 
-ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("worker.py")
 OTHERS = ("jax", "torch")
 BACKENDS = ("tensorflow", *OTHERS)
@@ -75,14 +76,14 @@ COVERED_BY = {"resnet_legacy.yaml": ("resnet50_legacy", ("resnet50",)), "resnet_
               "googlenet.yaml": ("googlenet", ("shufflenet_v2_x0_5", "squeezenet1_1")),
               "regnet.yaml": ("regnet_y_400mf", ("efficientnet_b0", "resnet50", "squeezenet1_1", "resnext50_32x4d")),
               "unet.yaml": ("unet_resnet34", ("yolov8n", "resnet50")), "fpn.yaml": ("resnet50_fpn_backbone", ("resnet50",)),
+              "smp_fpn.yaml": ("fpn_resnet34", ("resnet50",)),
               "segmentation.yaml": ("fcn_resnet50", ("resnet50",))}
 
 SAVED = ("resnet50", "application_layers")
 
 
 def _input_shape(spec: str) -> tuple[int, int, int]:
-    size = archspec.load_spec(spec).data.get("min_input") or 32
-    return (size, size, 3)
+    return accepted_size(spec, archspec.load_spec(spec).data.get("min_input") or 32)
 
 
 def readme_commands() -> list[str]:

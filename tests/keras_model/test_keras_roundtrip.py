@@ -15,11 +15,15 @@ import pytest
 import archspec
 from archspec.lang.sources import bundled_names
 from tests.support.application_layers import APPLICATION_LAYERS_SPEC
+from tests.support.sizes import accepted_size
 
-# the rest at 75x75, the smallest size every classifier accepts; the dense-prediction specs concatenate
-# upsampled maps with their skips, as their references do, so their sizes are multiples of 32
-SMALL = {"inception_resnet_v1": (80, 80, 3),
-         **{name: (64, 64, 3) for name in ("unet_resnet34", "resnet50_fpn_backbone", "yolov8n", "yolov8s")}}
+# the rest at 75x75, the smallest size every classifier accepts, or the multiple of their `input_multiple`
+# below it (64 for the dense-prediction specs, whose decoders merge upsampled maps with the encoder's)
+SMALL = {"inception_resnet_v1": (80, 80, 3)}
+
+
+def _small(name: str) -> tuple[int, int, int]:
+    return SMALL.get(name) or accepted_size(name, 75)
 
 
 def _families() -> dict[str, str]:
@@ -28,7 +32,7 @@ def _families() -> dict[str, str]:
     Specs of one family differ only in repeat counts and widths, so one save/load per family covers
     every layer class and config the family emits, at a fraction of the suite's time.
     """
-    graphs = {name: archspec.api.layer_graph(name, input_shape=SMALL.get(name, (75, 75, 3))) for name in bundled_names()}
+    graphs = {name: archspec.api.layer_graph(name, input_shape=_small(name)) for name in bundled_names()}
     # a template parameter can switch layers on or off (efficientnet_b0_timm drops keras's Normalization),
     # so a family is the templates and the ops used
     family = {name: (frozenset(archspec.load_spec(name).data.get("templates", {})), frozenset(l.op for l in graph))
@@ -54,7 +58,7 @@ def saved(tmp_path_factory):
     rows = {}
     try:
         for name in [*names, "application_layers"]:
-            shape = (8, 8, 3) if name == "application_layers" else SMALL.get(name, (75, 75, 3))
+            shape = (8, 8, 3) if name == "application_layers" else _small(name)
             model = archspec.build(spec_file if name == "application_layers" else name, input_shape=shape)
             x = np.random.default_rng(0).normal(size=(1, *shape)).astype("float32")
             np.save(out / f"{name}.npy", x)

@@ -21,9 +21,8 @@ from archspec.graph.builder import BuildOptions, expand
 from archspec.graph.validate import validate_spec
 from archspec.lang.compose import load_spec
 from tests.lang.corpus import INVALID, VALID, cases, header
+from tests.support.paths import ROOT, SPECS
 
-ROOT = Path(__file__).resolve().parents[2]
-SPECS = ROOT / "specs"
 MUTANTS = 520
 HEAVY = re.compile(r"efficientnet_(b[1-7]|v2_[sml])$|inception_resnet_v2$|densenet(169|201)$|resnet152|convnext_(?!tiny)")  # same
 # templates as a lighter sibling: mutating those only costs time

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from archspec.lang.compose import SpecCache, load_spec, spec_root
-from tests.support.cli import write
+from tests.support.files import write
 
 SECRET = "AKIA-TOKEN-s3cr3t-value"
 
@@ -23,7 +23,7 @@ def _project(tmp_path):
 
 def test_extends_cannot_leave_the_spec_root(tmp_path, cli):
     _project(tmp_path)
-    code, out, err = cli(tmp_path / "proj", "validate", "net.yaml")
+    code, out, err = cli("validate", "net.yaml", cwd=tmp_path / "proj")
     assert code == 1
     assert "net.yaml:2:10: error: 'extends' path leaves the spec's root folder" in out
     assert "--allow-path" in out and SECRET not in out + err
@@ -31,13 +31,13 @@ def test_extends_cannot_leave_the_spec_root(tmp_path, cli):
 
 def test_an_absolute_path_is_refused_too(tmp_path, cli):
     write(tmp_path / "proj" / "abs.yaml", f"archspec: 1\nextends: {tmp_path / 'secrets.yaml'}\nname: a\n")
-    code, out, err = cli(tmp_path / "proj", "validate", "abs.yaml")
+    code, out, err = cli("validate", "abs.yaml", cwd=tmp_path / "proj")
     assert code == 1 and "leaves the spec's root folder" in out and SECRET not in out + err
 
 
 def test_allowed_path_that_is_not_a_spec_is_never_echoed(tmp_path, cli):
     _project(tmp_path)
-    code, out, err = cli(tmp_path / "proj", "validate", "--allow-path", str(tmp_path), "net.yaml")
+    code, out, err = cli("validate", "--allow-path", str(tmp_path), "net.yaml", cwd=tmp_path / "proj")
     assert code == 1
     assert "names a file that is not an archspec spec" in out and "its content is not shown" in out
     assert SECRET not in out + err and "aws_key" not in out + err
@@ -51,9 +51,9 @@ def test_allowed_path_reaches_a_spec_outside(tmp_path, cli):
         imports: [../outside.yaml]
         templates: {}
         """)
-    code, out, err = cli(tmp_path / "proj", "validate", "lib_user.yaml")
+    code, out, err = cli("validate", "lib_user.yaml", cwd=tmp_path / "proj")
     assert code == 1 and "leaves the spec's root folder" in out
-    code, out, err = cli(tmp_path / "proj", "validate", "--allow-path", "..", "lib_user.yaml")
+    code, out, err = cli("validate", "--allow-path", "..", "lib_user.yaml", cwd=tmp_path / "proj")
     assert code == 0, out + err
 
 
@@ -75,7 +75,7 @@ def test_symlink_loop_is_a_located_error(tmp_path, cli):
         assert "symlink loop" in exc.diagnostics[0].message
     else:
         raise AssertionError("a symlink loop loaded")
-    code, out, err = cli(tmp_path, "summary", "n.yaml")
+    code, out, err = cli("summary", "n.yaml", cwd=tmp_path)
     assert code == 1 and "n.yaml:2:10: error:" in err
 
 
@@ -104,7 +104,7 @@ def test_import_fan_out_is_resolved_once_per_file(tmp_path, cli):
     assert len(cache.docs) == 9
     assert elapsed < 2.0, f"took {elapsed:.2f}s"
     start = time.perf_counter()
-    code, out, err = cli(tmp_path, "validate", "f0.yaml")
+    code, out, err = cli("validate", "f0.yaml", cwd=tmp_path)
     assert code == 0, out + err
     assert time.perf_counter() - start < 5.0
 

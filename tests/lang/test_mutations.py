@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from archspec.api import expand
 from archspec.graph.validate import validate_file
 from archspec.lang.compose import SpecCache
+from tests.support.paths import SPECS
 
-SPECS = Path(__file__).resolve().parents[2] / "specs"
 FILES = sorted(p.relative_to(SPECS) for p in SPECS.rglob("*.yaml"))
 EXAMPLES = int(os.environ.get("ARCHSPEC_MUTATION_EXAMPLES", "60"))
 NUMBERS = ["0", "1", "2", "3", "-1", "7", "64", "1000000000000000000000000", "2.5", "1e-5", "null", "true", "''"]

@@ -183,3 +183,18 @@ def test_group_norm_is_torch_group_norm_from_a_checkpoint(tmp_path, size):
     x = _input(size)
     with torch.no_grad():
         _close(_run(model, x), net(x))
+
+
+def test_aligned_resize_needs_the_first_inputs_size(tmp_path):
+    """The interpolation matrices are computed from both sizes when the model is built: an open first input
+    is a located error (graph only), not a failure inside Keras."""
+    from archspec.api import layer_graph
+    from archspec.errors import SpecError
+
+    spec = {"archspec": 1, "name": "open", "input": [None, None, 3],
+            "stages": {"s": {"body": [{"op": "resize", "size": [4, 4]},
+                                      {"op": "resize_like", "in": ["input", "prev"], "align_corners": True}]}}}
+    path = tmp_path / "open.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    with pytest.raises(SpecError, match="align_corners needs its first input's size, which is open"):
+        layer_graph(path)

@@ -21,8 +21,8 @@ from archspec.backend.keras_emitters import LAYERS, emit_model
 from archspec.lang.schema_gen import build_schema
 from archspec.ops import OPS
 from archspec.ops.table import BEGIN, END, markdown
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 INPUT = [6, 6, 4]
 
 

@@ -1,33 +1,40 @@
-"""The in-process CLI runner and the file writer shared by the tests."""
+"""The one in-process CLI runner of the tests: ``archspec ARGS`` without an interpreter start-up."""
 
 from __future__ import annotations
 
-import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
-from archspec.cli import main
+
+class Run(NamedTuple):
+    """What a command left: its exit code and what it printed."""
+
+    code: int
+    out: str
+    err: str
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch):
-    """``cli(cwd, *args) -> (exit code, stdout, stderr)``, run in process from ``cwd``."""
+def cli(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Run]:
+    """``cli(*args, cwd=None) -> Run(code, out, err)``: ``archspec ARGS`` in this process, from ``cwd`` if given.
 
-    def run(cwd: Path, *args: str) -> tuple[int, str, str]:
-        monkeypatch.chdir(cwd)
+    Output printed before the call is dropped. argparse and a refused ``-o`` end the command with
+    ``SystemExit`` (exit 2), which becomes the exit code, as a user's shell would see it."""
+
+    def run(*args: object, cwd: Path | None = None) -> Run:
+        from archspec.cli import main
+
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
         capsys.readouterr()
         try:
-            code = main(list(args))
-        except SystemExit as exc:  # argparse and a refused -o exit directly (2)
-            code = exc.code
+            code = main([str(a) for a in args])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
         out, err = capsys.readouterr()
-        return code, out, err
+        return Run(code, out, err)
 
     return run
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text))
-    return path

@@ -8,33 +8,27 @@ from __future__ import annotations
 
 import shlex
 
-from pathlib import Path
-
 import torchvision
 
-from archspec.cli import main
+from tests.support.paths import ROOT
 from tests.test_doc_examples import _matches, doc_block
 from torch_reference import reference, save_state_dict
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def _run_lines(block: str, capsys) -> list[tuple[list[str], int, str, str]]:
+def _run_lines(block: str, cli) -> list[tuple[list[str], int, str, str]]:
     runs = []
     for line in block.splitlines():
         words = shlex.split(line, comments=True)
         if words[:1] == ["archspec"]:
-            code = main(words[1:])
-            out, err = capsys.readouterr()
-            runs.append((words, code, out, err))
+            runs.append((words, *cli(*words[1:])))
     return runs
 
 
-def test_the_readme_worked_example(tmp_path, monkeypatch, capsys):
+def test_the_readme_worked_example(tmp_path, monkeypatch, cli):
     monkeypatch.chdir(tmp_path)
     save_state_dict(reference(torchvision.models.resnet18), tmp_path / "resnet18.pth")
     block = doc_block("README.md", "archspec convert resnet18 resnet18.pth")
-    runs = _run_lines(block, capsys)
+    runs = _run_lines(block, cli)
     assert [(words[1], code) for words, code, _, _ in runs] == [
         ("check-weights", 0), ("build", 0), ("build", 0), ("convert", 0)]
     assert (tmp_path / "resnet18.keras").is_file() and (tmp_path / "resnet18.weights.h5").is_file()
@@ -44,13 +38,14 @@ def test_the_readme_worked_example(tmp_path, monkeypatch, capsys):
     assert " ".join(next(w for w, *_ in runs if "--classes" in w)) == command[2:]
 
 
-def test_the_docs_commands_run(tmp_path, monkeypatch, capsys):
+def test_the_docs_commands_run(tmp_path, monkeypatch, cli):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "specs").symlink_to(ROOT / "specs")  # as in a clone
     model = reference(torchvision.models.resnet18)
     save_state_dict(model, tmp_path / "resnet18.pth")
-    runs = _run_lines(doc_block("docs/pytorch.md", "archspec convert resnet18"), capsys)
+    runs = _run_lines(doc_block("docs/pytorch.md", "archspec convert resnet18"), cli)
     assert [code for _, code, _, _ in runs] == [0, 0, 0]
     command, *expected = doc_block("docs/pytorch.md", "$ archspec check-weights").splitlines()
-    assert main(shlex.split(command[2:])[1:]) == 1
-    assert _matches(expected, capsys.readouterr().out.splitlines())
+    code, out, _ = cli(*shlex.split(command[2:])[1:])
+    assert code == 1
+    assert _matches(expected, out.splitlines())

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import shlex
-from pathlib import Path
 
 import h5py
 import numpy as np
@@ -26,11 +25,11 @@ from torch import nn
 import archspec
 from archspec.backend.load import SkippedWeightsWarning
 from archspec.cli import main
+from tests.support.paths import ROOT
 from tests.test_doc_examples import doc_block
 from torch_reference import keras_logits, max_rel_error, reference, save_safetensors, torch_logits
 
 SIZE = 64  # docs/pytorch.md's examples
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

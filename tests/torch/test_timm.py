@@ -13,7 +13,6 @@ import gc
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +22,8 @@ import torch
 import archspec
 from torch_reference import images, keras_logits, max_rel_error, save_safetensors, torch_logits
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
+
 CASES = {  # spec: (timm model name, input size, pixels); state_dicts are saved as .safetensors, which
     "resnet50_timm": ("resnet50", 64, False),  # check-weights reads without torch or TensorFlow
     "convnext_tiny_timm": ("convnext_tiny", 64, False),

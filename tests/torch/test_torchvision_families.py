@@ -1,7 +1,8 @@
 """torchvision families mapped through their specs' checkpoint keys (issue 24), cheaply:
 
 - parameter counts (trainable, and total with the batch-norm statistics) of EVERY member, from the layer
-  graph alone (no Keras), against torchvision's model built on the meta device (no memory, no init);
+  graph alone (no Keras), against torchvision's model built on the meta device (no memory, no init), and the
+  transfer plan of its state_dict's names and shapes: every layer filled, every tensor used;
 - logits of the smallest member of each family, from a torch.save'd state_dict of a seeded torchvision model
   whose batch-norm statistics are those of a real batch (train-mode pass with momentum 1) and whose affine
   parameters are random, in eval mode: rel < 1e-4, and two images give different logits.
@@ -19,6 +20,7 @@ import torch
 import torchvision
 
 import archspec
+from archspec.weights.torch_plan import plan_transfer
 from torch_reference import images, keras_logits, max_rel_error, save_state_dict, torch_logits
 
 M = torchvision.models
@@ -44,6 +46,8 @@ FAMILIES = {  # family -> (spec, torchvision constructor) for every member; the 
                ("wide_resnet101_2", "wide_resnet101_2")],
     # likewise (densenet161: the same templates with a wider stem and growth)
     "densenet": [(f"densenet{n}_torch", f"densenet{n}") for n in (121, 161, 169, 201)],
+    "efficientnet": [(f"efficientnet_b{n}_torch", f"efficientnet_b{n}") for n in range(8)],
+    "efficientnet_v2": [(f"efficientnet_v2_{s}_torch", f"efficientnet_v2_{s}") for s in "sml"],
 }
 LOGITS_ELSEWHERE = {"resnet", "densenet"}
 # constructor arguments: GoogLeNet and Inception-V3 as they compute at inference, without the auxiliary classifiers
@@ -56,10 +60,13 @@ SMALLEST = {family: (*members[0], SIZES.get(family, 64)) for family, members in 
             if family not in LOGITS_ELSEWHERE}  # spec, constructor, input size
 
 
-def _torch_counts(constructor: str) -> tuple[int, int]:
-    """(trainable, total) of torchvision's model; total adds the running mean and variance Keras stores."""
+def _meta_model(constructor: str) -> torch.nn.Module:
     with _regnet_widths_on_cpu(), torch.device("meta"):
-        model = getattr(M, constructor)(**KWARGS.get(constructor, {}))
+        return getattr(M, constructor)(**KWARGS.get(constructor, {}))
+
+
+def _torch_counts(model: torch.nn.Module) -> tuple[int, int]:
+    """(trainable, total) of torchvision's model; total adds the running mean and variance Keras stores."""
     trainable = sum(p.numel() for p in model.parameters())
     stats = sum(b.numel() for name, b in model.named_buffers() if name.endswith(("running_mean", "running_var")))
     return trainable, trainable + stats
@@ -88,7 +95,10 @@ def _regnet_widths_on_cpu() -> Iterator[None]:
 def test_parameter_counts_equal_torchvisions(spec, constructor):
     graph = archspec.api.layer_graph(spec)
     ours = (sum(layer.trainable for layer in graph), sum(layer.params for layer in graph))
-    assert ours == _torch_counts(constructor)
+    model = _meta_model(constructor)
+    assert ours == _torch_counts(model)
+    plan = plan_transfer(graph, {name: tuple(t.shape) for name, t in model.state_dict().items()}, f"{constructor}.pth")
+    assert plan.complete, (plan.unmapped[:3], plan.mismatched[:3], plan.leftover[:3])
 
 
 def calibrated(constructor: str, x: np.ndarray, seed: int = 0) -> torch.nn.Module:

@@ -21,7 +21,8 @@ from archspec.cli import main
 from torch_reference import (images, keras_logits, max_rel_error, reference, save_safetensors, save_state_dict,
                              torch_logits)
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
+
 BASIC = ROOT / "specs" / "lib" / "resnet_basic.yaml"
 
 

@@ -18,7 +18,6 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import h5py
 import keras
@@ -27,9 +26,9 @@ import pytest
 
 import archspec
 from archspec.cli import main
+from tests.support.paths import ROOT
 from tests.support.reference import assert_same_outputs, max_rel_error, randomize_weights
 
-ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 TINY = (32, 32, 3)
 OPTIONS = {"include_top": False, "input_shape": TINY}

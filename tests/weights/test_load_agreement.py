@@ -13,7 +13,7 @@ import pytest
 import archspec
 from archspec.backend.load import SkippedWeightsWarning
 from tests.hostile.test_weight_readers import corrupt_chunk, legacy_h5
-from tests.hostile.util import cli, write
+from tests.support.files import write
 
 SPEC = """\
 archspec: 1
@@ -55,10 +55,10 @@ def _build(files, **options):
 
 
 @pytest.mark.parametrize("by_name", [False, True], ids=["by_order", "by_name_partial"])
-def test_a_new_classifier_loads_the_rest_in_both_and_both_say_so(capsys, files, by_name):
+def test_a_new_classifier_loads_the_rest_in_both_and_both_say_so(cli, files, by_name):
     flags = ["--by-name", "--allow-partial"] if by_name else []
     model, notes = _build(files, classes=10, by_name=by_name, allow_partial=by_name)
-    code, out, err = cli(capsys, "check-weights", files["spec"], files["weights"], "--classes", "10", *flags)
+    code, out, err = cli("check-weights", files["spec"], files["weights"], "--classes", "10", *flags)
     assert code == 0, out + err
     assert len(notes) == 1 and "1 layer(s) keep their initial weights" in notes[0] and "predictions" in notes[0]
     assert out.rstrip().splitlines()[-1] == f"PARTIAL: loads by {'name' if by_name else 'order'}; " \
@@ -67,18 +67,18 @@ def test_a_new_classifier_loads_the_rest_in_both_and_both_say_so(capsys, files, 
     assert model.output_shape == (None, 10)
 
 
-def test_by_name_without_allow_partial_agrees_too(capsys, files):
+def test_by_name_without_allow_partial_agrees_too(cli, files):
     # the new classifier is skipped by name as by order; nothing else is missing, so no --allow-partial is needed
-    code, out, err = cli(capsys, "check-weights", files["spec"], files["weights"], "--classes", "10", "--by-name")
+    code, out, err = cli("check-weights", files["spec"], files["weights"], "--classes", "10", "--by-name")
     assert code == 0 and "PARTIAL: loads by name" in out, out + err
     _, notes = _build(files, classes=10, by_name=True)
     assert len(notes) == 1
 
 
-def test_unreadable_weights_fail_both_with_one_message(capsys, files, tmp_path):
+def test_unreadable_weights_fail_both_with_one_message(cli, files, tmp_path):
     path = corrupt_chunk(legacy_h5(tmp_path / "w.h5", {"compression": "gzip", "chunks": (3, 3, 3, 8)}))
     spec = write(tmp_path / "tiny.yaml", SPEC.replace("head:", "x_head:").split("x_head:")[0])
-    code, out, err = cli(capsys, "check-weights", spec, path)
+    code, out, err = cli("check-weights", spec, path)
     assert code == 1 and "cannot be read" in err, out + err
     with pytest.raises(archspec.SpecError) as info:
         archspec.build(spec, weights=path)

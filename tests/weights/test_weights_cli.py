@@ -13,8 +13,9 @@ from archspec.api import layer_graph  # noqa: E402
 from archspec.cli import main  # noqa: E402
 from archspec.weights.h5file import read_weight_file  # noqa: E402
 from archspec.weights.match import weighted_nodes  # noqa: E402
+from tests.lang.corpus import VALID  # noqa: E402
 
-SPEC = Path(__file__).resolve().parents[1] / "lang" / "valid" / "tiny_resnet.yaml"
+SPEC = VALID / "tiny_resnet.yaml"
 LIB = SPEC.parent / "lib" / "blocks.yaml"
 Layers = list[tuple[str, list[tuple[str, tuple]]]]
 
