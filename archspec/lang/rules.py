@@ -409,8 +409,10 @@ def checkpoint_optional(value: Any) -> Problem | None:
 
 
 def _module_path(key: Any) -> bool:
-    return isinstance(key, str) and bool(key) and "" not in key.split(".") \
-        and not any(c.isspace() or not c.isprintable() for c in key)
+    """A dotted module path (``layer1.0.conv1``): no empty part, no whitespace or control characters."""
+    return isinstance(key, str) and bool(key) and "" not in key.split(".") and (
+        key.isascii() and key.isprintable() and " " not in key or not any(  # the scan only when it may find
+            c.isspace() or not c.isprintable() for c in key))
 
 
 # ------------------------------------------------------------------------------------------ carried values
