@@ -16,11 +16,12 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterator, NoReturn
 
 from archspec.errors import Diagnostic, Location, SpecError
+from archspec.graph.explain import Call, Explainer, Made
 from archspec.graph.ir import INPUT, NESTED, Graph, Layer
 from archspec.lang import rules
 from archspec.lang.compose import Spec
 from archspec.lang.checks import check_spec, default_problems, published_problems
-from archspec.lang.expressions import ExpressionError, format_template, letter, names_in, resolve, template_fields
+from archspec.lang.expressions import ExpressionError, format_template, letter, resolve
 from archspec.lang.rules import AT_META, CALL_META, INHERITED, STAGE_META, Problem
 from archspec.lang.yaml_loader import json_pointer
 from archspec.limits import DEFAULT_LIMITS, Limits
@@ -150,7 +151,9 @@ class _Builder:
         self.default_problems: dict[tuple, Diagnostic] | None = None  # the checker's, asked for once
         self.checker_errors: list[Diagnostic] | None = None  # all the checker's errors, asked for once
         self._at_cache: tuple[tuple, dict[int, list[str]]] = ((), {})
-        self.calls: list[tuple[tuple, str, dict]] = []  # template calls being expanded: (path, name, args)
+        self.calls: tuple[Call, ...] = ()  # the template calls being expanded, outermost first
+        self.made: list[Made] = []  # per layer: its step's path and the calls then (to explain a failure)
+        self.skipped: list[tuple[tuple, tuple, int]] = []  # steps an 'if' skipped: path, calls, the value passed on
         self.work = 0  # steps and repeats expanded, bounded by limits.steps (empty templates make no layers)
         self.shared_budget = False  # whether expansions before this one counted in the same budget
         self.carried: dict[str, int] = {}  # values stages 'carry' to the blocks after them
@@ -162,119 +165,14 @@ class _Builder:
         if problem is not None:
             self.fail(problem, path)
 
-    def fail(self, problem: Problem, path: tuple, inputs: list[int] = (), dims: tuple[int, ...] | None = None
-             ) -> NoReturn:
-        """Stop at ``problem``; ``inputs``, ``dims``: the layers and axes whose shapes it is about (see
-        :meth:`_shaped_by`)."""
+    def fail(self, problem: Problem, path: tuple, inputs: list[int] = (), dims: tuple[int, ...] | None = None,
+             step: tuple[OpDef, dict] | None = None, weights: bool = False) -> NoReturn:
+        """Stop at ``problem``, explained (see :meth:`~archspec.graph.explain.Explainer.explain`: ``inputs``,
+        ``dims``, ``step`` and ``weights`` say what a rule on shapes or weights is about)."""
         where = path + problem.at
         found = Diagnostic(problem.message, self.spec.where(where, key=problem.key), json_pointer(where), problem.hint)
-        raise SpecError(self._in_context(found, self._sources(where), self._shaped_by(inputs, dims)))
-
-    def _in_context(self, found: Diagnostic, sources: list[tuple[str, tuple]],
-                    shaped: list[Diagnostic] = ()) -> list[Diagnostic]:
-        """A problem inside a template from another file (a library) is reported at the user's own call
-        site, the value written there in the notes, then each template call down to the line that failed
-        (a compiler's "in instantiation of ... required from here"), then where in other files the values
-        it was computed from were written (``sources``, see :meth:`_sources`)."""
-        own = self.spec.file
-        written = [Diagnostic(f"'{name}' is written here: {_as_written(self._raw(src))}", self.spec.where(src),
-                              json_pointer(src), severity="note")
-                   for name, src in sources if self.spec.where(src).file != own]
-        written += [d for d in shaped if d.location != found.location]
-        if not self.calls or found.location is None or found.location.file == own:
-            return [found, *written]
-        traced = {src for _, src in sources}
-        sites = [(self._site(path, args, traced), name, args) for path, name, args in self.calls]
-        user = next((site for site, _, _ in sites if site[0].file == own), None)
-        if user is None:
-            return [found, *written]
-        first = Diagnostic(found.message, user[0], user[1], found.hint, origin=found.location)
-        notes = [Diagnostic(f"in template '{name}', called here{_written(args)}", loc, pointer, severity="note")
-                 for (loc, pointer), name, args in sites]
-        failing = Diagnostic(f"the step of template '{sites[-1][1]}' that failed", found.location, found.pointer,
-                             severity="note")
-        shown = {(d.location.file, d.location.line) for d in (*notes, failing) if d.location}
-        return [first, *notes, failing, *(d for d in written if (d.location.file, d.location.line) not in shown)]
-
-    def _site(self, path: tuple, args: dict, traced: set[tuple]) -> tuple[Location, str]:
-        """Where a call is written: the argument the failing value was computed from, else the call itself."""
-        for arg_path in [a for _, a in args.values() if a in traced] + [path]:
-            loc = self.spec.where(arg_path)
-            if loc.file == self.spec.file:
-                return loc, json_pointer(arg_path)
-        return self.spec.where(path), json_pointer(path)
-
-    def _shaped_by(self, inputs: list[int], dims: tuple[int, ...] | None = None, most: int = 4) -> list[Diagnostic]:
-        """For a rule on shapes, where each input got its shape: the nearest layer upstream that changed the
-        axes in question (``dims``; by default those the inputs disagree on, else the spatial ones), so a
-        kernel, stride or padding typed many layers before the merge that fails is named."""
-        shapes = [self.g.layers[i].shape for i in inputs[:most]]
-        if dims is None and shapes:
-            differ = tuple(d for d in range(len(shapes[0])) if len({s[d] for s in shapes}) > 1) \
-                if len({len(s) for s in shapes}) == 1 else ()
-            dims = differ or tuple(range(len(shapes[0]) - 1))
-        out = []
-        for nid in inputs[:most]:
-            layer = self.g.layers[nid]
-            while layer.inputs and _same_axes(self.g.layers[layer.inputs[0]].shape, layer.shape, dims):
-                layer = self.g.layers[layer.inputs[0]]
-            if layer.id == self.g.input:  # the message shows the input's shape already
-                continue
-            out.append(Diagnostic(f"'{layer.name or layer.op}' {fmt_shape(layer.shape)} gets its shape here",
-                                  layer.loc, layer.pointer, severity="note"))
-        return out
-
-    def _sources(self, path: tuple, most: int = 8) -> list[tuple[str, tuple]]:
-        """Where the names the value at ``path`` is computed from were written, followed through arguments,
-        parameter defaults and the network's vars down to literals: ``(name, path of its value)`` pairs.
-
-        Found only when a rule fails, from the calls being expanded (a value keeps no origin while it is
-        computed: expansion stays as fast as before), so a wrong number typed in a library's default or in
-        a nested call is named where it was typed, however far from the step that failed."""
-        out: list[tuple[str, tuple]] = []
-        todo = [(path, self._depth_of(path))]
-        while todo and len(out) < most:
-            at, depth = todo.pop(0)
-            for name in _names(self._raw(at)):
-                found = self._source_of(name, depth)
-                if found is not None and found[0] not in {src for _, src in out}:
-                    out.append((name, found[0]))
-                    todo.append(found)
-        return out[:most]
-
-    def _depth_of(self, path: tuple) -> int:
-        """How many of the calls being expanded see the value at ``path``: its template's, and the callers'."""
-        if path[:1] == ("defaults",):  # an op default is read in the scope of the step that uses it
-            return len(self.calls)
-        for k in range(len(self.calls) - 1, -1, -1):
-            if path[:2] == ("templates", self.calls[k][1]):
-                return k + 1
-        return 0
-
-    def _source_of(self, name: str, depth: int) -> tuple[tuple, int] | None:
-        """The path of the value ``name`` has at call depth ``depth`` and the depth that value is read at: an
-        argument of the innermost call binding it (read in its caller), a default (read in the template),
-        else one of the network's vars."""
-        if name in INHERITED:
-            return None
-        for k in range(depth - 1, -1, -1):
-            _, tname, args = self.calls[k]
-            if name in args:
-                arg = args[name][1]
-                return arg, self._depth_of(arg) if arg[:1] == ("templates",) else 0
-            if name in self.templates[tname].get("params", {}):
-                return ("templates", tname, "params", name), k + 1
-        return (("vars", name), 0) if name in self.spec.data.get("vars", {}) else None
-
-    def _raw(self, path: tuple) -> Any:
-        """The value written at ``path`` of the spec (None if there is none)."""
-        value: Any = self.spec.data
-        for part in path:
-            try:
-                value = value[part]
-            except (KeyError, IndexError, TypeError):
-                return None
-        return value
+        explainer = Explainer(self.spec, self.g, self.made, self.skipped)
+        raise SpecError(explainer.explain(found, where, self.calls, inputs, dims, step, weights))
 
     def check_all(self, problems: list[Problem], path: tuple) -> None:
         self.check(problems[0] if problems else None, path)
@@ -309,6 +207,7 @@ class _Builder:
             other.g = self.g.copy()  # layers are copied: auto-naming must not leak between heads
             other.explicit, other.auto = dict(self.explicit), list(self.auto)
             other.output_at = dict(self.output_at)
+            other.made, other.skipped = list(self.made), list(self.skipped)
         other.global_scope = other._global_scope()
         return other
 
@@ -331,8 +230,9 @@ class _Builder:
         dead = [layer for layer in layers if layer.id not in used]
         if dead:
             more = f" ({len(dead) - 1} more)" if len(dead) > 1 else ""
-            raise SpecError(Diagnostic(f"layer '{dead[0].name}' does not contribute to the output{more}",
-                                       dead[0].loc, dead[0].pointer, "bind it with 'as' and use it, or remove it"))
+            found = Diagnostic(f"layer '{dead[0].name}' does not contribute to the output{more}", dead[0].loc,
+                               dead[0].pointer, "bind it with 'as' and use it, or remove it")
+            raise SpecError(Explainer(self.spec, self.g, self.made, self.skipped).dead(found, dead[0].id))
 
     def _global_scope(self) -> dict[str, Any]:
         vars_ = dict(self.spec.data.get("vars", {}))
@@ -375,14 +275,14 @@ class _Builder:
             values = self._carried_in(template, tname, path, prev)
             if template is not None:
                 args = self._stage_args(stage, at, i, repeat, path)
-                self.calls.append((path, tname, args))  # before binding: a default sees the call
+                self.calls += ((path, tname, args),)  # before binding: a default sees the call
                 scope.update(self._bind_params(template, tname, args, scope, path, at, i))
                 values.update(self._tensor_args(template, tname, args, ChainMap({"input": prev}, self.carried),
                                                 prev, path))
             frame = _Frame(scope=scope, values=values, prev=prev, stage=key, block=scope["block"] or key)
             self._steps(body, body_path, frame)
             if template is not None:
-                self.calls.pop()
+                self.calls = self.calls[:-1]
             prev = frame.prev
             self._carry(stage.get("carry", {}), frame, path)
             for which in self._at_keys(at, repeat).get(i, ()):
@@ -512,6 +412,7 @@ class _Builder:
                 if problem := self._skipped_problem(path):
                     raise SpecError(problem)
                 otherwise = self._inputs(step, path, frame, "else")[0] if "else" in step else inputs[0]
+                self.skipped.append((path, self.calls, otherwise))
                 self._bind(step, path, frame, otherwise)
                 return
         if "use" in step:
@@ -551,7 +452,7 @@ class _Builder:
         self.check(rules.template_depth(frame.depth + 1, self.limits), path)
         template = self.templates[name]
         args = {k: (v, path + (k,)) for k, v in step.items() if k not in CALL_META}
-        self.calls.append((path, name, args))  # before binding: a default sees the call
+        self.calls += ((path, name, args),)  # before binding: a default sees the call
         params = self._bind_params(template, name, args, scope, path)
         self._count_work(path, len(template.get("carried", [])))
         for value in template.get("carried", []):  # read from the caller, by name
@@ -561,7 +462,7 @@ class _Builder:
         inner = _Frame(scope=self._inherited(frame.scope).new_child(params), values=values, prev=inp,
                        stage=frame.stage, block=frame.block, depth=frame.depth + 1, nested=frame.nested)
         self._steps(template["body"], ("templates", name, "body"), inner)
-        self.calls.pop()
+        self.calls = self.calls[:-1]
         return inner.prev
 
     def _inherited(self, scope: ChainMap) -> ChainMap:
@@ -617,7 +518,7 @@ class _Builder:
         except ShapeError as exc:
             names = ", ".join(f"'{self.g.layers[i].name or self.g.layers[i].op}' {fmt_shape(s)}"
                               for i, s in zip(inputs, shapes))
-            self.fail(Problem(f"{exc} (inputs: {names})"), path, inputs)
+            self.fail(Problem(f"{exc} (inputs: {names})"), path, inputs, step=(opdef, attrs))
         name = None
         if step.get("name") is not None:
             name = self._format(str(step["name"]), scope, path + ("name",))
@@ -716,7 +617,8 @@ class _Builder:
             weights, macs = [], 0
         self.params += sum(w.size for w in weights)
         if problem := rules.params_total(self.params, self.limits):
-            self.fail(problem, path, inputs, dims=(-1,))  # a layer's weights grow with its input's channels
+            step = (opdef, attrs) if opdef is not None else None  # weights grow with the input's channels too
+            self.fail(problem, path, inputs, (-1,), step, weights=True)
         if path not in self.located:
             self.located[path] = (self.spec.where(path), json_pointer(path))
         loc, pointer = self.located[path]
@@ -729,6 +631,7 @@ class _Builder:
             self.auto.append(nid)
         self.g.layers.append(Layer(nid, op, name or "", attrs, list(inputs), shape, weights, loc, pointer, stage, block,
                                    macs))
+        self.made.append((path, self.calls))
         return nid
 
     def _assign_auto_names(self) -> None:
@@ -751,39 +654,3 @@ class _Builder:
             counters[prefix] = n + 1
             layer.name = candidate
             layer.auto_named = True
-
-
-def _same_axes(a: tuple, b: tuple, dims: tuple[int, ...]) -> bool:
-    return len(a) == len(b) and all(a[d] == b[d] for d in dims)
-
-
-def _names(raw: Any) -> list[str]:
-    """The names a written value reads, in order: of an expression, a name template's fields, a list's
-    items, or a step's attributes (a limit such as 'params' fails at a whole step)."""
-    if isinstance(raw, list):
-        return list(dict.fromkeys(n for item in raw for n in _names(item)))
-    if isinstance(raw, dict):
-        opdef = OPS.get(raw.get("op")) if isinstance(raw.get("op"), str) else None
-        keys = opdef.attrs if opdef is not None else [k for k in raw if k not in CALL_META]
-        return list(dict.fromkeys(n for k in keys if k in raw for n in _names(raw[k])))
-    if not isinstance(raw, str):
-        return []
-    try:
-        fields = template_fields(raw) if "{" in raw else [raw]
-        return sorted({n for field in fields for n in names_in(field)})
-    except ExpressionError:  # a literal string that is not an expression
-        return []
-
-
-def _as_written(raw: Any, limit: int = 60) -> str:
-    """A value as YAML shows it (``null``, ``true``, ``4 * filters``), cut to ``limit`` characters."""
-    text = "null" if raw is None else str(raw).lower() if isinstance(raw, bool) else str(raw)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def _written(args: dict[str, tuple[Any, tuple]], limit: int = 120) -> str:
-    """`` with filters: -192, stride: 2``: the arguments as the user wrote them."""
-    text = ", ".join(f"{k}: {v!r}" if isinstance(v, str) else f"{k}: {v}" for k, (v, _) in args.items())
-    text = text if len(text) <= limit else text[:limit] + "..."
-    return f" with {text}" if text else ""
-
