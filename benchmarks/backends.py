@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import QUIET_ENV, REPO, fmt_value, markdown_table, median  # noqa: E402
+from benchmarks.common import QUIET_ENV, REPO, fmt_value, markdown_table, median, write_bytecode  # noqa: E402
 
 BACKENDS = ("tensorflow", "jax", "torch")
 CASES = {"archspec": "import archspec; archspec.build('resnet50')",
@@ -56,6 +56,7 @@ def sample(backend: str, case: str) -> tuple[float, float]:
 
 
 def timings(repeats: int) -> dict:
+    write_bytecode()
     keys = [(b, c) for b in BACKENDS for c in CASES]
     raw: dict = {f"{b} {c}": [] for b, c in keys}
     for r in range(repeats):

@@ -32,7 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from benchmarks.common import (  # noqa: E402
     QUIET_ENV, REPO, Row, archspec_command, fmt_value, interleave, markdown_table, median, run_process,
-    summary_table,
+    summary_table, write_bytecode,
 )
 from benchmarks.synthetic import deep_resnet, write_spec_tree  # noqa: E402
 
@@ -328,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
 
     bench = Bench(args.quick)
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
+    write_bytecode()
     for section in args.only or SECTIONS:
         t0 = time.perf_counter()
         print(f"[{section}] ...", file=sys.stderr, flush=True)

@@ -62,7 +62,7 @@ def collect(paths: list[str]) -> tuple[list[Path], list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from archspec.api import validate_files
+    from archspec.api import gc_paused, validate_files
 
     try:
         limits = DEFAULT_LIMITS.with_overrides(dict(args.limit))
@@ -90,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         return [Diagnostic(f"internal error: {type(exc).__name__}: {exc} (please report; set "
                            "ARCHSPEC_DEBUG=1 for a traceback)", Location(str(path)))]
 
-    results = validate_files(files, limits, internal_error)
+    with gc_paused():  # as commands that expand do: 8-10% of the run; 4 MB more peak memory on the 150-file zoo
+        results = validate_files(files, limits, internal_error)
     for path in files:
         diags = results[path]
         if any(d.severity == "error" for d in diags):

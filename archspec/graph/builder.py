@@ -151,6 +151,8 @@ class _Builder:
         self.default_problems: dict[tuple, Diagnostic] | None = None  # the checker's, asked for once
         self.checker_errors: list[Diagnostic] | None = None  # all the checker's errors, asked for once
         self._at_cache: tuple[tuple, dict[int, list[str]]] = ((), {})
+        self._attr_plans: dict[int, tuple] = {}  # by id(step): see _attr_plan
+        self._declared: dict[str, tuple] = {}  # template name -> its defaults, required and tensor names, ...
         self.calls: tuple[Call, ...] = ()  # the template calls being expanded, outermost first
         self.made: list[Made] = []  # per layer: its step's path and the calls then (to explain a failure)
         self.skipped: list[tuple[tuple, tuple, int]] = []  # steps an 'if' skipped: path, calls, the value passed on
@@ -223,10 +225,13 @@ class _Builder:
         used, stack = set(self.g.output_ids()), list(self.g.output_ids())
         while stack:
             node = layers[stack.pop()]
-            for src in node.inputs + list(node.members[-1:]):  # a nested layer uses its members' chain
+            for src in node.inputs:
                 if src not in used:
                     used.add(src)
                     stack.append(src)
+            if node.members and node.members[-1] not in used:  # a nested layer uses its members' chain
+                used.add(node.members[-1])
+                stack.append(node.members[-1])
         dead = [layer for layer in layers if layer.id not in used]
         if dead:
             more = f" ({len(dead) - 1} more)" if len(dead) > 1 else ""
@@ -326,12 +331,16 @@ class _Builder:
                      call_path: tuple, at: dict | None = None, i: int | None = None) -> dict[str, Any]:
         """Template parameters: declared defaults overridden by call arguments evaluated in ``scope``
         (``at``/``i``: the stage's per-repeat overrides and the repeat being bound)."""
-        self.check_all(rules.param_declared_twice(tname, template), ("templates", tname))
-        params = template.get("params", {})
-        required = template.get("required", [])
-        self._count_work(call_path, len(params) + len(args))
-        tensors = template.get("tensors", [])
-        known = set(params) | set(required) | set(tensors)
+        declared = self._declared.get(tname)
+        if declared is None:  # what the template declares, checked once per template
+            self.check_all(rules.param_declared_twice(tname, template), ("templates", tname))
+            params, required, tensors = template.get("params", {}), template.get("required", []), \
+                template.get("tensors", [])
+            declared = self._declared[tname] = (
+                [(name, default, ("templates", tname, "params", name)) for name, default in params.items()],
+                (*required, *tensors), tensors, set(params) | set(required) | set(tensors))
+        defaults, needed, tensors, known = declared
+        self._count_work(call_path, len(defaults) + len(args))
         bound: dict[str, Any] = {}
         for name, (raw, path) in args.items():
             if name in tensors:
@@ -339,12 +348,11 @@ class _Builder:
             if name not in known:
                 self.check(rules.unknown_param(name, tname, known), path)
             bound[name] = self._value(raw, scope, path)
-        for name in [*required, *tensors]:
+        for name in needed:
             if name not in bound and name not in args:
                 self.fail(rules.missing_param(name, tname, at, i), call_path)
         seen = scope.new_child(dict(bound))  # a default sees the arguments and the defaults before it
-        for name, default in params.items():
-            where = ("templates", tname, "params", name)
+        for name, default, where in defaults:
             if name not in bound:
                 bound[name] = seen[name] = self._value(default, seen, where)
             elif isinstance(default, (str, list)) and (problem := self._default_problems().get(where)):
@@ -442,8 +450,10 @@ class _Builder:
         self.g.outputs[name] = node
 
     def _inputs(self, step: dict, path: tuple, frame: _Frame, key: str = "in") -> list[int]:
-        self.check_all(rules.unknown_refs(step, key, frame.values), path)
         refs = step.get(key, "prev")
+        if refs == "prev":  # most steps: nothing the rule could refuse
+            return [frame.prev]
+        self.check_all(rules.unknown_refs(step, key, frame.values), path)
         return [frame.prev if ref == "prev" else frame.values[ref] for ref in (refs if isinstance(refs, list) else [refs])]
 
     def _call(self, step: dict, path: tuple, frame: _Frame, inp: int, scope: dict) -> int:
@@ -538,20 +548,40 @@ class _Builder:
         return key
 
     def _attrs(self, opdef: OpDef, step: dict, path: tuple, scope: dict) -> dict[str, Any]:
+        plan = self._attr_plans.get(id(step))
+        if plan is None or plan[0] != path:
+            plan = self._attr_plans[id(step)] = self._attr_plan(opdef, step, path)
+        attrs = dict(plan[1])
+        for key, raw, where, attr, label in plan[2]:
+            attrs[key] = self._value(raw, scope, where, attr, label)
+        return attrs
+
+    def _attr_plan(self, opdef: OpDef, step: dict, path: tuple) -> tuple[tuple, dict[str, Any], list[tuple]]:
+        """What a step's attributes need, worked out once per step (a template's steps recur per block): the
+        values known already (op defaults; literals that pass their checks), every attribute in the record's
+        order, and the rest to resolve in each block's scope. The rules on the step alone apply here, first."""
         self.check_all(rules.unknown_attrs(opdef, step), path)
         defaults = self.defaults.get(opdef.name, {})
         self.check_all(rules.missing_attrs(opdef, step, defaults), path)
-        attrs = {}
+        known: dict[str, Any] = {}
+        todo: list[tuple] = []
         for key, attr in opdef.attrs.items():
             if key in step:
                 raw, where = step[key], path + (key,)
             elif key in defaults:
                 raw, where = defaults[key], ("defaults", opdef.name, key)
             else:
-                attrs[key] = attr.default
+                known[key] = attr.default
                 continue
-            attrs[key] = self._value(raw, scope, where, attr, f"{opdef.name}.{key}")
-        return attrs
+            label = f"{opdef.name}.{key}"
+            known[key] = None  # its place in the order
+            if raw is None or type(raw) in _PLAIN:  # a literal's check never depends on the scope
+                value, problem = rules.checked_value(attr, raw, label)
+                if problem is None and rules.int_bits(label, value, self.limits) is None:
+                    known[key] = value
+                    continue
+            todo.append((key, raw, where, attr, label))
+        return path, known, todo
 
     def _value(self, raw: Any, scope: dict, path: tuple, attr: Attr | None = None, label: str = "",
                numeric: bool = False) -> Any:

@@ -186,11 +186,12 @@ class _Importers:
                 file = _shown(Path(folder) / name)
                 if not looks_like_spec(file, self.limits.file_bytes):
                     continue
+                key = file.resolve()
+                doc = self.cache.docs.get(key)  # validated in this run: parsed once
                 try:
-                    data = load_document(file, self.limits).data
+                    data = (doc if doc is not None else load_document(file, self.limits)).data
                 except SpecError:
                     continue
-                key = file.resolve()
                 self.kinds[key] = data.get("kind", "network") if isinstance(data, dict) else "?"
                 for rel, at in references(data):
                     target = _target(file, rel)

@@ -49,8 +49,14 @@ class _Scope:
 
 
 def check_spec(spec: Spec, limits: Limits = DEFAULT_LIMITS) -> list[Diagnostic]:
-    """Every independent problem the builder would meet, found without expanding."""
-    return _Checker(spec, limits).run()
+    """Every independent problem the builder would meet, found without expanding.
+
+    Found once per spec and limits (a loaded spec is never changed in place): validation runs the checker,
+    then its builder asks again for the errors inside a step an ``if`` skips."""
+    found = spec.checked.get(limits)
+    if found is None:
+        found = spec.checked[limits] = _Checker(spec, limits).run()
+    return list(found)
 
 
 def default_problems(spec: Spec, limits: Limits = DEFAULT_LIMITS) -> dict[tuple, Diagnostic]:

@@ -131,6 +131,7 @@ class Spec(Document):
 
     sources: list[str] = field(default_factory=list)
     overrides: list["Override"] = field(default_factory=list)
+    checked: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # checks.check_spec's
 
     @property
     def name(self) -> str:

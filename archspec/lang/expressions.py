@@ -12,6 +12,7 @@ import math
 import operator
 from collections import ChainMap
 from functools import lru_cache
+from keyword import iskeyword
 from typing import Any, Callable, Mapping
 
 from archspec.errors import did_you_mean
@@ -133,11 +134,17 @@ def is_bare_name(source: str) -> bool:
 def evaluate(source: str, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS) -> Any:
     """Evaluate ``source`` against ``scope``; raises :class:`ExpressionError` on any problem, including an
     unknown name in a part that is not evaluated (``a if c else typo``), as the checker reads every name."""
-    code = _compiled(source, limits.expression_chars, limits.expression_depth)
-    for name in _free_names(source, limits.expression_chars, limits.expression_depth):
+    code, names = _prepared(source, limits.expression_chars, limits.expression_depth)
+    for name in names:
         if lookup(scope, name) is _MISSING:
             raise ExpressionError(f"unknown name '{name}'", did_you_mean(name, scope))
     return code(scope, limits)
+
+
+@lru_cache(maxsize=4096)
+def _prepared(source: str, max_chars: int, max_depth: int) -> tuple[_Code, tuple[str, ...]]:
+    """:func:`_compiled` and :func:`_free_names` of ``source``, found with one cache lookup per evaluation."""
+    return _compiled(source, max_chars, max_depth), _free_names(source, max_chars, max_depth)
 
 
 @lru_cache(maxsize=4096)
@@ -317,7 +324,12 @@ def format_template(template: str, scope: Mapping[str, Any], limits: Limits = DE
         if field is None:
             raise ExpressionError(text)
         if field:
-            value = evaluate(text, scope, limits)
+            if _plain_name(text, limits):  # most fields: '{block}'
+                value = lookup(scope, text)
+                if value is _MISSING:
+                    raise ExpressionError(f"unknown name '{text}'", did_you_mean(text, scope))
+            else:
+                value = evaluate(text, scope, limits)
             if value is None:
                 return None
             text = str(value)
@@ -326,6 +338,13 @@ def format_template(template: str, scope: Mapping[str, Any], limits: Limits = DE
         if field and length > limits.string_chars:
             raise ExpressionError(f"name longer than {limits.string_chars} characters (limit 'string_chars')")
     return "".join(out)
+
+
+def _plain_name(text: str, limits: Limits) -> bool:
+    """Whether :func:`evaluate` would read ``text`` as one name and nothing else (ASCII: the parser folds
+    other identifiers to NFKC; keywords are constants; the limits still refuse what they refuse)."""
+    return text.isidentifier() and text.isascii() and not iskeyword(text) and \
+        len(text) <= limits.expression_chars and limits.expression_depth >= 1
 
 
 def template_fields(template: str) -> list[str]:
@@ -406,7 +425,7 @@ def resolve(value: Any, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMIT
         return value
     if "{" not in text:
         try:
-            _compiled(text, limits.expression_chars, limits.expression_depth)  # an expression, or raises
+            _prepared(text, limits.expression_chars, limits.expression_depth)  # an expression, or raises
         except ExpressionError:
             if numeric:
                 raise

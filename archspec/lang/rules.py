@@ -396,8 +396,9 @@ def checkpoint_key(opdef: OpDef, key: Any) -> Problem | None:
         return Problem(f"op '{opdef.name}' takes no checkpoint tensors", ("checkpoint",), f"ops that do: {takes}")
     if key is None:
         return None
-    if not isinstance(key, str) or not key or any(c.isspace() or not c.isprintable() for c in key) \
-            or "" in key.split("."):
+    if not isinstance(key, str) or not key or "" in key.split(".") or not (
+            key.isascii() and key.isprintable() and " " not in key) and any(  # the scan only when it may find
+                c.isspace() or not c.isprintable() for c in key):
         return Problem(f"checkpoint key {key!r} is not a dotted module path like 'layer1.0.conv1'", ("checkpoint",))
     return None
 

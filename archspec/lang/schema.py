@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import reprlib
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Callable, Iterable
-
-import jsonschema
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from archspec.errors import Diagnostic, did_you_mean
 from archspec.lang.rules import unknown_op
@@ -26,6 +25,10 @@ def schema_text() -> str:
     return resources.files("archspec.lang").joinpath("schema.json").read_text(encoding="utf-8")
 
 
+if TYPE_CHECKING:  # pragma: no cover
+    import jsonschema
+
+
 def validator() -> jsonschema.protocols.Validator:
     """The compiled validator, built once per process (and again after a plug-in adds ops)."""
     from archspec.ops.plugins import generation
@@ -35,9 +38,22 @@ def validator() -> jsonschema.protocols.Validator:
 
 @lru_cache(maxsize=1)
 def _validator(generation: int) -> jsonschema.protocols.Validator:
-    schema = json.loads(schema_text())
+    import jsonschema
+
+    schema = _schema(generation)
     cls = jsonschema.validators.validator_for(schema)
-    return jsonschema.validators.extend(cls, {"if": _fast_if(cls.VALIDATORS["if"])})(schema)
+    return jsonschema.validators.extend(cls, {"if": _fast_if(cls.VALIDATORS["if"]), "allOf": _all_of})(schema)
+
+
+def _all_of(validator: Any, all_of: list, instance: Any, schema: dict) -> Iterable[jsonschema.ValidationError]:
+    """jsonschema's ``allOf``, skipping the branches that are only an ``if``/``then`` whose condition fails
+    (such a branch yields nothing): a step meets one generated ``if: {op: NAME}`` branch per op, and
+    descending into each was about a sixth of the schema check."""
+    for index, subschema in enumerate(all_of):
+        if isinstance(subschema, dict) and "if" in subschema and subschema.keys() <= {"if", "then"} and \
+                _simple_if(subschema["if"], instance) is False:
+            continue
+        yield from validator.descend(instance, subschema, schema_path=index)
 
 
 def _fast_if(general: Callable) -> Callable:
@@ -77,6 +93,8 @@ def _simple_if(if_schema: Any, instance: Any) -> bool | None:
 
 def check(doc: Document) -> list[Diagnostic]:
     """All schema problems in ``doc``, one diagnostic each, most specific first-by-position."""
+    if accepts(doc.data):  # the common case, decided without importing jsonschema
+        return []
     diags = [_to_diagnostic(doc, err) for err in _leaf_errors(validator().iter_errors(doc.data))]
     unique = {(d.location, d.message): d for d in diags}
     return sorted(unique.values(), key=lambda d: (d.location.line or 0, d.location.col or 0, d.message))
@@ -84,6 +102,8 @@ def check(doc: Document) -> list[Diagnostic]:
 
 def _leaf_errors(errors: Iterable[jsonschema.ValidationError]) -> Iterable[jsonschema.ValidationError]:
     """For anyOf/oneOf failures pick the branch that got furthest rather than dumping all of them."""
+    import jsonschema
+
     for err in errors:
         if err.validator in ("anyOf", "oneOf") and err.context:
             # the branch whose type fits the value failed for a reason worth showing; when every branch
@@ -151,6 +171,134 @@ def _to_diagnostic(doc: Document, err: jsonschema.ValidationError) -> Diagnostic
             f" ({err.schema['description']})" if "description" in err.schema else ""
         )
     return Diagnostic(_clip(message, 400), loc, pointer, hint)
+
+
+# ------------------------------------------------------------------------------------------ valid documents
+# Most documents are valid, and saying so needs no messages: a plain walk of the keywords the generated schema
+# uses (draft 2020-12 semantics, as jsonschema applies them) decides it without importing jsonschema (60 ms of
+# every cold start) and in a fraction of its time. Any other keyword, a $ref outside the schema, or a value
+# this walk does not compare exactly (a list or mapping against const/enum) leaves the verdict to jsonschema,
+# which also writes every message. tests/benchmarks/test_fast_paths.py holds both to the same verdicts.
+
+@lru_cache(maxsize=1)
+def _schema(generation: int) -> dict:
+    return json.loads(schema_text())
+
+
+class _Undecided(Exception):
+    """The walk cannot decide this document exactly: jsonschema does."""
+
+
+def accepts(instance: Any) -> bool:
+    """Whether ``instance`` is valid under the schema (False: invalid, or not decided without jsonschema)."""
+    from archspec.ops.plugins import generation
+
+    root = _schema(generation())
+    try:
+        return _valid(root, instance, root)
+    except (_Undecided, RecursionError):
+        return False
+
+
+_ANNOTATIONS = frozenset(("description", "title", "$schema", "$id", "$defs", "default", "examples", "then", "else"))
+_TYPES: dict[str, Callable[[Any], bool]] = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "null": lambda v: v is None,
+    "boolean": lambda v: isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()),
+}
+
+
+def _valid(schema: Any, v: Any, root: dict) -> bool:
+    if schema is True:
+        return True
+    if schema is False:
+        return False
+    if not isinstance(schema, dict):
+        raise _Undecided
+    for key, arg in schema.items():
+        if key in _ANNOTATIONS:
+            continue
+        check = _KEYWORDS.get(key)
+        if check is None:
+            raise _Undecided
+        if not check(arg, v, schema, root):
+            return False
+    return True
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float))
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """jsonschema's equality on scalars: true and 1 differ, 1 and 1.0 do not."""
+    if not (_scalar(a) and _scalar(b)):
+        raise _Undecided
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    return a == b
+
+
+def _type(arg: Any, v: Any, schema: dict, root: dict) -> bool:
+    names = [arg] if isinstance(arg, str) else arg
+    if not all(t in _TYPES for t in names):
+        raise _Undecided
+    return any(_TYPES[t](v) for t in names)
+
+
+def _ref(arg: Any, v: Any, schema: dict, root: dict) -> bool:
+    if not (isinstance(arg, str) and arg.startswith("#/$defs/") and arg[8:] in root.get("$defs", {})):
+        raise _Undecided
+    return _valid(root["$defs"][arg[8:]], v, root)
+
+
+def _properties(arg: dict, v: Any, schema: dict, root: dict) -> bool:
+    return not isinstance(v, dict) or all(_valid(arg[k], x, root) for k, x in v.items() if k in arg)
+
+
+def _additional(arg: Any, v: Any, schema: dict, root: dict) -> bool:
+    if "patternProperties" in schema:
+        raise _Undecided
+    known = schema.get("properties", {})
+    return not isinstance(v, dict) or all(_valid(arg, x, root) for k, x in v.items() if k not in known)
+
+
+def _if(arg: Any, v: Any, schema: dict, root: dict) -> bool:
+    branch = "then" if _valid(arg, v, root) else "else"
+    return branch not in schema or _valid(schema[branch], v, root)
+
+
+def _unique(arg: Any, v: Any, schema: dict, root: dict) -> bool:
+    if not arg or not isinstance(v, list):
+        return True
+    return all(not _equal(a, b) for i, a in enumerate(v) for b in v[i + 1:])
+
+
+_KEYWORDS: dict[str, Callable[[Any, Any, dict, dict], bool]] = {
+    "type": _type,
+    "$ref": _ref,
+    "properties": _properties,
+    "additionalProperties": _additional,
+    "required": lambda arg, v, s, r: not isinstance(v, dict) or all(k in v for k in arg),
+    "propertyNames": lambda arg, v, s, r: not isinstance(v, dict) or all(_valid(arg, k, r) for k in v),
+    "items": lambda arg, v, s, r: not isinstance(v, list) or all(_valid(arg, x, r) for x in v),
+    "minItems": lambda arg, v, s, r: not isinstance(v, list) or len(v) >= arg,
+    "maxItems": lambda arg, v, s, r: not isinstance(v, list) or len(v) <= arg,
+    "uniqueItems": _unique,
+    "minLength": lambda arg, v, s, r: not isinstance(v, str) or len(v) >= arg,
+    "pattern": lambda arg, v, s, r: not isinstance(v, str) or re.search(arg, v) is not None,
+    "minimum": lambda arg, v, s, r: not _TYPES["number"](v) or v >= arg,
+    "const": lambda arg, v, s, r: _equal(v, arg),
+    "enum": lambda arg, v, s, r: any(_equal(v, e) for e in arg),
+    "anyOf": lambda arg, v, s, r: any(_valid(x, v, r) for x in arg),
+    "allOf": lambda arg, v, s, r: all(_valid(x, v, r) for x in arg),
+    "not": lambda arg, v, s, r: not _valid(arg, v, r),
+    "if": _if,
+}
 
 
 _REPR = reprlib.Repr()

@@ -179,7 +179,8 @@ def _parse_value(text: str, file: str, limits: Limits, loader_class: type) -> Do
         loader.dispose()
     doc = Document(file=file, data=None)
     if node is not None:
-        _check_expanded_size(node, file, limits)
+        if "&" in text or not _tree_within(node, limits):  # anchors: aliases may share nodes
+            _check_expanded_size(node, file, limits)
         doc.data = _Converter(doc, limits).convert(node, (), 0)
     return doc
 
@@ -223,6 +224,29 @@ def _check_expanded_size(root: yaml.Node, file: str, limits: Limits) -> None:
         active.add(key)
         stack.append((node, True))
         stack.extend((c, False) for c in _children(node) if id(c) not in sizes)
+
+
+def _tree_within(root: yaml.Node, limits: Limits) -> bool:
+    """Whether a document without anchors (so a tree: no node is shared) is within both size limits.
+
+    Its expanded size is then its plain size, and the root's is the largest of any node's, so
+    :func:`_check_expanded_size` would pass exactly when this does; this only counts, without its
+    per-node bookkeeping (only a document over a limit takes that walk, for its message)."""
+    nodes = chars = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        nodes += 1
+        if isinstance(node, yaml.ScalarNode):
+            chars += len(node.value) + 1
+        elif isinstance(node, yaml.MappingNode):
+            chars += 2
+            for pair in node.value:
+                stack.extend(pair)
+        else:
+            chars += 2
+            stack.extend(node.value)
+    return nodes <= limits.yaml_nodes and chars <= limits.yaml_chars
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

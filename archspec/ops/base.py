@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable
 
 from archspec.ops.kinds import Attr  # noqa: F401 - op modules import it from here with the rest of a record
@@ -151,8 +152,9 @@ class OpDef:
         return None
 
 
+@lru_cache(maxsize=1024)
 def snake_case(name: str) -> str:
-    """Keras's ``to_snake_case`` (``BatchNormalization`` -> ``batch_normalization``)."""
+    """Keras's ``to_snake_case`` (``BatchNormalization`` -> ``batch_normalization``); asked once per layer."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from archspec.errors import SpecError
+from archspec.limits import Limits
 from archspec.lang import yaml_loader
 from archspec.lang.sources import bundled_dir, bundled_names
 
@@ -89,6 +92,100 @@ def test_fast_schema_if_reports_like_jsonschema(step: str, monkeypatch: pytest.M
     plain = jsonschema.validators.validator_for(json.loads(schema.schema_text()))(json.loads(schema.schema_text()))
     monkeypatch.setattr(schema, "validator", lambda: plain)
     assert fast == [d.format() for d in schema.check(doc)]
+
+
+def test_fast_schema_reports_like_jsonschema_on_the_invalid_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The invalid corpus and some zoo specs: the ``if``/``allOf`` shortcuts report exactly what jsonschema does."""
+    import json
+
+    import jsonschema
+
+    from archspec.lang import schema
+
+    root = Path(__file__).resolve().parents[2]
+    docs = []
+    zoo = [root / "specs" / f"{name}.yaml" for name in ("resnet50", "mobilenet_v3_small", "inception_v3")]
+    for file in [*zoo, *sorted((root / "tests/lang/invalid").rglob("*.yaml"))]:
+        try:
+            docs.append(yaml_loader.load_document(file))
+        except SpecError:  # not YAML the schema gets to see
+            pass
+    fast = [[d.format() for d in schema.check(doc)] for doc in docs]
+    assert sum(map(bool, fast)) >= 10, "the invalid corpus breaks the schema"
+    plain = jsonschema.validators.validator_for(json.loads(schema.schema_text()))(json.loads(schema.schema_text()))
+    monkeypatch.setattr(schema, "validator", lambda: plain)
+    assert fast == [[d.format() for d in schema.check(doc)] for doc in docs]
+
+
+def _mutants(data: object, rng, count: int) -> list[object]:
+    """``count`` copies of ``data``, each with one value replaced, one key dropped or one key added."""
+    import copy
+
+    pool = [0, 1, -3, 2.5, 1.0, True, False, None, "", "relu", "x y", "4 * filters", [], [1], [1, 1], ["a", 2],
+            {}, {"op": "conv2d"}, {"bogus": 1}, "conv2d", "prev", "input", 10**30]
+    out = []
+    for _ in range(count):
+        doc = copy.deepcopy(data)
+        spots, stack = [], [doc]
+        while stack:  # every container, to pick one of its entries
+            node = stack.pop()
+            keys = list(node) if isinstance(node, dict) else range(len(node)) if isinstance(node, list) else []
+            spots += [(node, k) for k in keys]
+            stack += [node[k] for k in keys]
+        node, key = spots[rng.randrange(len(spots))]
+        roll = rng.random()
+        if roll < 0.15 and isinstance(node, dict):
+            del node[key]
+        elif roll < 0.25 and isinstance(node, dict):
+            node[rng.choice(["bogus", "as", "in", "if", "repeat", "name", "op", "use"])] = rng.choice(pool)
+        else:
+            node[key] = copy.deepcopy(rng.choice(pool))
+        out.append(doc)
+    return out
+
+
+def test_schema_walk_accepts_exactly_what_jsonschema_accepts() -> None:
+    """``schema.accepts`` (no jsonschema) against jsonschema's verdict (with the shortcuts the test above
+    holds to plain jsonschema) on the zoo, the language corpora and 300 random one-edit mutants of zoo specs
+    and libraries: it never accepts what jsonschema rejects, and it decides the valid documents itself."""
+    import random
+
+    from archspec.lang import schema
+
+    root = Path(__file__).resolve().parents[2]
+    files = [*sorted((root / "specs").rglob("*.yaml")), *sorted((root / "tests/lang").rglob("*.yaml"))]
+    docs = []
+    for file in files:
+        try:
+            docs.append(yaml_loader.load_document(file).data)
+        except SpecError:
+            pass
+    rng = random.Random(22)
+    for name in ("resnet50", "mobilenet_v3_small", "lib/resnet", "lib/efficientnet", "lib/heads"):
+        docs += _mutants(yaml_loader.load_document(root / "specs" / f"{name}.yaml").data, rng, 60)
+    verdicts = [(schema.accepts(doc), schema.validator().is_valid(doc)) for doc in docs]
+    assert not [i for i, (fast, slow) in enumerate(verdicts) if fast and not slow]
+    valid = [fast for fast, slow in verdicts if slow]
+    assert len(valid) > 150 and all(valid), "every valid document is decided without jsonschema"
+    assert sum(not slow for _, slow in verdicts) > 150, "the mutants and the corpus break the schema"
+
+
+@pytest.mark.parametrize("limits", [Limits(yaml_nodes=n) for n in (1, 5, 9, 10, 11)] +
+                         [Limits(yaml_chars=n) for n in (1, 20, 25, 26, 27)])
+def test_documents_without_anchors_are_sized_like_the_alias_walk(limits: Limits,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without anchors the alias-bomb walk runs only past a limit; its verdict and message are unchanged."""
+    text = "a: [1, 22, {b: ccc}]\nd: eeee\n"
+
+    def parse() -> str:
+        try:
+            return repr(yaml_loader.parse_value(text, "t.yaml", limits).data)
+        except SpecError as exc:
+            return "\n".join(d.format() for d in exc.diagnostics)
+
+    fast = parse()
+    monkeypatch.setattr(yaml_loader, "_tree_within", lambda root, limits: False)  # always the full walk
+    assert fast == parse()
 
 
 def _reference_format_template(template, scope, limits):
