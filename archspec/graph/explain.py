@@ -36,12 +36,14 @@ class Explainer:
 
     def explain(self, found: Diagnostic, where: tuple, calls: tuple[Call, ...], inputs: list[int] = (),
                 dims: tuple[int, ...] | None = None, step: tuple[OpDef, dict] | None = None,
-                weights: bool = False) -> list[Diagnostic]:
+                weights: bool = False, earlier: int | None = None) -> list[Diagnostic]:
         """``found`` (the problem at ``where``, inside ``calls``) with its context. ``inputs``, ``dims``: the
         layers and axes a rule on shapes is about; ``step``: the op and attributes of the step whose shape
         rule failed, or (``weights``) whose weights went over a limit: only the attributes that decide
-        that are traced then."""
+        that are traced then; ``earlier``: the layer whose name the failing step's repeats."""
         sources, notes = None, []
+        if earlier is not None:
+            notes = self._earlier(earlier, calls)
         if step is not None and inputs:
             opdef, attrs = step
             shapes = [self.g.layers[i].shape for i in inputs]
@@ -51,13 +53,23 @@ class Explainer:
             written = self._written_attrs(opdef, where, keys)
             if written:
                 sources = self._sources([p for _, p in written], calls)
-                notes = [self._attr_note(key, p, None) for key, p in written
-                         if self.spec.where(p).line != found.location.line]
+                notes += [self._attr_note(key, p, None) for key, p in written
+                          if self.spec.where(p).line != found.location.line]
             if dims is None:  # of one input, the rule may be about none of its axes (a noise shape)
                 dims = failing_axes(opdef, attrs, shapes) or (None if len(inputs) > 1 else ())
         if sources is None:
             sources = self._sources([where], calls)
         return self._in_context(found, calls, sources, [*notes, *self._shaped_by(inputs, dims, where)])
+
+    def _earlier(self, nid: int, calls: tuple[Call, ...]) -> list[Diagnostic]:
+        """Where an earlier layer of the same name came from: the calls that made it that the failing step is
+        not inside, and where the values its name reads are written."""
+        path, made_in = self.made[nid]
+        name = self.g.layers[nid].name
+        notes = [Diagnostic(f"the first '{name}' is made in template '{tname}', called here{_written(args)}",
+                            self.spec.where(at), json_pointer(at), severity="note")
+                 for at, tname, args in made_in if (at, tname, args) not in calls]
+        return notes + self._value_notes(self._sources([path + ("name",)], made_in), 4)
 
     def dead(self, found: Diagnostic, nid: int) -> list[Diagnostic]:
         """A layer that feeds nothing, with the calls that made it (the line that made it run may be a
