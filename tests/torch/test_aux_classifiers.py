@@ -20,7 +20,7 @@ import torchvision
 
 import archspec
 from archspec.cli import main
-from archspec.export.checkpoint_check import format_text, verdict
+from archspec.export.checkpoint_check import format_text, to_json, verdict
 from archspec.weights.torch_plan import plan_transfer
 from tests.test_doc_examples import doc_block
 from torch_reference import from_batch, images, max_rel_error, save_safetensors
@@ -59,6 +59,7 @@ def test_a_default_state_dict_fills_the_default_build(spec, constructor, aux):
     plan = plan_transfer(graph, shapes, f"{constructor}.pth")
     assert plan.unmapped == [] and plan.mismatched == [] and plan.leftover == []
     assert plan.optional == optional and verdict(plan, graph) == "complete"
+    assert to_json(plan, graph, "torch")["optional"] == optional
     text = format_text(plan, graph, "torch")
     assert f"not used by this build: {len(optional)} tensor(s) of {', '.join(aux)} (" in text
     assert "--set vars.aux_logits=true)" in text and text.endswith("OK: the checkpoint fills every layer with weights")
