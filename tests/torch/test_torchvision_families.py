@@ -21,13 +21,14 @@ import torchvision
 
 import archspec
 from archspec.weights.torch_plan import plan_transfer
-from torch_reference import images, keras_logits, max_rel_error, save_state_dict, torch_logits
+from torch_reference import from_batch, images, keras_logits, max_rel_error, save_state_dict, torch_logits
 
 M = torchvision.models
 FAMILIES = {  # family -> (spec, torchvision constructor) for every member; the first is the smallest
     "shufflenet_v2": [(f"shufflenet_v2_{w}", f"shufflenet_v2_{w}") for w in ("x0_5", "x1_0", "x1_5", "x2_0")],
     "squeezenet": [("squeezenet1_1", "squeezenet1_1"), ("squeezenet1_0", "squeezenet1_0")],
     "mnasnet": [(f"mnasnet{w}", f"mnasnet{w}") for w in ("0_5", "0_75", "1_0", "1_3")],
+    "mobilenet_v3": [(f"mobilenet_v3_{s}_torch", f"mobilenet_v3_{s}") for s in ("small", "large")],
     "googlenet": [("googlenet", "googlenet")],
     "inception_v3": [("inception_v3_torch", "inception_v3")],
     "alexnet": [("alexnet", "alexnet")],
@@ -102,18 +103,8 @@ def test_parameter_counts_equal_torchvisions(spec, constructor):
 
 
 def calibrated(constructor: str, x: np.ndarray, seed: int = 0) -> torch.nn.Module:
-    """A seeded torchvision model in eval mode whose batch-norm statistics are those of the batch ``x``
-    (a train-mode pass with momentum 1) and whose batch-norm scale and offset are random."""
-    torch.manual_seed(seed)
-    model = getattr(M, constructor)(**KWARGS.get(constructor, {}))
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    with torch.no_grad():
-        for norm in norms:
-            norm.weight.uniform_(0.5, 1.5)
-            norm.bias.uniform_(-0.5, 0.5)
-            norm.momentum = 1.0
-        model.train()(torch.from_numpy(x))
-    return model.eval()
+    """torchvision's ``constructor`` seeded, its batch-norm statistics those of the batch ``x``."""
+    return from_batch(lambda: getattr(M, constructor)(**KWARGS.get(constructor, {})), x, seed)
 
 
 @pytest.mark.parametrize("family", sorted(SMALLEST))

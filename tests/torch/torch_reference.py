@@ -24,6 +24,22 @@ def reference(constructor, seed: int = 0) -> torch.nn.Module:
     return model.eval()
 
 
+def from_batch(constructor, x: np.ndarray, seed: int = 0) -> torch.nn.Module:
+    """A seeded model in eval mode whose batch-norm statistics are those of the batch ``x`` (a train-mode
+    pass with momentum 1) and whose batch-norm scale and offset are random: two images then give clearly
+    different outputs, where statistics drawn at random can saturate a deep network's activations."""
+    torch.manual_seed(seed)
+    model = constructor()
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    with torch.no_grad():
+        for norm in norms:
+            norm.weight.uniform_(0.5, 1.5)
+            norm.bias.uniform_(-0.5, 0.5)
+            norm.momentum = 1.0
+        model.train()(torch.from_numpy(x))
+    return model.eval()
+
+
 def save_state_dict(model: torch.nn.Module, path: Path) -> Path:
     torch.save(model.state_dict(), path)
     return path
