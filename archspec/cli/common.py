@@ -85,16 +85,18 @@ def build_options(args: argparse.Namespace) -> dict:
             "input_shape": args.input_shape, "classifier_activation": args.classifier_activation}
 
 
-def load_from(args: argparse.Namespace, source: str) -> tuple[Any, list[Path]]:
+def load_from(args: argparse.Namespace, source: str, cache: Any = None) -> tuple[Any, list[Path]]:
     """The spec ``source`` with the command line's overrides and limits, read once (through the API), and the
     files that load read: the spec and every file it imports or extends (what ``-o`` may not overwrite).
+    A ``cache`` (an ``archspec.api.SpecCache``) shared by several loads reads the files they share once (``diff``);
+    the files returned are then those of every load so far.
 
     ``summary``/``graph``/``build``/``check-weights``/``convert`` need a network: a library is a located
     error (exit 1)."""
     from archspec.api import SpecCache, load_spec
     from archspec.errors import Diagnostic, SpecError
 
-    cache = SpecCache()
+    cache = SpecCache() if cache is None else cache
     spec = load_spec(source, args.overrides, limits_from(args), cache)
     if spec.data.get("kind") == "library":
         raise SpecError(Diagnostic(
