@@ -168,13 +168,14 @@ class _Builder:
             self.fail(problem, path)
 
     def fail(self, problem: Problem, path: tuple, inputs: list[int] = (), dims: tuple[int, ...] | None = None,
-             step: tuple[OpDef, dict] | None = None, weights: bool = False) -> NoReturn:
+             step: tuple[OpDef, dict] | None = None, weights: bool = False, earlier: int | None = None) -> NoReturn:
         """Stop at ``problem``, explained (see :meth:`~archspec.graph.explain.Explainer.explain`: ``inputs``,
-        ``dims``, ``step`` and ``weights`` say what a rule on shapes or weights is about)."""
+        ``dims``, ``step`` and ``weights`` say what a rule on shapes or weights is about, ``earlier`` the
+        layer a name clashes with)."""
         where = path + problem.at
         found = Diagnostic(problem.message, self.spec.where(where, key=problem.key), json_pointer(where), problem.hint)
         explainer = Explainer(self.spec, self.g, self.made, self.skipped)
-        raise SpecError(explainer.explain(found, where, self.calls, inputs, dims, step, weights))
+        raise SpecError(explainer.explain(found, where, self.calls, inputs, dims, step, weights, earlier))
 
     def check_all(self, problems: list[Problem], path: tuple) -> None:
         self.check(problems[0] if problems else None, path)
@@ -655,7 +656,8 @@ class _Builder:
         if name is not None:
             if name in self.explicit:
                 first = self.g.layers[self.explicit[name]].loc
-                self.fail(Problem(f"duplicate layer name '{name}' (first made at {first})", ("name",)), path)
+                self.fail(Problem(f"duplicate layer name '{name}' (first made at {first})", ("name",)), path,
+                          earlier=self.explicit[name])
             self.explicit[name] = nid
         else:
             self.auto.append(nid)

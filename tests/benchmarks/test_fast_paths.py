@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from archspec.errors import SpecError
 from archspec.limits import Limits
 from archspec.lang import yaml_loader
 from archspec.lang.sources import bundled_dir, bundled_names
+from tests.support.paths import SPECS, TESTS
 
 SNIPPETS = [
     "a: 1\nb: [1, 2, {c: d}]\n",
@@ -102,10 +101,9 @@ def test_fast_schema_reports_like_jsonschema_on_the_invalid_corpus(monkeypatch: 
 
     from archspec.lang import schema
 
-    root = Path(__file__).resolve().parents[2]
     docs = []
-    zoo = [root / "specs" / f"{name}.yaml" for name in ("resnet50", "mobilenet_v3_small", "inception_v3")]
-    for file in [*zoo, *sorted((root / "tests/lang/invalid").rglob("*.yaml"))]:
+    zoo = [SPECS / f"{name}.yaml" for name in ("resnet50", "mobilenet_v3_small", "inception_v3")]
+    for file in [*zoo, *sorted((TESTS / "lang" / "invalid").rglob("*.yaml"))]:
         try:
             docs.append(yaml_loader.load_document(file))
         except SpecError:  # not YAML the schema gets to see
@@ -152,8 +150,7 @@ def test_schema_walk_accepts_exactly_what_jsonschema_accepts() -> None:
 
     from archspec.lang import schema
 
-    root = Path(__file__).resolve().parents[2]
-    files = [*sorted((root / "specs").rglob("*.yaml")), *sorted((root / "tests/lang").rglob("*.yaml"))]
+    files = [*sorted((SPECS).rglob("*.yaml")), *sorted((TESTS / "lang").rglob("*.yaml"))]
     docs = []
     for file in files:
         try:
@@ -162,7 +159,7 @@ def test_schema_walk_accepts_exactly_what_jsonschema_accepts() -> None:
             pass
     rng = random.Random(22)
     for name in ("resnet50", "mobilenet_v3_small", "lib/resnet", "lib/efficientnet", "lib/heads"):
-        docs += _mutants(yaml_loader.load_document(root / "specs" / f"{name}.yaml").data, rng, 60)
+        docs += _mutants(yaml_loader.load_document(SPECS / f"{name}.yaml").data, rng, 60)
     verdicts = [(schema.accepts(doc), schema.validator().is_valid(doc)) for doc in docs]
     assert not [i for i, (fast, slow) in enumerate(verdicts) if fast and not slow]
     valid = [fast for fast, slow in verdicts if slow]
