@@ -1,6 +1,13 @@
 """The Python API: signatures and docstrings over the rooms that do the work (lang/ reads a spec, graph/ resolves
 options and expands, weights/ reads weight files, backend/ builds Keras). Everything up to ``build`` is pure
-Python; ``build`` imports Keras on first use."""
+Python; ``build`` imports Keras on first use.
+
+``__all__`` is the whole surface, and the CLI uses no other: besides the functions defined here it re-exports,
+documented and typed where they live, ``Spec`` and ``SpecCache`` (what ``load_spec`` returns and shares),
+``allowed_paths`` (more folders imports/extends may reach, as ``--allow-path``), ``bundled_names`` (the zoo),
+``looks_like_spec``, ``validate_files`` (a project's files together), ``schema_text`` (the JSON Schema) and
+``published_file``/``published_weights`` (a spec's published weights under the trust policy). A helper only the
+CLI needs is imported by the CLI from its own module, never passed through here."""
 
 from __future__ import annotations
 
@@ -9,22 +16,25 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from archspec.backend.build import build_spec
 from archspec.errors import Diagnostic, SpecError
-from archspec.graph.builder import gc_paused  # noqa: F401 (for the CLI)
 from archspec.graph.ir import Graph
 from archspec.graph.options import keras_input_options, spec_graph, tapped_layers
-from archspec.graph.project import validate_files  # noqa: F401 (part of the API)
+from archspec.graph.project import validate_files
 from archspec.graph.validate import validate_file as _validate_file, validate_spec
-from archspec.lang.compose import (Spec, SpecCache, allowed_paths, apply_overrides, blame_overrides,  # noqa: F401
-                                   load_spec as _load_spec, looks_like_spec)
-from archspec.lang.schema import schema_text  # noqa: F401 (part of the API)
-from archspec.lang.sources import expand_glob  # noqa: F401 (for the CLI)
+from archspec.lang.compose import Spec, SpecCache, allowed_paths, apply_overrides, load_spec as _load_spec, looks_like_spec
+from archspec.lang.schema import schema_text
+from archspec.lang.sources import bundled_names
 from archspec.limits import DEFAULT_LIMITS, Limits
-from archspec.weights.published import cache_folders as published_cache_folders  # noqa: F401 (for the CLI)
-from archspec.weights.published import published_file, published_weights  # noqa: F401 (part of the API)
+from archspec.weights.published import published_file, published_weights
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
     import networkx as nx
+
+__all__ = [
+    "Overrides", "Source", "Spec", "SpecCache", "allowed_paths", "build", "bundled_names", "expand", "feature_layers",
+    "layer_graph", "load_spec", "looks_like_spec", "published_file", "published_weights", "schema_text", "validate",
+    "validate_file", "validate_files",
+]
 
 Source = str | Path | Spec
 Overrides = Mapping[str, Any] | Iterable[str] | None

@@ -101,3 +101,26 @@ def test_the_checker_catches_an_upward_import(tmp_path: Path) -> None:
     path.write_text("def f():\n    from archspec.api import build\n", encoding="utf-8")
     assert "archspec.api" in _imports(path)
     assert _rank("archspec.api") > _rank("archspec.lang.checks")
+
+
+def _api_names(path: Path) -> set[str]:
+    """The names a module imports from ``archspec.api``."""
+    return {a.name for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.ImportFrom) and node.module == "archspec.api" for a in node.names}
+
+
+def test_the_cli_uses_only_the_public_api() -> None:
+    """docs/architecture.md: the CLI takes from ``archspec.api`` only ``__all__``, and ``api.py`` imports no name
+    that neither it nor ``__all__`` uses (no re-export for the CLI alone)."""
+    import archspec.api
+
+    public = set(archspec.api.__all__)
+    assert all(hasattr(archspec.api, name) for name in public)
+    outside = [f"{path.name}: {name}" for path in sorted((PACKAGE / "cli").glob("*.py"))
+               for name in sorted(_api_names(path) - public)]
+    assert not outside, outside
+    tree = ast.parse((PACKAGE / "api.py").read_text(encoding="utf-8"))
+    imported = {a.asname or a.name for node in tree.body if isinstance(node, ast.ImportFrom) for a in node.names}
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} | {
+        node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    assert not imported - used - {"annotations"}, sorted(imported - used)

@@ -6,10 +6,11 @@ import argparse
 import os
 import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
-from archspec.cli.common import (add_backend, add_spec_arguments, add_weight_loading, build_options, limits_from,
-                                 load_from, select_backend)
+from archspec.cli.common import (add_keras_arguments, add_weight_loading, build_options, limits_from, load_from,
+                                 select_backend)
 from archspec.cli.outfile import output_target
 from archspec.cli.quiet import quiet_tensorflow
 from archspec.errors import printable
@@ -28,25 +29,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_weight_loading(p)
     p.add_argument("--features", metavar="LEVELS", help="the backbone's feature maps instead of the classifier: "
                    "pyramid levels the spec taps, e.g. P3,P4,P5, or 'all' (docs/dense-prediction.md)")
-    p.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's start-up log lines")
-    add_spec_arguments(p)
-    add_backend(p)
+    add_keras_arguments(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     select_backend(args.backend)  # before anything imports Keras
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from archspec.api import published_cache_folders
+    from archspec.weights.published import cache_folders
 
     output_target(args.output, (".keras", ".h5"))  # before any work
     spec, inputs = load_from(args, args.spec)
     published = args.weights == "imagenet"  # read from the caches, never written over by -o
     output = output_target(args.output, (".keras", ".h5"), [*inputs, *([] if published else [args.weights])],
-                           published_cache_folders() if published else ())
+                           cache_folders() if published else ())
     model = build_from(args, spec)
     weighted = sum(1 for layer in model.layers if layer.weights)
-    print(f"{spec_label(args.spec)}: {len(model.layers)} layers, {weighted} with weights, {model.count_params():,} params, "
+    print(f"{spec_label(spec)}: {len(model.layers)} layers, {weighted} with weights, {model.count_params():,} params, "
           f"{_outputs_text(model.output)}")
     if output:
         with replacing(output) as tmp, stage(f"saving {args.output}"):  # Keras picks the format from the suffix
@@ -62,7 +61,7 @@ def build_from(args: argparse.Namespace, spec: Any) -> Any:
     from archspec.backend.load import SkippedWeightsWarning  # pure Python until a build runs
 
     with quiet_tensorflow(args.verbose), warnings.catch_warnings(record=True) as caught, \
-            stage(f"{spec_label(args.spec)}: importing Keras, expanding, loading weights"):
+            stage(f"{spec_label(spec)}: importing Keras, expanding, loading weights"):
         warnings.simplefilter("always", SkippedWeightsWarning)  # TensorFlow is imported and initialised in here
         options = build_options(args)
         if getattr(args, "features", None):  # the backbone without its top: a dict of feature maps
@@ -78,11 +77,10 @@ def build_from(args: argparse.Namespace, spec: Any) -> Any:
     return model
 
 
-def spec_label(source: str) -> str:
-    """The spec as the summary line names it: its file's name (``efficientnet_v2_l``), not Keras's model name."""
-    from archspec.lang.sources import resolve_source
-
-    return resolve_source(source).stem
+def spec_label(spec: Any) -> str:
+    """The loaded spec as the summary line names it: its file's name (``efficientnet_v2_l``), not Keras's model
+    name."""
+    return Path(spec.file).stem
 
 
 def _outputs_text(output: Any) -> str:

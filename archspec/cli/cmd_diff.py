@@ -29,9 +29,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0, or with ``--exit-code`` 1 when the layer graphs differ; --set applies to both sides."""
+    from archspec.api import SpecCache
     from archspec.export.diff import diff, format_text
 
-    a, b = (expand_from(args, load_from(args, source)[0]) for source in (args.a, args.b))
+    cache = SpecCache()  # files A and B share (their libraries, a common base) are read once
+    a, b = (expand_from(args, load_from(args, source, cache)[0]) for source in (args.a, args.b))
     result = diff(a, b)
     print(json.dumps(result, indent=1) if args.format == "json" else format_text(result, a, b))
     return 1 if args.exit_code and differs(result) else 0

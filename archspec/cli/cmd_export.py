@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from archspec.cli.common import add_backend, add_spec_arguments, add_weight_loading, load_from, select_backend
+from archspec.cli.common import add_keras_arguments, add_weight_loading, load_from, select_backend
 from archspec.cli.outfile import output_target
 from archspec.progress import stage
 
@@ -34,9 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "on a seeded probe and fail above --tolerance")
     p.add_argument("--tolerance", type=float, default=None, metavar="REL",
                    help="largest max relative error --verify accepts (default 1e-4)")
-    p.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's start-up log lines")
-    add_spec_arguments(p)
-    add_backend(p)
+    add_keras_arguments(p)
     p.set_defaults(run=run)
 
 

@@ -11,6 +11,11 @@ import argparse
 import fnmatch
 import json
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from archspec.api import Spec, SpecCache
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -34,8 +39,7 @@ def matching(names: list[str], patterns: list[str]) -> tuple[list[str], list[str
 
 
 def run(args: argparse.Namespace) -> int:
-    from archspec.lang.compose import SpecCache
-    from archspec.lang.sources import bundled_names
+    from archspec.api import SpecCache, bundled_names
 
     names, unmatched = matching(bundled_names(), args.patterns)
     for pattern in unmatched:
@@ -58,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def describe(name: str, cache) -> dict:
+def describe(name: str, cache: SpecCache) -> dict:
     """One zoo entry: what ``archspec list`` prints for a bundled spec (graph only, no Keras)."""
     from archspec.api import layer_graph, load_spec
     from archspec.graph.features import feature_taps
@@ -67,7 +71,7 @@ def describe(name: str, cache) -> dict:
     graph = layer_graph(spec)
     return {
         "name": name,
-        "family": family(spec.file),
+        "family": family(spec, cache),
         "description": spec.data.get("description", ""),
         "params": sum(layer.params for layer in graph),
         "macs": sum(layer.macs for layer in graph),
@@ -82,22 +86,18 @@ def describe(name: str, cache) -> dict:
     }
 
 
-def family(file: str) -> str:
-    """The first library imported by the spec at the root of ``file``'s ``extends`` chain (``efficientnet_b7`` ->
-    ``efficientnet``, ``resnet101_torch`` -> ``resnet``), else that root spec's file name."""
-    from pathlib import Path
+def family(spec: Spec, cache: SpecCache) -> str:
+    """The first library imported by the spec at the root of ``spec``'s ``extends`` chain (``efficientnet_b7`` ->
+    ``efficientnet``, ``resnet101_torch`` -> ``resnet``), else that root spec's file name.
 
-    from archspec.lang.compose import reference_path
-    from archspec.lang.yaml_loader import load_document
+    Taken from the documents that loading ``spec`` parsed into ``cache``: no file is read again (the load refused
+    cycles, so the chain ends)."""
+    from archspec.lang.compose import reference_path, references
 
-    seen: set[Path] = set()
-    path = Path(file)
-    while path.resolve() not in seen:
-        seen.add(path.resolve())
-        data = load_document(path).data
-        data = data if isinstance(data, dict) else {}
-        if not isinstance(data.get("extends"), str):
-            imports = [i for i in data.get("imports") or () if isinstance(i, str)]
-            return Path(imports[0]).stem if imports else path.stem
-        path = reference_path(path, data["extends"])
-    return path.stem
+    path = Path(spec.file)
+    while True:
+        refs = references(cache.docs[path.resolve()].data)  # the imports in order, then the extends
+        extends = [rel for rel, at in refs if at == ("extends",)]
+        if not extends:
+            return Path(refs[0][0]).stem if refs else path.stem
+        path = reference_path(path, extends[0])

@@ -41,7 +41,7 @@ def collect(paths: list[str]) -> tuple[list[Path], list[str]]:
 
     Returns the files and the arguments that matched nothing (a usage error).
     """
-    from archspec.api import expand_glob
+    from archspec.lang.sources import expand_glob
 
     out: dict[Path, None] = {}
     missing: list[str] = []
@@ -62,7 +62,8 @@ def collect(paths: list[str]) -> tuple[list[Path], list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from archspec.api import gc_paused, validate_files
+    from archspec.api import validate_files
+    from archspec.graph.builder import gc_paused
 
     try:
         limits = DEFAULT_LIMITS.with_overrides(dict(args.limit))

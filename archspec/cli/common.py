@@ -85,16 +85,18 @@ def build_options(args: argparse.Namespace) -> dict:
             "input_shape": args.input_shape, "classifier_activation": args.classifier_activation}
 
 
-def load_from(args: argparse.Namespace, source: str) -> tuple[Any, list[Path]]:
+def load_from(args: argparse.Namespace, source: str, cache: Any = None) -> tuple[Any, list[Path]]:
     """The spec ``source`` with the command line's overrides and limits, read once (through the API), and the
     files that load read: the spec and every file it imports or extends (what ``-o`` may not overwrite).
+    A ``cache`` (an ``archspec.api.SpecCache``) shared by several loads reads the files they share once (``diff``);
+    the files returned are then those of every load so far.
 
     ``summary``/``graph``/``build``/``check-weights``/``convert`` need a network: a library is a located
     error (exit 1)."""
     from archspec.api import SpecCache, load_spec
     from archspec.errors import Diagnostic, SpecError
 
-    cache = SpecCache()
+    cache = SpecCache() if cache is None else cache
     spec = load_spec(source, args.overrides, limits_from(args), cache)
     if spec.data.get("kind") == "library":
         raise SpecError(Diagnostic(
@@ -114,8 +116,9 @@ def blame_sets(args: argparse.Namespace, diagnostics: list) -> list:
     overrides = getattr(args, "overrides", None)
     if not overrides:
         return diagnostics
-    from archspec.api import blame_overrides, load_spec, validate
+    from archspec.api import load_spec, validate
     from archspec.errors import SpecError
+    from archspec.lang.compose import blame_overrides
 
     limits = limits_from(args)
     for source in [getattr(args, k) for k in ("spec", "a", "b") if isinstance(getattr(args, k, None), str)]:
@@ -143,7 +146,8 @@ def expand_from(args: argparse.Namespace, spec: Any) -> Any:
     The garbage collector is paused while expanding: a CLI run is one short process, and it saves
     about a third of a large expansion (see :func:`archspec.graph.builder.gc_paused`).
     """
-    from archspec.api import gc_paused, layer_graph
+    from archspec.api import layer_graph
+    from archspec.graph.builder import gc_paused
     from archspec.progress import stage
 
     with gc_paused(), stage(f"expanding {getattr(spec, 'name', spec)}"):
@@ -154,6 +158,14 @@ def expand_from(args: argparse.Namespace, spec: Any) -> Any:
 
 #: Keras backends archspec supports; each is also the package it needs and the extra that installs it.
 BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def add_keras_arguments(parser: argparse.ArgumentParser) -> None:
+    """``-v``, the spec arguments and ``--backend``: what a command that builds the Keras model takes (``build``,
+    ``export``: ``cmd_build.build_from`` reads them)."""
+    parser.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's start-up log lines")
+    add_spec_arguments(parser)
+    add_backend(parser)
 
 
 def add_weight_loading(parser: argparse.ArgumentParser) -> None:

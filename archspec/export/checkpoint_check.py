@@ -9,7 +9,7 @@ from archspec.export.nodes import outputs_text
 from archspec.export.weight_check import more_line
 from archspec.graph.ir import Graph
 from archspec.ops import fmt_shape
-from archspec.weights.torch_plan import TransferPlan, checkpoint_layers, left_out, problems
+from archspec.weights.torch_plan import TransferPlan, checkpoint_layers, left_out, optional_text, problems
 
 
 def verdict(plan: TransferPlan, graph: Graph, allow_partial: bool = False) -> str:
@@ -31,6 +31,7 @@ def to_json(plan: TransferPlan, graph: Graph, fmt: str, allow_partial: bool = Fa
         "shape_mismatches": [{"layer": layers[m.node].name, "tensor": m.tensor, "expected": list(m.expected),
                               "found": list(m.found), "loc": str(layers[m.node].loc)} for m in plan.mismatched],
         "leftover": list(plan.leftover),
+        "optional": list(plan.optional),
         "ignored": list(plan.ignored),
         "adapted": list(plan.adapted),
         "diagnostics": [d.format() for d in problems(plan, graph, allow_partial)],
@@ -60,6 +61,9 @@ def format_text(plan: TransferPlan, graph: Graph, fmt: str, allow_partial: bool 
     for name in plan.leftover[:limit]:
         out.append(f"  leftover: tensor '{name}' is taken by no layer")
     out += more_line((plan.mismatched, plan.unmapped, plan.leftover), limit)
+    optional = optional_text(plan, graph)
+    if optional:
+        out.append(f"  {optional}")
     found = problems(plan, graph, allow_partial)
     if found:
         out += [d.format() for d in found] + ["FAIL: the checkpoint does not load"]

@@ -20,7 +20,7 @@ from archspec.graph.explain import Call, Explainer, Made
 from archspec.graph.ir import INPUT, NESTED, Graph, Layer
 from archspec.lang import rules
 from archspec.lang.compose import Spec
-from archspec.lang.checks import check_spec, default_problems, published_problems
+from archspec.lang.checks import check_spec, default_problems, published_problems, templates_reached
 from archspec.lang.expressions import ExpressionError, format_template, letter, resolve
 from archspec.lang.rules import AT_META, CALL_META, INHERITED, STAGE_META, Problem
 from archspec.lang.yaml_loader import json_pointer
@@ -168,13 +168,14 @@ class _Builder:
             self.fail(problem, path)
 
     def fail(self, problem: Problem, path: tuple, inputs: list[int] = (), dims: tuple[int, ...] | None = None,
-             step: tuple[OpDef, dict] | None = None, weights: bool = False) -> NoReturn:
+             step: tuple[OpDef, dict] | None = None, weights: bool = False, earlier: int | None = None) -> NoReturn:
         """Stop at ``problem``, explained (see :meth:`~archspec.graph.explain.Explainer.explain`: ``inputs``,
-        ``dims``, ``step`` and ``weights`` say what a rule on shapes or weights is about)."""
+        ``dims``, ``step`` and ``weights`` say what a rule on shapes or weights is about, ``earlier`` the
+        layer a name clashes with)."""
         where = path + problem.at
         found = Diagnostic(problem.message, self.spec.where(where, key=problem.key), json_pointer(where), problem.hint)
         explainer = Explainer(self.spec, self.g, self.made, self.skipped)
-        raise SpecError(explainer.explain(found, where, self.calls, inputs, dims, step, weights))
+        raise SpecError(explainer.explain(found, where, self.calls, inputs, dims, step, weights, earlier))
 
     def check_all(self, problems: list[Problem], path: tuple) -> None:
         self.check(problems[0] if problems else None, path)
@@ -190,6 +191,8 @@ class _Builder:
                    ("input",) if self.options.input_shape is None else ("input_multiple",))
         self.check(rules.checkpoint_family(self.spec.data.get("checkpoint")), ("checkpoint",))
         self.g.checkpoint = self.spec.data.get("checkpoint")
+        self.check(rules.checkpoint_optional(self.spec.data.get("checkpoint_optional")), ("checkpoint_optional",))
+        self.g.optional_keys = dict(self.spec.data.get("checkpoint_optional") or {})
         self.g.input_multiple = data.get("input_multiple")
         published = published_problems(self.spec, self.limits)  # what 'build --weights' would fetch
         if published:
@@ -359,14 +362,16 @@ class _Builder:
                 raise SpecError(problem)  # overridden here, still the checker's error
         return bound
 
-    def _skipped_problem(self, path: tuple) -> Diagnostic | None:
-        """The checker's first error inside a step the builder skips (``if`` false): it is never evaluated
-        here, but the checker reads every step, so ``expand`` refuses a typo there as ``validate`` does."""
+    def _skipped_problem(self, path: tuple, step: dict) -> Diagnostic | None:
+        """The checker's first error inside a step the builder skips (``if`` false), or inside a template only
+        such steps call: it is never evaluated here, but the checker reads every step, so ``expand`` refuses a
+        typo there as ``validate`` does."""
         if self.checker_errors is None:
             self.checker_errors = [d for d in check_spec(self.spec, self.limits) if d.severity == "error"]
-        where = json_pointer(path)
-        return next((d for d in self.checker_errors if d.pointer == where or (d.pointer or "").startswith(where + "/")),
-                    None)
+        called = templates_reached(self.spec.data.get("templates") or {}, [step])
+        wheres = (json_pointer(path), *(json_pointer(("templates", name)) for name in called))
+        return next((d for d in self.checker_errors
+                     if any(d.pointer == w or (d.pointer or "").startswith(w + "/") for w in wheres)), None)
 
     def _tensor_args(self, template: dict, tname: str, args: dict[str, tuple[Any, tuple]], known: dict[str, int],
                      prev: int, call_path: tuple) -> dict[str, int]:
@@ -417,7 +422,7 @@ class _Builder:
             cond = self._value(step["if"], scope, path + ("if",), numeric=True)
             self.check(rules.condition(cond), path + ("if",))
             if not cond:  # a skipped step yields its input, or the value named by 'else'
-                if problem := self._skipped_problem(path):
+                if problem := self._skipped_problem(path, step):
                     raise SpecError(problem)
                 otherwise = self._inputs(step, path, frame, "else")[0] if "else" in step else inputs[0]
                 self.skipped.append((path, self.calls, otherwise))
@@ -446,6 +451,8 @@ class _Builder:
         raw = step["output"]
         name = None if raw is None else self._format(str(raw), scope, path + ("output",))
         self.check(rules.output_name(name, self.output_at.get(name)), path)
+        if name is None:  # a null name declares no output (an output only some builds have)
+            return
         self.output_at[name] = self.spec.where(path + ("output",))
         self.g.outputs[name] = node
 
@@ -655,7 +662,8 @@ class _Builder:
         if name is not None:
             if name in self.explicit:
                 first = self.g.layers[self.explicit[name]].loc
-                self.fail(Problem(f"duplicate layer name '{name}' (first made at {first})", ("name",)), path)
+                self.fail(Problem(f"duplicate layer name '{name}' (first made at {first})", ("name",)), path,
+                          earlier=self.explicit[name])
             self.explicit[name] = nid
         else:
             self.auto.append(nid)

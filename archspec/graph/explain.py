@@ -36,12 +36,14 @@ class Explainer:
 
     def explain(self, found: Diagnostic, where: tuple, calls: tuple[Call, ...], inputs: list[int] = (),
                 dims: tuple[int, ...] | None = None, step: tuple[OpDef, dict] | None = None,
-                weights: bool = False) -> list[Diagnostic]:
+                weights: bool = False, earlier: int | None = None) -> list[Diagnostic]:
         """``found`` (the problem at ``where``, inside ``calls``) with its context. ``inputs``, ``dims``: the
         layers and axes a rule on shapes is about; ``step``: the op and attributes of the step whose shape
         rule failed, or (``weights``) whose weights went over a limit: only the attributes that decide
-        that are traced then."""
+        that are traced then; ``earlier``: the layer whose name the failing step's repeats."""
         sources, notes = None, []
+        if earlier is not None:
+            notes = self._earlier(earlier, calls)
         if step is not None and inputs:
             opdef, attrs = step
             shapes = [self.g.layers[i].shape for i in inputs]
@@ -51,13 +53,23 @@ class Explainer:
             written = self._written_attrs(opdef, where, keys)
             if written:
                 sources = self._sources([p for _, p in written], calls)
-                notes = [self._attr_note(key, p, None) for key, p in written
-                         if self.spec.where(p).line != found.location.line]
+                notes += [self._attr_note(key, p, None) for key, p in written
+                          if self.spec.where(p).line != found.location.line]
             if dims is None:  # of one input, the rule may be about none of its axes (a noise shape)
                 dims = failing_axes(opdef, attrs, shapes) or (None if len(inputs) > 1 else ())
         if sources is None:
             sources = self._sources([where], calls)
         return self._in_context(found, calls, sources, [*notes, *self._shaped_by(inputs, dims, where)])
+
+    def _earlier(self, nid: int, calls: tuple[Call, ...]) -> list[Diagnostic]:
+        """Where an earlier layer of the same name came from: the calls that made it that the failing step is
+        not inside, and where the values its name reads are written."""
+        path, made_in = self.made[nid]
+        name = self.g.layers[nid].name
+        notes = [Diagnostic(f"the first '{name}' is made in template '{tname}', called here{_written(args)}",
+                            self.spec.where(at), json_pointer(at), severity="note")
+                 for at, tname, args in made_in if (at, tname, args) not in calls]
+        return notes + self._value_notes(self._sources([path + ("name",)], made_in), 4)
 
     def dead(self, found: Diagnostic, nid: int) -> list[Diagnostic]:
         """A layer that feeds nothing, with the calls that made it (the line that made it run may be a
@@ -166,12 +178,12 @@ class Explainer:
                    most: int = 6, visits: int = 256) -> list[Diagnostic]:
         """For a rule on shapes, where the axes in question (``dims``; by default those the inputs disagree
         on, else the spatial ones) got their sizes, nearest first and at most ``most`` layers: each layer
-        upstream that changed them or set them from its attributes alone (a convolution's channels), up to
-        the layers the inputs share when several disagree, with those attributes where they are written
-        and what they were computed from; and a layer feeding one of those whose attributes could have
-        changed the axes but did not (a padding of 0 before a 'valid' convolution), or a step skipped just
-        before one of those or before the failing step at ``consumer`` (its 'if' false, it passed its input
-        on)."""
+        upstream that changed them or whose sizes there do not follow its input's (a convolution's
+        channels), up to the layers the inputs share when several disagree, with its attributes that set
+        them where they are written and what those were computed from; a layer feeding one of those whose
+        attributes could have changed the axes but did not (a padding of 0 before a 'valid' convolution);
+        a step skipped just before one of those or before the failing step at ``consumer`` (its 'if'
+        false, it passed its input on)."""
         layers = self.g.layers
         shapes = [layers[i].shape for i in inputs[:most]]
         if not shapes:
@@ -202,7 +214,7 @@ class Explainer:
             if layer.opdef is None or len(layer.shape) != rank:
                 continue
             keys, feeds = self._how_shaped(layer, dims)
-            if not _keeps(layers, layer, dims) or (keys and not feeds):
+            if not _keeps(layers, layer, dims) or not feeds:
                 out += self._layer_notes(layer, keys, shape=True)
                 out += [note for up in layer.inputs[:1] for note in self._skipped_into(self.made[nid][0], up)]
                 given += 1
@@ -224,13 +236,17 @@ class Explainer:
         opdef, attrs = layer.opdef, layer.attrs
         shapes = [self.g.layers[i].shape for i in layer.inputs]
         base = _outcome(opdef, attrs, shapes, dims)
-        keys = relevant_attrs(opdef, attrs, lambda a: _outcome(opdef, a, shapes, dims) != base)
+        keys = relevant_attrs(opdef, attrs, lambda a: _resized(_outcome(opdef, a, shapes, dims), base))
         feeds = [up for k, up in enumerate(layer.inputs)
                  if _outcome(opdef, attrs, [*shapes[:k], _nudged(shapes[k], dims), *shapes[k + 1:]], dims) != base]
         if layer.inputs and layer.inputs[0] not in feeds:
             step = self.raw(self.made[layer.id][0])
             if isinstance(step, dict) and any(n in SHAPE_VARS for key, _ in keys for n in _names(step.get(key))):
                 feeds.insert(0, layer.inputs[0])
+        if not keys and not feeds:  # the sizes are its own, yet no attribute moves them here (a stride of
+            large = [_nudged(s, dims, 1000) for s in shapes]  # 10**8 on a 1x1 input): ask at a larger input
+            wide = _outcome(opdef, attrs, large, dims)
+            keys = relevant_attrs(opdef, attrs, lambda a: _resized(_outcome(opdef, a, large, dims), wide))
         return keys, feeds
 
     def _skipped_into(self, consumer: tuple, nid: int) -> list[Diagnostic]:
@@ -354,6 +370,12 @@ def failing_axes(opdef: OpDef, attrs: dict, shapes: list[tuple]) -> tuple[int, .
     return together if len(together) < len(axes) else ()
 
 
+def _resized(outcome: Any, base: Any) -> bool:
+    """Whether a nudged attribute gave other sizes (not a complaint: a group count that no longer divides
+    the channels says nothing about the sizes)."""
+    return outcome is not None and not _failed(outcome) and outcome != base
+
+
 def _failed(outcome: Any) -> bool:
     return isinstance(outcome, tuple) and outcome[:1] == ("error",)
 
@@ -374,9 +396,9 @@ def _weights(opdef: OpDef, attrs: dict, shapes: list[tuple]) -> Any:
         return None
 
 
-def _nudged(shape: tuple, dims: tuple[int, ...]) -> tuple:
-    """``shape`` one larger on the axes ``dims`` (an open size stays open)."""
-    return tuple(n + 1 if (k in dims or k - len(shape) in dims) and isinstance(n, int) else n
+def _nudged(shape: tuple, dims: tuple[int, ...], by: int = 1) -> tuple:
+    """``shape`` larger ``by`` on the axes ``dims`` (an open size stays open)."""
+    return tuple(n + by if (k in dims or k - len(shape) in dims) and isinstance(n, int) else n
                  for k, n in enumerate(shape))
 
 

@@ -108,6 +108,8 @@ class Graph:
     input: int = 0
     output: int = 0
     checkpoint: str | None = None  # the checkpoint family the spec maps (top-level `checkpoint:`), if any
+    # checkpoint module path -> the build option that takes its tensors (top-level `checkpoint_optional:`)
+    optional_keys: dict[str, str] = field(default_factory=dict)
     input_multiple: int | None = None  # the input's height and width must be multiples of it (`input_multiple:`)
     # named outputs (steps with `output: NAME`), in declaration order; empty: the one output is ``output``
     outputs: dict[str, int] = field(default_factory=dict)

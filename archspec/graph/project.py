@@ -10,6 +10,7 @@ from typing import Callable
 
 from archspec.errors import Diagnostic, Location, SpecError, with_notes
 from archspec.graph.validate import validate_file
+from archspec.lang.checks import unique
 from archspec.lang.compose import (SpecCache, looks_like_spec, reference_note, reference_path, references,
                                    spec_root)
 from archspec.lang.sources import unreadable
@@ -75,9 +76,9 @@ def through_networks(results: dict[Path, list[Diagnostic]], check: Check, cache:
             found += [d for group in with_notes(diags) if group[0].severity == "error"
                       and (not own or _located_in(group[0], lib)) for d in group]  # a checked network reports its own
             found += _notes(net, errors, cache)
-        results[lib] = _unique(found)
+        results[lib] = unique(found)
     for path, diags in results.items():
-        results[path] = _unique([*diags, *_notes(path, [d for d in diags if d.severity == "error"], cache)])
+        results[path] = unique([*diags, *_notes(path, [d for d in diags if d.severity == "error"], cache)])
 
 
 def _shown(path: Path) -> Path:
@@ -136,11 +137,15 @@ def _closure(start: Path, cache) -> set[Path]:
     return seen
 
 
-def _unique(diags: list[Diagnostic]) -> list[Diagnostic]:
-    seen: dict[tuple, Diagnostic] = {}
-    for d in diags:
-        seen.setdefault((d.location, d.message, d.severity), d)
-    return list(seen.values())
+def _may_import(file: Path, max_bytes: int) -> bool:
+    """Whether a spec file's text could hold an ``imports`` key: the word, or an escape that could spell it
+    (a key is UTF-8 text; YAML folds a broken line with a space, and only escapes make other letters)."""
+    try:
+        with open(file, "rb") as fh:
+            raw = fh.read(max_bytes + 1)
+    except OSError:
+        return True  # parsing it says what is wrong
+    return b"imports" in raw or b"\\" in raw
 
 
 class _Importers:
@@ -188,6 +193,8 @@ class _Importers:
                     continue
                 key = file.resolve()
                 doc = self.cache.docs.get(key)  # validated in this run: parsed once
+                if doc is None and not _may_import(file, self.limits.file_bytes):
+                    continue  # imports nothing, so it leads to no library (and its kind is never asked)
                 try:
                     data = (doc if doc is not None else load_document(file, self.limits)).data
                 except SpecError:

@@ -245,6 +245,7 @@ class _Checker:
     def run(self) -> list[Diagnostic]:
         self.report_all(rules.builtin_vars(self.vars), ("vars",))
         self.report(rules.checkpoint_family(self.spec.data.get("checkpoint")), ("checkpoint",))
+        self.report(rules.checkpoint_optional(self.spec.data.get("checkpoint_optional")), ("checkpoint_optional",))
         for name in self._checked_templates():
             self._template(name, self.templates[name])
         self._defaults()
@@ -271,13 +272,8 @@ class _Checker:
         data = self.spec.data
         roots = [s for s in _dict(data.get("stages")).values() if isinstance(s, dict)]
         todo = [s["block"] for s in roots if isinstance(s.get("block"), str)]
-        todo += _uses([s.get("body") for s in roots] + list(_dict(data.get("head")).values()))
-        seen: list[str] = []
-        while todo:
-            name = todo.pop()
-            if name in self.templates and name not in seen:
-                seen.append(name)
-                todo += _uses(self.templates[name].get("body"))
+        seen = templates_reached(self.templates, [s.get("body") for s in roots] + list(_dict(data.get("head")).values()),
+                                 todo)
         return [name for name in self.templates if name in seen]
 
     # --------------------------------------------------------------------------------------- sections
@@ -616,6 +612,17 @@ def _within(steps: Any, nested: tuple[str, ...]) -> Iterator[dict]:
         elif isinstance(item, dict):
             yield item
             stack += [item.get(key) for key in nested]
+
+
+def templates_reached(templates: dict, steps: Any, names: Iterable[str] = ()) -> list[str]:
+    """The templates ``steps`` (and the templates ``names``) call, directly or through other templates."""
+    todo, seen = [*names, *_uses(steps)], []
+    while todo:
+        name = todo.pop()
+        if name in templates and name not in seen:
+            seen.append(name)
+            todo += _uses(templates[name].get("body"))
+    return seen
 
 
 def _uses(steps: Any) -> list[str]:

@@ -394,13 +394,25 @@ def checkpoint_key(opdef: OpDef, key: Any) -> Problem | None:
     if opdef.torch is None:
         takes = ", ".join(name for name, op in OPS.items() if op.torch is not None)
         return Problem(f"op '{opdef.name}' takes no checkpoint tensors", ("checkpoint",), f"ops that do: {takes}")
-    if key is None:
+    if key is None or _module_path(key):
         return None
-    if not isinstance(key, str) or not key or "" in key.split(".") or not (
-            key.isascii() and key.isprintable() and " " not in key) and any(  # the scan only when it may find
-                c.isspace() or not c.isprintable() for c in key):
-        return Problem(f"checkpoint key {key!r} is not a dotted module path like 'layer1.0.conv1'", ("checkpoint",))
+    return Problem(f"checkpoint key {key!r} is not a dotted module path like 'layer1.0.conv1'", ("checkpoint",))
+
+
+def checkpoint_optional(value: Any) -> Problem | None:
+    """The top-level ``checkpoint_optional:`` maps checkpoint module paths (``aux1``) to the build option that
+    takes their tensors: the plan reports those tensors as not used by this build, not as left over."""
+    for key in value or {}:
+        if not _module_path(key):
+            return Problem(f"checkpoint key {key!r} is not a dotted module path like 'layer1.0.conv1'", (key,))
     return None
+
+
+def _module_path(key: Any) -> bool:
+    """A dotted module path (``layer1.0.conv1``): no empty part, no whitespace or control characters."""
+    return isinstance(key, str) and bool(key) and "" not in key.split(".") and (
+        key.isascii() and key.isprintable() and " " not in key or not any(  # the scan only when it may find
+            c.isspace() or not c.isprintable() for c in key))
 
 
 # ------------------------------------------------------------------------------------------ carried values
@@ -429,7 +441,10 @@ def carry_refs(carry: dict, known: Collection[str]) -> list[Problem]:
 # ------------------------------------------------------------------------------------------ outputs and tensors
 def output_name(name: Any, first: Any = None) -> Problem | None:
     """A step's ``output:`` names one output of the model (a key of its dict of outputs): a non-empty
-    string without '/' or control characters, used once (``first``: where the name was first declared)."""
+    string without '/' or control characters, used once (``first``: where the name was first declared). A null
+    name (a template with a null field) declares no output, as a null checkpoint key maps nothing."""
+    if name is None:
+        return None
     if not isinstance(name, str) or not name or "/" in name or not name.isprintable():
         return Problem(f"output name {name!r} must be a non-empty printable string without '/'", ("output",))
     if first is not None:

@@ -35,8 +35,8 @@ STEP_KEYS: dict[str, Any] = {
     "checkpoint": {"type": ["string", "null"], "description": "the checkpoint key (a PyTorch module path, a name "
                    "template like 'layer{n}.{i - 1}.conv1') whose tensors fill this layer's weights when the "
                    "network declares a checkpoint family; null: none (docs/pytorch.md)"},
-    "output": {"type": "string", "minLength": 1, "description": "this step's value is the model output of this "
-               "name (a name template); a network with named outputs returns a dict of them"},
+    "output": {"type": ["string", "null"], "minLength": 1, "description": "this step's value is the model output "
+               "of this name (a name template; null: no output); a network with named outputs returns a dict of them"},
     "tap": {"type": "boolean", "description": "a feature tap: the last tapped value at each stride 2^k is the "
             "pyramid level 'P{k}' that build(features=...) returns"},
 }
@@ -204,6 +204,11 @@ def build_schema() -> dict[str, Any]:
                       "description": "input shape [height, width, channels]; null leaves a size open"},
             "checkpoint": {"type": "string", "description": "the checkpoint family whose tensors the steps' "
                            "'checkpoint' keys name, e.g. 'torchvision' (docs/pytorch.md)"},
+            "checkpoint_optional": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1},
+                                    "description": "checkpoint module paths whose tensors only a build with an option "
+                                                   "takes, each with that option (aux1: 'the auxiliary "
+                                                   "classifiers: --set vars.aux_logits=true'): the plan reports "
+                                                   "them as not used by this build (docs/pytorch.md)"},
             "min_input": {"type": "integer", "minimum": 1,
                           "description": "smallest input height and width the family accepts (keras.applications' "
                                          "min_size); build refuses a smaller input_shape"},

@@ -247,3 +247,8 @@ def key_attrs(attrs: dict) -> str:
 
 ACT = Attr("activation", None, nullable=True, doc="activation applied after the op (null for none)")
 PADDING = Attr("choice", "valid", choices=("valid", "same"), doc="'valid' (no padding) or 'same'")
+# the window attributes the convolutions share (conv2d, conv2d_transpose, depthwise/separable)
+KERNEL_SIZE = Attr("size2", required=True, doc="kernel size: k or [kh, kw]", minimum=1)
+STRIDES = Attr("size2", 1, doc="stride: s or [sh, sw]", minimum=1)
+DILATION = Attr("size2", 1, doc="dilation: d or [dh, dw]", minimum=1)
+USE_BIAS = Attr("bool", True, doc="add a bias vector")

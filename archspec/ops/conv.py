@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from archspec.ops.base import (ACT, PADDING, Attr, OpDef, Shape, ShapeError, TorchLayout, TorchTensor, Weight, area,
-                               pair, spatial, stride_or_dilation, window)
+from archspec.ops.base import (ACT, DILATION, KERNEL_SIZE, PADDING, STRIDES, USE_BIAS, Attr, OpDef, Shape, ShapeError,
+                               TorchLayout, TorchTensor, Weight, area, pair, spatial, stride_or_dilation, window)
 
 
 def _conv_shape(a: dict, s: list[Shape]) -> Shape:
@@ -79,12 +79,12 @@ OPS = [
         "{op: conv2d, filters: 64, kernel_size: 3, strides: 2, padding: same}",
         {
             "filters": Attr("int", required=True, doc="output channels", minimum=1),
-            "kernel_size": Attr("size2", required=True, doc="kernel size: k or [kh, kw]", minimum=1),
-            "strides": Attr("size2", 1, doc="stride: s or [sh, sw]", minimum=1),
+            "kernel_size": KERNEL_SIZE,
+            "strides": STRIDES,
             "padding": PADDING,
-            "dilation_rate": Attr("size2", 1, doc="dilation: d or [dh, dw]", minimum=1),
+            "dilation_rate": DILATION,
             "groups": Attr("int", 1, doc="channel groups (input and output channels must divide by it)", minimum=1),
-            "use_bias": Attr("bool", True, doc="add a bias vector"),
+            "use_bias": USE_BIAS,
             "activation": ACT,
         },
         _conv_shape,
@@ -100,13 +100,13 @@ OPS = [
         "{op: conv2d_transpose, filters: 8, kernel_size: 2, strides: 2}",
         {
             "filters": Attr("int", required=True, doc="output channels", minimum=1),
-            "kernel_size": Attr("size2", required=True, doc="kernel size: k or [kh, kw]", minimum=1),
-            "strides": Attr("size2", 1, doc="stride: s or [sh, sw]", minimum=1),
+            "kernel_size": KERNEL_SIZE,
+            "strides": STRIDES,
             "padding": PADDING,
             "output_padding": Attr("size2", None, nullable=True, minimum=0,
                                    doc="rows/columns added at the bottom/right, below the stride (null: Keras's "
                                        "default size)"),
-            "use_bias": Attr("bool", True, doc="add a bias vector"),
+            "use_bias": USE_BIAS,
             "activation": ACT,
         },
         _transpose_shape,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from archspec.ops.base import (ACT, Attr, OpDef, Shape, ShapeError, TorchLayout, TorchTensor, Weight, fmt_shape,
-                               same_shape, vector)
+from archspec.ops.base import (ACT, USE_BIAS, Attr, OpDef, Shape, ShapeError, TorchLayout, TorchTensor, Weight,
+                               fmt_shape, same_shape, vector)
 
 
 def _dense_shape(a: dict, s: list[Shape]) -> Shape:
@@ -55,7 +55,7 @@ OPS = [
         "{op: dense, units: classes, activation: softmax}",
         {
             "units": Attr("int", required=True, doc="output units", minimum=1),
-            "use_bias": Attr("bool", True, doc="add a bias vector"),
+            "use_bias": USE_BIAS,
             "activation": ACT,
             "pointwise": Attr("bool", False, doc="accept a feature map (H, W, C) and map C to units at every "
                                                  "position, as Keras's Dense does (a 1x1 convolution, ConvNeXt)"),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from archspec.ops.base import (ACT, PADDING, Attr, OpDef, Shape, TorchLayout, TorchTensor, Weight, area, pair, spatial,
-                               stride_or_dilation, window)
+from archspec.ops.base import (ACT, DILATION, KERNEL_SIZE, PADDING, STRIDES, USE_BIAS, Attr, OpDef, Shape, TorchLayout,
+                               TorchTensor, Weight, area, pair, spatial, stride_or_dilation, window)
 
 
 def _shape(op: str, filters: str | None):
@@ -46,12 +46,12 @@ def _separable_macs(a: dict, s: list[Shape], out: Shape) -> int:
 
 
 _COMMON = {
-    "kernel_size": Attr("size2", required=True, doc="kernel size: k or [kh, kw]", minimum=1),
-    "strides": Attr("size2", 1, doc="stride: s or [sh, sw]", minimum=1),
+    "kernel_size": KERNEL_SIZE,
+    "strides": STRIDES,
     "padding": PADDING,
     "depth_multiplier": Attr("int", 1, doc="depthwise output channels per input channel", minimum=1),
-    "dilation_rate": Attr("size2", 1, doc="dilation: d or [dh, dw]", minimum=1),
-    "use_bias": Attr("bool", True, doc="add a bias vector"),
+    "dilation_rate": DILATION,
+    "use_bias": USE_BIAS,
     "activation": ACT,
 }
 

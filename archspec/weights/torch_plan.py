@@ -61,6 +61,7 @@ class TransferPlan:
     unmapped: list[tuple[int, str]] = field(default_factory=list)  # (node, why it gets nothing)
     mismatched: list[TensorMismatch] = field(default_factory=list)
     leftover: list[str] = field(default_factory=list)  # tensors nothing takes
+    optional: list[str] = field(default_factory=list)  # tensors a build with an option takes (checkpoint_optional)
     ignored: list[str] = field(default_factory=list)  # tensors Keras has no place for (num_batches_tracked)
     adapted: list[str] = field(default_factory=list)  # what --adapt-input-channels changed, one line each
 
@@ -126,10 +127,28 @@ def plan_transfer(graph: Graph, shapes: dict[str, tuple], file: str, adapt_chann
         if name in claimed:
             if any(name.endswith(s) for s in ignored):
                 plan.ignored.append(name)
+        elif _optional_key(graph, name) is not None:
+            plan.optional.append(name)
         else:
             plan.leftover.append(name)
     _whole_nested(plan, graph)
     return plan
+
+
+def _optional_key(graph: Graph, tensor: str) -> str | None:
+    """The ``checkpoint_optional`` module path ``tensor`` is under, if any."""
+    return next((key for key in graph.optional_keys if tensor.startswith(key + ".")), None)
+
+
+def optional_text(plan: TransferPlan, graph: Graph) -> str | None:
+    """What the checkpoint has for the spec's optional parts that this build leaves out, and the option that
+    takes it: ``not used by this build: 12 tensor(s) of aux1, aux2 (vars.aux_logits: true)``."""
+    if not plan.optional:
+        return None
+    keys = list(dict.fromkeys(_optional_key(graph, name) for name in plan.optional))
+    options = list(dict.fromkeys(graph.optional_keys[key] for key in keys))  # type: ignore[index]
+    return (f"not used by this build: {len(plan.optional)} tensor(s) of {names_text(keys)} "  # type: ignore[arg-type]
+            f"({'; '.join(options)})")
 
 
 def _adapted(plan: TransferPlan, graph: Graph, layer: Layer, channels: int, maps: list[TensorMap],
@@ -306,7 +325,8 @@ def left_out(plan: TransferPlan, graph: Graph) -> list[str]:
     unused = plan.leftover + [m.tensor for m in plan.mismatched]
     if unused:
         parts.append(f"checkpoint tensor(s) not used: {names_text(unused)}")
-    return parts
+    optional = optional_text(plan, graph)
+    return parts + [optional] if optional else parts
 
 
 def convert(graph: Graph, checkpoint: Any, out: str | Path, allow_partial: bool = False,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from archspec.errors import SpecError
 from archspec.limits import Limits
 from archspec.lang import yaml_loader
 from archspec.lang.sources import bundled_dir, bundled_names
+from tests.support.paths import SPECS, TESTS
 
 SNIPPETS = [
     "a: 1\nb: [1, 2, {c: d}]\n",
@@ -102,10 +101,9 @@ def test_fast_schema_reports_like_jsonschema_on_the_invalid_corpus(monkeypatch: 
 
     from archspec.lang import schema
 
-    root = Path(__file__).resolve().parents[2]
     docs = []
-    zoo = [root / "specs" / f"{name}.yaml" for name in ("resnet50", "mobilenet_v3_small", "inception_v3")]
-    for file in [*zoo, *sorted((root / "tests/lang/invalid").rglob("*.yaml"))]:
+    zoo = [SPECS / f"{name}.yaml" for name in ("resnet50", "mobilenet_v3_small", "inception_v3")]
+    for file in [*zoo, *sorted((TESTS / "lang" / "invalid").rglob("*.yaml"))]:
         try:
             docs.append(yaml_loader.load_document(file))
         except SpecError:  # not YAML the schema gets to see
@@ -152,8 +150,7 @@ def test_schema_walk_accepts_exactly_what_jsonschema_accepts() -> None:
 
     from archspec.lang import schema
 
-    root = Path(__file__).resolve().parents[2]
-    files = [*sorted((root / "specs").rglob("*.yaml")), *sorted((root / "tests/lang").rglob("*.yaml"))]
+    files = [*sorted((SPECS).rglob("*.yaml")), *sorted((TESTS / "lang").rglob("*.yaml"))]
     docs = []
     for file in files:
         try:
@@ -162,7 +159,7 @@ def test_schema_walk_accepts_exactly_what_jsonschema_accepts() -> None:
             pass
     rng = random.Random(22)
     for name in ("resnet50", "mobilenet_v3_small", "lib/resnet", "lib/efficientnet", "lib/heads"):
-        docs += _mutants(yaml_loader.load_document(root / "specs" / f"{name}.yaml").data, rng, 60)
+        docs += _mutants(yaml_loader.load_document(SPECS / f"{name}.yaml").data, rng, 60)
     verdicts = [(schema.accepts(doc), schema.validator().is_valid(doc)) for doc in docs]
     assert not [i for i, (fast, slow) in enumerate(verdicts) if fast and not slow]
     valid = [fast for fast, slow in verdicts if slow]
@@ -261,6 +258,29 @@ def test_heads_sharing_the_stages_match_separate_expansions(name: str) -> None:
     assert len(runs) == 1 or _heads_free(spec), "the zoo should take the shared path"
     shared = [_graph_state(g.to_networkx()) for g in expand_heads(spec, runs)]
     assert shared == [_graph_state(expand(spec, o).to_networkx()) for o in runs]
+
+
+def test_library_walk_skips_only_files_that_cannot_import(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A library validated alone is checked through the networks importing it, however they spell
+    ``imports``; skipping the files whose text cannot hold the key finds the same networks."""
+    from archspec.graph import project
+
+    (tmp_path / ".git").mkdir()  # the root the walk searches
+    (tmp_path / "lib.yaml").write_text("archspec: 1\nkind: library\ntemplates:\n  t:\n    required: [n]\n"
+                                       "    body: [{op: dense, units: n * 2}]\n")
+    net = "archspec: 1\nname: {name}\ninput: [8, 8, 3]\n{imports}\nstages:\n  s: {{block: t, n: {n}}}\n"
+    spellings = {"plain": "imports: [lib.yaml]", "quoted": "'imports': [lib.yaml]",
+                 "escaped": '"\\x69mports": [lib.yaml]', "none": ""}
+    for k, (name, imports) in enumerate(spellings.items()):
+        (tmp_path / f"{name}.yaml").write_text(net.format(name=name, imports=imports, n=f"-{k + 1}"))
+
+    def run() -> list[str]:
+        return [d.format() for d in project.validate_files([tmp_path / "lib.yaml"])[tmp_path / "lib.yaml"]]
+
+    fast = run()
+    assert sum("in template 't'" in line for line in fast) == 3, fast  # each importer's negative units, once
+    monkeypatch.setattr(project, "_may_import", lambda file, max_bytes: True)
+    assert fast == run()
 
 
 def test_heads_do_not_share_stages_that_name_a_head_option(tmp_path) -> None:

@@ -130,11 +130,12 @@ def test_a_size_that_is_not_the_input_multiple_is_refused_at_the_requirement(mon
     from archspec import build
     from archspec.errors import SpecError
 
-    root = Path(__file__).resolve().parents[2]
-    monkeypatch.chdir(root)
+    from tests.support.paths import ROOT, SPECS
+
+    monkeypatch.chdir(ROOT)
 
     def declared(name: str) -> str:
-        lines = (root / "specs" / f"{name}.yaml").read_text().splitlines()
+        lines = (SPECS / f"{name}.yaml").read_text().splitlines()
         number = next(k for k, line in enumerate(lines, 1) if line.startswith("input_multiple:"))
         return f"specs/{name}.yaml:{number}:"
 
@@ -143,6 +144,6 @@ def test_a_size_that_is_not_the_input_multiple_is_refused_at_the_requirement(mon
     assert str(refused.value).startswith(declared("unet_resnet34"))
     assert "input size 70x70 is not a multiple of 32 (input_multiple: 32); the nearest valid sizes are 64x64 " \
            "and 96x96" in str(refused.value)
-    proc = archspec("summary", "yolov8s", "--input-shape", "640,600,3", cwd=root)
+    proc = archspec("summary", "yolov8s", "--input-shape", "640,600,3", cwd=ROOT)
     assert proc.returncode == 1 and proc.stderr.startswith(declared("yolov8n")) and "Traceback" not in proc.stderr
     assert "640x600 is not a multiple of 32" in proc.stderr and "640x576 and 640x608" in proc.stderr

@@ -42,5 +42,21 @@ def test_every_file_of_a_spec_is_read_once_per_command(tmp_path, cli, monkeypatc
     monkeypatch.setattr(yaml_loader, "read_spec_text", counting)
     code, out, err = cli(*[a.replace("NET", str(net)).replace("OUT", str(tmp_path)) for a in args])
     assert code == 0, err
-    sides = 2 if args[0] == "diff" else 1  # diff loads A and B, here the same file
-    assert reads == {"net.yaml": sides, "lib.yaml": sides}
+    assert reads == {"net.yaml": 1, "lib.yaml": 1}  # diff loads A and B (here the same file) sharing one cache
+
+
+def test_list_reads_each_file_once_and_finds_the_family_in_what_it_read(cli, monkeypatch):
+    """``list`` took the family by reading the ``extends`` chain again; now from the documents the load parsed."""
+    reads: Counter[str] = Counter()
+    real = yaml_loader.read_spec_text
+
+    def counting(path, *rest, **kwargs):
+        reads[Path(path).name] += 1
+        return real(path, *rest, **kwargs)
+
+    monkeypatch.setattr(yaml_loader, "read_spec_text", counting)
+    code, out, err = cli("list", "resnet101_torch", "--format", "json")
+    assert code == 0, err
+    assert '"family": "resnet"' in out  # -> resnet50_torch -> resnext50_32x4d, which imports lib/resnet.yaml first
+    assert {"resnet101_torch.yaml", "resnet50_torch.yaml", "resnext50_32x4d.yaml", "resnet.yaml"} <= set(reads)
+    assert set(reads.values()) == {1}, reads

@@ -12,7 +12,6 @@ import jsonschema
 import pytest
 import yaml
 
-from archspec.cli import main
 
 SCHEMA = json.loads((Path(__file__).with_name("sarif-schema-2.1.0.json")).read_text())
 LIB = textwrap.dedent("""\
@@ -38,7 +37,7 @@ def check(log: dict) -> None:
 
 
 @pytest.fixture
-def sarif(tmp_path, tmp_path_factory, monkeypatch, capsys):
+def sarif(tmp_path, tmp_path_factory, monkeypatch, cli):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "lib.yaml").write_text(LIB)
     (tmp_path / "net.yaml").write_text(NET)
@@ -47,9 +46,8 @@ def sarif(tmp_path, tmp_path_factory, monkeypatch, capsys):
     (tmp_path / "ci.yaml").write_text("on: push\n")
     elsewhere = tmp_path_factory.mktemp("elsewhere") / "bad.yaml"  # outside the folder validate runs in
     elsewhere.write_text(NET.replace("imports: [lib.yaml]\n", ""))
-    code = main(["validate", "--format", "sarif", "--skip-non-specs", "net.yaml", "ok.yaml", "ci.yaml", "lib.yaml",
-                 str(elsewhere)])
-    out, err = capsys.readouterr()
+    code, out, err = cli("validate", "--format", "sarif", "--skip-non-specs", "net.yaml", "ok.yaml", "ci.yaml",
+                         "lib.yaml", elsewhere)
     return code, json.loads(out), err
 
 
@@ -93,7 +91,7 @@ def test_the_schema_check_rejects_a_wrong_log(sarif):
         check(log)
 
 
-def test_the_documented_workflow_steps(tmp_path, monkeypatch, capsys):
+def test_the_documented_workflow_steps(tmp_path, monkeypatch, cli):
     from tests.test_doc_examples import doc_block
 
     run, upload = yaml.safe_load(doc_block("docs/validation.md", "upload-sarif"))
@@ -104,8 +102,10 @@ def test_the_documented_workflow_steps(tmp_path, monkeypatch, capsys):
     (tmp_path / "specs" / "lib.yaml").write_text(LIB)
     (tmp_path / "specs" / "net.yaml").write_text(NET)
     argv = shlex.split(command)
-    assert argv[0] == "archspec" and main(argv[1:]) == 1
-    log = json.loads(capsys.readouterr().out)
+    assert argv[0] == "archspec"
+    code, out, _ = cli(*argv[1:])
+    assert code == 1
+    log = json.loads(out)
     check(log)
     assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]
             if r["level"] == "error"} == {"specs/lib.yaml"}

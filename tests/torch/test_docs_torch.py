@@ -45,7 +45,7 @@ def test_the_docs_commands_run(tmp_path, monkeypatch, cli):
     save_state_dict(model, tmp_path / "resnet18.pth")
     runs = _run_lines(doc_block("docs/pytorch.md", "archspec convert resnet18"), cli)
     assert [code for _, code, _, _ in runs] == [0, 0, 0]
-    command, *expected = doc_block("docs/pytorch.md", "$ archspec check-weights").splitlines()
+    command, *expected = doc_block("docs/pytorch.md", "$ archspec check-weights specs/resnet18.yaml").splitlines()
     code, out, _ = cli(*shlex.split(command[2:])[1:])
     assert code == 1
     assert _matches(expected, out.splitlines())
