@@ -5,14 +5,14 @@ and PyTorch side by side, each doing all its work in one go; TensorFlow's side r
 
 - Equivalence: one representative spec per template library (every library in specs/lib is reached by one, a
   test checks it, so a new family needs a representative here). TensorFlow builds it without the top at its
-  smallest input, gives it seeded random weights with the statistics of a batch of random images (its input
+  smallest input (networks whose top is a decoder or a detection head: with it, see WITH_TOP), gives it seeded random weights with the statistics of a batch of random images (its input
   normalization's and batch normalizations') and writes them in the published legacy layout
   (tests/support/reference.py); JAX and PyTorch build the spec with that file and must give the same features
   (the classifier's input) for two other images at relative error < 1e-4. Images are random pixels
   preprocessed as each spec says. The reference is Keras on TensorFlow, which the zoo tests hold to
   keras.applications.
-- Every bundled spec (whatever specs/ holds when the test runs) builds on JAX and PyTorch without the top at
-  its smallest input: the same layers in the same order, the same parameter count and output shape on both
+- Every bundled spec (whatever specs/ holds when the test runs) builds on JAX and PyTorch with its top at
+  its smallest input (the representatives as compared): the same layers in the same order, the same parameter count and output shape on both
   backends and as the pure-Python graph (whose numbers the zoo tests hold to keras.applications).
 - ``.keras`` files: ResNet-50 and a small network with every layer class archspec takes from
   keras.applications (the scaled residual, ConvNeXt's layer scale and stochastic depth) are saved on each
@@ -46,7 +46,7 @@ from tests.support.application_layers import APPLICATION_LAYERS_SPEC
 from tests.support.paths import ROOT
 from tests.support.reference import max_rel_error, randomize_weights, write_legacy_h5
 from tests.support.sizes import accepted_size
-from tests.keras_backends.worker import publish
+from tests.keras_backends.worker import flat, publish
 from tests.test_doc_examples import doc_block
 from tests.zoo.test_efficientnet import calibrate_batch_norm, pixels
 
@@ -67,7 +67,12 @@ REPRESENTATIVES = [
     "resnet50", "resnet50v2", "resnext50_32x4d", "densenet121", "inception_resnet_v2", "inception_v3", "xception",
     "vgg16", "mobilenet", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "efficientnet_v2_b0",
     "convnext_tiny", "nasnet_mobile", "shufflenet_v2_x0_5", "squeezenet1_1", "yolov8n",
+    *("fpn_resnet34", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"),
 ]
+# Representatives compared with their top: a network whose top outputs maps (a decoder, a detection head) has
+# its own ops there (group norm, aligned and plain bilinear resizing, broadcasting, gates); every such op of a
+# bundled network runs in one of these (a test checks it). The others compare features (the classifier's input).
+WITH_TOP = {"fpn_resnet34", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"}
 SHARED_LIBRARIES = {"heads.yaml"}  # the classifier heads: not built without the top
 # Libraries whose networks use no op (with its activation) that a representative does not: what a backend
 # computes differently would show there too (names and wiring differ, and every spec builds on each backend).
@@ -76,8 +81,7 @@ COVERED_BY = {"resnet_legacy.yaml": ("resnet50_legacy", ("resnet50",)), "resnet_
               "googlenet.yaml": ("googlenet", ("shufflenet_v2_x0_5", "squeezenet1_1")),
               "regnet.yaml": ("regnet_y_400mf", ("efficientnet_b0", "resnet50", "squeezenet1_1", "resnext50_32x4d")),
               "unet.yaml": ("unet_resnet34", ("yolov8n", "resnet50")), "fpn.yaml": ("resnet50_fpn_backbone", ("resnet50",)),
-              "smp_fpn.yaml": ("fpn_resnet34", ("resnet50",)),
-              "segmentation.yaml": ("fcn_resnet50", ("resnet50",))}
+}
 
 SAVED = ("resnet50", "application_layers")
 
@@ -156,18 +160,18 @@ def _reference_side(runs: Runs) -> None:
     for name, spec in runs.specs.items():
         keras.backend.clear_session()
         shape = runs.shape(name)
-        model = archspec.build(spec, include_top=False, input_shape=shape)
+        model = archspec.build(spec, include_top=name in WITH_TOP, input_shape=shape)
         _reference_weight_file(model, runs.path("weights", name, ".h5"), _images(spec, [0, 1], CALIBRATION, shape))
         x = _images(spec, [7, len(name)], 2, shape)
         publish(runs.path("inputs", name), lambda path: np.save(path, x))  # the workers wait for it
-        runs.tensorflow[name] = np.asarray(model(x, training=False))
+        runs.tensorflow[name] = flat(model(x, training=False))
         if name in SAVED:
             publish(runs.path("tensorflow", name, ".keras"), model.save)
             runs.tensorflow[f"classes_{name}"] = sorted({type(layer).__name__ for layer in model.layers})
 
 
 def _job(runs: Runs, backend: str, commands: list[list[str]]) -> Path:
-    equivalence = [{"spec": str(spec), "input_shape": list(runs.shape(name)),
+    equivalence = [{"spec": str(spec), "input_shape": list(runs.shape(name)), "include_top": name in WITH_TOP,
                     "weights": str(runs.path("weights", name, ".h5")), "x": str(runs.path("inputs", name)),
                     "out": str(runs.path(backend, name)),
                     **({"save": str(runs.path(backend, name, ".keras"))} if name in SAVED else {})}
@@ -176,7 +180,8 @@ def _job(runs: Runs, backend: str, commands: list[list[str]]) -> Path:
              "out": str(runs.path(backend, f"{name}_from_{source}"))}
             for source in BACKENDS if source != backend for name in SAVED]
     job = {"commands": commands, "equivalence": equivalence, "load": load,
-           "build_all": [{"spec": name, "input_shape": list(_input_shape(name))} for name in bundled_names()],
+           "build_all": [{"spec": name, "input_shape": list(_input_shape(name)), "include_top": _with_top(name)}
+                         for name in bundled_names()],
            "report": str(runs.path(backend, "report", ".json"))}
     path = runs.path(backend, "job", ".json")
     path.write_text(json.dumps(job))
@@ -250,13 +255,18 @@ def runs(tmp_path_factory) -> Runs:
         for name in SAVED:
             keras.backend.clear_session()
             model = keras.saving.load_model(runs.path(source, name, ".keras"))
-            out = np.asarray(model(np.load(runs.path("inputs", name)), training=False))
+            out = flat(model(np.load(runs.path("inputs", name)), training=False))
             np.save(runs.path("tensorflow", f"{name}_from_{source}"), out)
     return runs
 
 
-def _ops(spec: str) -> set[tuple]:
-    return {(layer.op, layer.attrs.get("activation")) for layer in layer_graph(spec, include_top=False)}
+def _with_top(name: str) -> bool:
+    """How the workers build a bundled spec: with its top, but a representative as its comparison takes it."""
+    return name in WITH_TOP or name not in REPRESENTATIVES
+
+
+def _ops(spec: str, include_top: bool = False) -> set[tuple]:
+    return {(layer.op, layer.attrs.get("activation")) for layer in layer_graph(spec, include_top=include_top)}
 
 
 def test_every_template_library_has_a_representative():
@@ -266,6 +276,17 @@ def test_every_template_library_has_a_representative():
     for library, (spec, stand_ins) in COVERED_BY.items():
         assert any(Path(source).name == library for source in archspec.load_spec(spec).sources)
         assert _ops(spec) <= set().union(*map(_ops, stand_ins)), library
+
+
+def test_every_op_of_a_decoder_runs_in_a_comparison():
+    """A network whose top outputs maps (named outputs, or one output with height and width) uses no op in its
+    top that no representative runs as compared (the other backends build it, but only the representatives'
+    numbers are compared)."""
+    compared = set().union(*(_ops(name, name in WITH_TOP) for name in REPRESENTATIVES))
+    for name in bundled_names():
+        graph = layer_graph(name)
+        if graph.outputs or len(graph.output_layer.shape) == 3:
+            assert _ops(name, include_top=True) <= compared, name
 
 
 def test_the_small_network_has_every_keras_applications_layer_class(runs):
@@ -304,9 +325,10 @@ def test_every_bundled_spec_builds(runs, backend):
 @functools.cache
 def _graph_description(name: str) -> dict:
     """The worker's description of a build, from the pure-Python graph (once for both backends)."""
-    graph = layer_graph(name, include_top=False, input_shape=_input_shape(name))
+    graph = layer_graph(name, include_top=_with_top(name), input_shape=_input_shape(name))
     return {"layers": [graph.layers[n].name for n in keras_layer_order(graph)],
-            "params": sum(layer.params for layer in graph), "output_shape": [None, *graph.output_layer.shape]}
+            "params": sum(layer.params for layer in graph),
+            "output_shapes": [[None, *graph.layers[i].shape] for i in graph.output_ids()]}
 
 
 @pytest.mark.parametrize("name", SAVED)

@@ -40,13 +40,22 @@ def _run_commands(commands: list[list[str]]) -> list[dict]:
 
 def _description(model) -> dict:
     return {"layers": [layer.name for layer in model.layers], "params": int(model.count_params()),
-            "output_shape": list(model.output.shape)}
+            "output_shapes": [list(t.shape) for t in model.outputs]}
+
+
+def flat(outputs) -> "np.ndarray":
+    """A model's outputs as one (batch, n) array: a dict of named outputs (decoders, detection heads) in
+    sorted key order, which is the order Keras flattens them in."""
+    import numpy as np
+
+    parts = [outputs[k] for k in sorted(outputs)] if isinstance(outputs, dict) else [outputs]
+    return np.concatenate([np.asarray(p).reshape(len(p), -1) for p in parts], axis=1)
 
 
 def _features(model, x_path: str, out_path: str) -> None:
     import numpy as np
 
-    np.save(out_path, np.asarray(model.predict_on_batch(np.load(x_path))))
+    np.save(out_path, flat(model.predict_on_batch(np.load(x_path))))
 
 
 def publish(path: Path, write: Callable[[Path], object]) -> None:
@@ -73,7 +82,7 @@ def _equivalence(cases: list[dict], builds: dict, timeout: float) -> None:
     for case in cases:
         _wait_for(case["x"], timeout)  # written after the weight file
         keras.backend.clear_session()
-        model = archspec.build(case["spec"], include_top=False, input_shape=tuple(case["input_shape"]),
+        model = archspec.build(case["spec"], include_top=case["include_top"], input_shape=tuple(case["input_shape"]),
                                weights=case["weights"])
         builds[case["spec"]] = _description(model)
         _features(model, case["x"], case["out"])
@@ -95,7 +104,8 @@ def _build_all(cases: list[dict], builds: dict, skip: set[str]) -> None:
         keras.backend.clear_session()
         try:
             with keras.StatelessScope(initialize_variables=False):
-                model = archspec.build(case["spec"], include_top=False, input_shape=tuple(case["input_shape"]))
+                model = archspec.build(case["spec"], include_top=case["include_top"],
+                                       input_shape=tuple(case["input_shape"]))
             builds[case["spec"]] = _description(model)
         except Exception:  # reported per spec, so one broken spec does not hide the others
             builds[case["spec"]] = {"error": traceback.format_exc(limit=4)}
