@@ -116,6 +116,15 @@ def _leaf_errors(errors: Iterable[jsonschema.ValidationError]) -> Iterable[jsons
         yield err
 
 
+# PyTorch pooling arguments that the language writes as a step of their own: the unknown key gets the spelling
+POOLING_AS_STEPS = {
+    "ceil_mode": "PyTorch's ceil_mode=True is a `pad` step (value: -.inf, stride - 1 more rows and columns at the "
+                 "bottom/right) before the pool; docs/spec-language.md, 'Pooling as PyTorch pads it'",
+    "count_include_pad": "count_include_pad=True is a `zero_pad` step before the pool ('same' padding is "
+                         "count_include_pad=False); docs/spec-language.md, 'Pooling as PyTorch pads it'",
+}
+
+
 def _to_diagnostic(doc: Document, err: jsonschema.ValidationError) -> Diagnostic:
     path = tuple(err.absolute_path)
     pointer = json_pointer(path)
@@ -130,7 +139,8 @@ def _to_diagnostic(doc: Document, err: jsonschema.ValidationError) -> Diagnostic
         pointer = json_pointer(path + (key,))
         what = _describe(path, err.instance)
         message = f"unknown key '{_clip(key)}'{what}"
-        hint = did_you_mean(key, known) or ("allowed: " + ", ".join(k for k in known if k != "op"))
+        hint = (POOLING_AS_STEPS.get(key) or did_you_mean(key, known)
+                or ("allowed: " + ", ".join(k for k in known if k != "op")))
     elif err.validator == "required":
         missing = err.message.split("'")[1] if "'" in err.message else err.message
         message = f"missing required key '{missing}'{_describe(path, err.instance)}"
