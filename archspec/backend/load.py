@@ -8,6 +8,7 @@ from typing import Any
 
 from archspec.errors import Diagnostic, Location, SpecError
 from archspec.graph.ir import Graph
+from archspec.progress import counted
 from archspec.weights.h5file import WeightFile, check_arrays, read_arrays, read_weight_file
 from archspec.weights.channels import adapt_array
 from archspec.weights.match import decide
@@ -117,7 +118,7 @@ def _assign(model: Any, graph: Graph, report: Any, wfile: Any) -> None:
     """Set each paired layer's variables from the file, in stored order (the order Keras saves them; a nested
     Sequential's: its layers' trainable weights, then the rest), from the datasets the match paired."""
     layers = {layer.name: layer for layer in model.layers}
-    for nid, _ in report.matched:
+    for nid, _ in counted(report.matched, f"loading weights into {len(report.matched)} layers"):
         layer = layers[graph.layers[nid].name]
         arrays = list(read_arrays(wfile.path, report.datasets[nid]))
         if nid in report.adapted:  # a reader of the network input, kernel for another channel count

@@ -1,10 +1,11 @@
-"""Progress on a terminal: `build` shows its phases when stderr is a terminal, `-q` silences them, and the
-summary line names the spec (its file), not Keras's model name."""
+"""Progress on a terminal: `build` shows its phases when stderr is a terminal (building and loading weights
+counted by layer), `-q` silences them, and the summary line names the spec (its file), not Keras's model name."""
 
 from __future__ import annotations
 
 import os
 import pty
+import re
 import subprocess
 import sys
 
@@ -43,3 +44,12 @@ def test_build_shows_its_phases_on_a_terminal_and_q_silences_them(tmp_path):
     assert out.startswith("tiny_resnet: ") and "wrote" in out
     code, out, terminal = on_terminal("build", str(TINY), "-q")
     assert code == 0 and out.startswith("tiny_resnet: ") and "importing Keras" not in terminal
+
+
+def test_loading_weights_is_counted_by_layer(tmp_path):
+    code, out, terminal = on_terminal("build", str(TINY), "-o", str(tmp_path / "m.h5"))
+    assert code == 0, terminal
+    code, out, terminal = on_terminal("build", str(TINY), "--weights", str(tmp_path / "m.h5"))
+    assert code == 0, terminal
+    weighted = re.search(r"(\d+) with weights", out).group(1)  # the summary line's count
+    assert f"loading weights into {weighted} layers" in terminal
