@@ -62,17 +62,16 @@ WORKER_ENV = {"jax": {"XLA_FLAGS": "--xla_backend_optimization_level=0"}, "torch
 CALIBRATION = 8  # images whose statistics the reference weights take (see _reference_weight_file)
 SPREAD = 100 * TOLERANCE  # the reference features of two inputs must differ by this much (not vacuous)
 
+# Representatives compared with their top: a network whose top outputs maps (a decoder, a detection head) has
+# its own ops there (group norm, aligned and plain bilinear resizing, broadcasting, gates); every such op of a
+# bundled network runs in one of these (a test checks it). The others compare features (the classifier's input).
+WITH_TOP = ("fpn_resnet34", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large")
 # One spec per template library (resnet.yaml's bottleneck: resnet50).
 REPRESENTATIVES = [
     "resnet50", "resnet50v2", "resnext50_32x4d", "densenet121", "inception_resnet_v2", "inception_v3", "xception",
     "vgg16", "mobilenet", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "efficientnet_v2_b0",
-    "convnext_tiny", "nasnet_mobile", "shufflenet_v2_x0_5", "squeezenet1_1", "yolov8n",
-    *("fpn_resnet34", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"),
+    "convnext_tiny", "nasnet_mobile", "shufflenet_v2_x0_5", "squeezenet1_1", "yolov8n", *WITH_TOP,
 ]
-# Representatives compared with their top: a network whose top outputs maps (a decoder, a detection head) has
-# its own ops there (group norm, aligned and plain bilinear resizing, broadcasting, gates); every such op of a
-# bundled network runs in one of these (a test checks it). The others compare features (the classifier's input).
-WITH_TOP = {"fpn_resnet34", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"}
 SHARED_LIBRARIES = {"heads.yaml"}  # the classifier heads: not built without the top
 # Libraries whose networks use no op (with its activation) that a representative does not: what a backend
 # computes differently would show there too (names and wiring differ, and every spec builds on each backend).
