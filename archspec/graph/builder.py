@@ -21,11 +21,11 @@ from archspec.graph.ir import INPUT, NESTED, Graph, Layer
 from archspec.lang import rules
 from archspec.lang.compose import Spec
 from archspec.lang.checks import check_spec, default_problems, published_problems, templates_reached
-from archspec.lang.expressions import ExpressionError, format_template, letter, resolve
+from archspec.lang.expressions import ExpressionError, format_template, letter, lookup, reads, resolve
 from archspec.lang.rules import AT_META, CALL_META, INHERITED, STAGE_META, Problem
 from archspec.lang.yaml_loader import json_pointer
 from archspec.limits import DEFAULT_LIMITS, Limits
-from archspec.ops import OPS, Attr, OpDef, ShapeError, fmt_shape
+from archspec.ops import OPS, Attr, OpDef, ShapeError, Weight, fmt_shape
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,9 @@ def expand_heads(spec: Spec, options: list[BuildOptions], limits: Limits = DEFAU
 
 _PLAIN = (int, float, bool)  # spec values that resolve to themselves
 
+REPLAY = True  # steps met again in the same situation take what they made before (_Builder._replay_key);
+# the agreement test (tests/graph/test_expansion_agreement.py) expands with it off too
+
 _HEAD_OPTIONS = re.compile(r"\b(include_top|pooling)\b")
 
 
@@ -151,7 +154,8 @@ class _Builder:
         self.default_problems: dict[tuple, Diagnostic] | None = None  # the checker's, asked for once
         self.checker_errors: list[Diagnostic] | None = None  # all the checker's errors, asked for once
         self._at_cache: tuple[tuple, dict[int, list[str]]] = ((), {})
-        self._attr_plans: dict[int, tuple] = {}  # by id(step): see _attr_plan
+        self._attr_plans: dict[tuple, tuple] = {}  # by the step's path: see _attr_plan
+        self._replayed: dict[tuple, tuple] = {}  # what a step made, by its _replay_key (shared with forks)
         self._declared: dict[str, tuple] = {}  # template name -> its defaults, required and tensor names, ...
         self.calls: tuple[Call, ...] = ()  # the template calls being expanded, outermost first
         self.made: list[Made] = []  # per layer: its step's path and the calls then (to explain a failure)
@@ -527,24 +531,45 @@ class _Builder:
                 outs.append(sub.prev)
             inputs = outs
         self.check(rules.arity(opdef, len(inputs)), path)
-        attrs = self._attrs(opdef, step, path, scope)
-        self.check(rules.attr_combination(opdef, attrs), path)
+        plan = self._attr_plan(opdef, step, path)
         shapes = [self.g.layers[i].shape for i in inputs]
-        try:
-            shape = opdef.shape(attrs, shapes)
-        except ShapeError as exc:
-            names = ", ".join(f"'{self.g.layers[i].name or self.g.layers[i].op}' {fmt_shape(s)}"
-                              for i, s in zip(inputs, shapes))
-            self.fail(Problem(f"{exc} (inputs: {names})"), path, inputs, step=(opdef, attrs))
+        replay = self._replay_key(plan, scope, shapes) if REPLAY else None
+        seen = self._replayed.get(replay) if replay is not None else None
+        if seen is None:
+            attrs = self._attrs(plan, scope)
+            self.check(rules.attr_combination(opdef, attrs), path)
+            try:
+                shape = opdef.shape(attrs, shapes)
+            except ShapeError as exc:
+                names = ", ".join(f"'{self.g.layers[i].name or self.g.layers[i].op}' {fmt_shape(s)}"
+                                  for i, s in zip(inputs, shapes))
+                self.fail(Problem(f"{exc} (inputs: {names})"), path, inputs, step=(opdef, attrs))
+            costs = None
+        else:
+            attrs, shape, costs = dict(seen[0]), seen[1], seen[2]
         name = None
         if step.get("name") is not None:
             name = self._format(str(step["name"]), scope, path + ("name",))
             if name is not None:
                 self.check(rules.layer_name(name), path)
         key = self._checkpoint_key(opdef, step, scope, path) if "checkpoint" in step else None
-        nid = self._add_layer(opdef.name, attrs, inputs, shape, name, path, frame.stage, frame.block, opdef)
-        self.g.layers[nid].checkpoint = key
+        nid = self._add_layer(opdef.name, attrs, inputs, shape, name, path, frame.stage, frame.block, opdef, costs)
+        layer = self.g.layers[nid]
+        layer.checkpoint = key
+        if replay is not None and seen is None:
+            self._replayed[replay] = (attrs, shape, (layer.weights, layer.macs))
         return nid
+
+    def _replay_key(self, plan: tuple, scope: dict, shapes: list[tuple]) -> tuple[tuple, str]:
+        """What a step's attributes, output shape, weights and MACs are a function of: the step (its path),
+        the values of the scope names its attributes read (:func:`reads`) and its inputs' shapes. Equal
+        keys give equal results, so a template step met again in the same situation (the next repeat of a
+        block, the next head's expansion) takes them from :attr:`_replayed` instead of resolving, checking
+        and computing them again (a step that fails is never recorded, so errors are found as before). The
+        key is the ``repr`` of those values: plain data (str, int, float, bool, None, lists and dicts of
+        them), whose ``repr`` tells apart what ``==`` does not (``1``, ``1.0``, ``True``; ``0.0``, ``-0.0``)."""
+        path, _, _, names = plan
+        return path, repr(([lookup(scope, n) for n in names], shapes))
 
     def _checkpoint_key(self, opdef: OpDef, step: dict, scope: dict, path: tuple) -> str | None:
         """The checkpoint key a step names, a name template like ``name`` (null: no tensors for it)."""
@@ -554,19 +579,23 @@ class _Builder:
         self.check(rules.checkpoint_key(opdef, key), path)
         return key
 
-    def _attrs(self, opdef: OpDef, step: dict, path: tuple, scope: dict) -> dict[str, Any]:
-        plan = self._attr_plans.get(id(step))
-        if plan is None or plan[0] != path:
-            plan = self._attr_plans[id(step)] = self._attr_plan(opdef, step, path)
+    def _attrs(self, plan: tuple, scope: dict) -> dict[str, Any]:
         attrs = dict(plan[1])
         for key, raw, where, attr, label in plan[2]:
             attrs[key] = self._value(raw, scope, where, attr, label)
         return attrs
 
-    def _attr_plan(self, opdef: OpDef, step: dict, path: tuple) -> tuple[tuple, dict[str, Any], list[tuple]]:
-        """What a step's attributes need, worked out once per step (a template's steps recur per block): the
-        values known already (op defaults; literals that pass their checks), every attribute in the record's
-        order, and the rest to resolve in each block's scope. The rules on the step alone apply here, first."""
+    def _attr_plan(self, opdef: OpDef, step: dict, path: tuple) -> tuple[tuple, dict[str, Any], list[tuple], tuple]:
+        """The step's :meth:`_plan_attrs`, worked out once per step (by its path: YAML anchors share a dict)."""
+        plan = self._attr_plans.get(path)
+        if plan is None:
+            plan = self._attr_plans[path] = self._plan_attrs(opdef, step, path)
+        return plan
+
+    def _plan_attrs(self, opdef: OpDef, step: dict, path: tuple) -> tuple[tuple, dict[str, Any], list[tuple], tuple]:
+        """What a step's attributes need (a template's steps recur per block): the values known already (op
+        defaults; literals that pass their checks), every attribute in the record's order, the rest to resolve
+        in each block's scope, and the scope names those read. The rules on the step alone apply here, first."""
         self.check_all(rules.unknown_attrs(opdef, step), path)
         defaults = self.defaults.get(opdef.name, {})
         self.check_all(rules.missing_attrs(opdef, step, defaults), path)
@@ -588,7 +617,7 @@ class _Builder:
                     known[key] = value
                     continue
             todo.append((key, raw, where, attr, label))
-        return path, known, todo
+        return path, known, todo, tuple(dict.fromkeys(n for _, raw, *_ in todo for n in reads(raw, self.limits)))
 
     def _value(self, raw: Any, scope: dict, path: tuple, attr: Attr | None = None, label: str = "",
                numeric: bool = False) -> Any:
@@ -642,11 +671,15 @@ class _Builder:
         return {"in_height": None, "in_width": None, "in_channels": shape[-1]}
 
     def _add_layer(self, op: str, attrs: dict, inputs: list[int], shape: tuple, name: str | None, path: tuple,
-                   stage: str, block: str, opdef: OpDef | None = None) -> int:
+                   stage: str, block: str, opdef: OpDef | None = None,
+                   costs: tuple[list[Weight], int] | None = None) -> int:
+        """Append a layer (``costs``: its weights and MACs, when a replayed step knows them already)."""
         nid = len(self.g.layers)
         if nid >= self.limits.layers:
             self.fail(Problem(f"the network expands to more than {self.limits.layers} layers (limit 'layers')"), path)
-        if opdef is not None:
+        if costs is not None:
+            weights, macs = list(costs[0]), costs[1]
+        elif opdef is not None:
             shapes = [self.g.layers[i].shape for i in inputs]
             weights = opdef.weights(attrs, shapes)
             macs = opdef.macs(attrs, shapes, shape)
