@@ -127,4 +127,4 @@ def test_replay_happens() -> None:
     spec = load_spec(SPECS / "resnet50.yaml", None, cache=_CACHE)
     one = builder._Builder(spec, builder.BuildOptions(), DEFAULT_LIMITS)
     graph = one.run()
-    assert 0 < len(one._replayed) < len(graph.layers) / 2
+    assert 0 < len(one.memo.steps) < len(graph.layers) / 2
