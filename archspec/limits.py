@@ -14,7 +14,7 @@ class Limits:
     yaml_chars: int = 2_000_000
     yaml_depth: int = 64
     layers: int = 100_000
-    params: int = 500_000_000
+    params: int = 1_000_000_000
     steps: int = 500_000
     repeat: int = 10_000
     extends_depth: int = 8

@@ -90,10 +90,11 @@ def test_a_4200_layer_chain_builds_and_runs(tmp_path):
     assert np.array_equal(np.asarray(model(x)), np.maximum(x, 0))
 
 
-def test_a_three_gigabyte_model_is_refused_by_default(tmp_path):
-    """750 M float32 weights (3 GB) passed validation and then exhausted memory in the build."""
-    spec = write(tmp_path / "wide.yaml", "archspec: 1\nname: n\ninput: [1, 1, 30000]\nstages:\n  s:\n    body:\n"
-                 "      - {op: global_avg_pool}\n      - {op: dense, units: 25000}\n")
+def test_a_five_gigabyte_model_is_refused_by_default(tmp_path):
+    """750 M float32 weights (3 GB) once passed validation and then exhausted memory in the build; the default
+    bound is 1,000 M (above the largest bundled spec, regnet_y_128gf's 645 M), so 1,250 M (5 GB) is refused."""
+    spec = write(tmp_path / "wide.yaml", "archspec: 1\nname: n\ninput: [1, 1, 25000]\nstages:\n  s:\n    body:\n"
+                 "      - {op: global_avg_pool}\n      - {op: dense, units: 50000}\n")
     run = archspec("validate", spec, timeout=60)
-    assert run.rc == 1 and "more than 500,000,000 parameters" in run.out
+    assert run.rc == 1 and "more than 1,000,000,000 parameters" in run.out
     assert_located(run.out, spec, 8)

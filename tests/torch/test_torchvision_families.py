@@ -38,7 +38,8 @@ FAMILIES = {  # family -> (spec, torchvision constructor) for every member; the 
     "convnext": [(f"convnext_{s}_torch", f"convnext_{s}") for s in ("tiny", "small", "base", "large")],
     "regnet": [(n, n) for n in ("regnet_y_400mf", "regnet_x_400mf", "regnet_x_800mf", "regnet_x_1_6gf",
                                 "regnet_x_3_2gf", "regnet_x_8gf", "regnet_x_16gf", "regnet_x_32gf", "regnet_y_800mf",
-                                "regnet_y_1_6gf", "regnet_y_3_2gf", "regnet_y_8gf", "regnet_y_16gf", "regnet_y_32gf")],
+                                "regnet_y_1_6gf", "regnet_y_3_2gf", "regnet_y_8gf", "regnet_y_16gf", "regnet_y_32gf",
+                                "regnet_y_128gf")],
     # logits of every member in test_torchvision.py (but resnext101_64x4d: the same template as 32x8d)
     "resnet": [("resnet18", "resnet18"), ("resnet34", "resnet34"), ("resnet50_torch", "resnet50"),
                ("resnet101_torch", "resnet101"), ("resnet152_torch", "resnet152"),
