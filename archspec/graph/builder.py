@@ -403,6 +403,7 @@ class _Builder:
         if site not in self.memo.binding_plans:
             tname = site[0]
             plan = self._body_plan(template.get("body"), ("templates", tname, "body"))
+            plan = plan if plan is not None and plan.leaf else None
             in_defaults = {n for _, default, _ in defaults for n in reads(default, self.limits)}
             valued = frozenset(name for name in (*args, *(name for name, _, _ in defaults))
                                if plan is None or name in plan.reads or name in in_defaults)
@@ -456,8 +457,8 @@ class _Builder:
 
     # ------------------------------------------------------------------------------------ blocks
     def _block(self, body: list, path: tuple, frame: _Frame) -> None:
-        """One expansion of a template's body or a stage's inline body: a leaf body met again with the same key
-        is replayed (graph/replay.py says why that makes what walking it makes); else it is walked, and recorded
+        """One expansion of a template's body or a stage's inline body: a body met again with the same key is
+        replayed (graph/replay.py says why that makes what walking it makes); else it is walked, and recorded
         the first time its key is met."""
         plan = self._body_plan(body, path)
         if not REPLAY or plan is None:
@@ -468,48 +469,54 @@ class _Builder:
             if recording is None or not self._replay(recording, entry, frame):
                 self._steps(body, path, frame)
             return
-        first, made, skipped, taps = len(self.g.layers), len(self.made), len(self.skipped), len(self.g.taps)
-        work, params, values = self.work, self.params, dict(_own(frame.values))
-        self._log = []
+        since = (len(self.g.layers), len(self.made), len(self.skipped), len(self.g.taps), len(self.g.outputs),
+                 self.work, self.params, dict(_own(frame.values)))
+        log, self._log = self._log, [] if plan.leaf else None
         try:
             self._steps(body, path, frame)
-            log = self._log
+            named = self._log
         finally:
-            self._log = None
-        self.memo.blocks[key] = self._recording(frame, entry, log, first, made, skipped, taps, work, params, values)
+            self._log = log
+        self.memo.blocks[key] = self._recording(frame, entry, named, *since)
 
     def _body_plan(self, body: Any, path: tuple) -> BodyPlan | None:
         if path not in self.memo.plans:
-            self.memo.plans[path] = body_plan(body, self.defaults, self.limits)
+            self.memo.plans[path] = body_plan(body, self.templates, self.defaults, self.limits)
         return self.memo.plans[path]
 
     def _block_key(self, plan: BodyPlan, path: tuple, frame: _Frame) -> tuple[tuple, tuple[int, ...]]:
-        """What a leaf block makes is a function of (see graph/replay.py): its body, whether it is nested, the
+        """What a block makes is a function of (see graph/replay.py): its body, its nesting and depth, the
         pattern in which ``prev`` and the value names it reads name nodes, those nodes' shapes and the values of
-        the scope names its values read (by ``repr``, as in :meth:`_replay_key`). Also its entry nodes."""
+        the scope names its plan reads (by ``repr``, as in :meth:`_replay_key`). Also its entry nodes."""
         order: dict[int, int] = {}
         pattern = tuple(-1 if node is None else order.setdefault(node, len(order))
                         for node in (frame.prev, *(frame.values.get(n) for n in plan.refs)))
         shapes = [self.g.layers[node].shape for node in order]
-        return (path, frame.nested, pattern, repr(([lookup(frame.scope, n) for n in plan.reads], shapes))), \
-            tuple(order)
+        return (path, frame.nested, frame.depth, pattern,
+                repr(([lookup(frame.scope, n) for n in plan.reads], shapes))), tuple(order)
 
-    def _recording(self, frame: _Frame, entry: tuple[int, ...], log: list, first: int, made: int, skipped: int,
-                   taps: int, work: int, params: int, values: dict) -> Recording | None:
-        """What the block just walked changed, or None when it did not stay within what a replay copies
-        (every scope and call as graph/replay.py says, every node it names made in it or an entry node)."""
-        layers = self.g.layers[first:]
-        named = [entry_[1:] for entry_ in log if entry_[0] == "layer"]
-        outputs = [(step, path, node) for kind, step, path, scope, *rest in log if kind == "output"
-                   and scope is frame.scope for node in rest]
-        if [e[4] for e in named] != list(range(first, len(self.g.layers))) or \
-                len(outputs) != len(log) - len(named) or \
-                any(len(e[2].maps) != len(frame.scope.maps) + 1 or
-                    any(a is not b for a, b in zip(e[2].maps[1:], frame.scope.maps)) for e in named) or \
-                any(calls is not self.calls for _, calls in self.made[made:]) or \
-                any(calls is not self.calls for _, calls, _ in self.skipped[skipped:]) or \
+    def _recording(self, frame: _Frame, entry: tuple[int, ...], log: list | None, first: int, made: int,
+                   skipped: int, taps: int, outs: int, work: int, params: int, values: dict) -> Recording | None:
+        """What the block just walked changed (``log``: a leaf's name templates and outputs, in order), or None
+        when it did not stay within what a replay copies (scopes and calls as graph/replay.py says, every node
+        it names made in it or an entry node)."""
+        layers, depth = self.g.layers[first:], len(self.calls)
+        inside = [*((calls for _, calls in self.made[made:])), *(calls for _, calls, _ in self.skipped[skipped:])]
+        outputs = [(None, None, name, self.output_at[name], node) for name, node in list(self.g.outputs.items())[outs:]]
+        if any(calls[:depth] != self.calls for calls in inside) or \
                 any(layer.stage != frame.stage or layer.block != frame.block for layer in layers):
             return None
+        named = None
+        if log is not None:
+            named = [e[1:] for e in log if e[0] == "layer"]
+            said = [e[1:] for e in log if e[0] == "output"]
+            if [e[4] for e in named] != list(range(first, len(self.g.layers))) or \
+                    any(len(scope.maps) != len(frame.scope.maps) + 1 or
+                        any(a is not b for a, b in zip(scope.maps[1:], frame.scope.maps)) for _, _, scope, _, _ in named) \
+                    or any(scope is not frame.scope for _, _, scope, _ in said):
+                return None
+            outputs = [(step, path, None, self.spec.where(path + ("output",)), node) for step, path, _, node in said]
+            named = [(step, path, scope.maps[0], opdef) for step, path, scope, opdef, _ in named]
         bound = [(k, v) for k, v in _own(frame.values).items() if k not in values or values[k] != v]
         nodes = [i for layer in layers for i in layer.inputs] + [x for *_, x in self.skipped[skipped:]] + \
             self.g.taps[taps:] + [x for *_, x in outputs] + [x for _, x in bound] + [frame.prev]
@@ -517,48 +524,49 @@ class _Builder:
             return None
         return Recording(
             first, entry,
-            [(layer.op, layer.attrs, layer.inputs, layer.shape, layer.weights, layer.loc, layer.pointer, layer.macs,
-              layer.members, layer.nested_in) for layer in layers],
-            [(step, path, scope.maps[0], opdef) for step, path, scope, opdef, _ in named], outputs,
-            [path for path, _ in self.made[made:]], [(path, x) for path, _, x in self.skipped[skipped:]],
+            [(layer.op, None if layer.auto_named else layer.name or None, layer.checkpoint, layer.attrs, layer.inputs,
+              layer.shape, layer.weights, layer.loc, layer.pointer, layer.macs, layer.members, layer.nested_in)
+             for layer in layers], named, outputs,
+            [(path, calls[depth:]) for path, calls in self.made[made:]],
+            [(path, calls[depth:], x) for path, calls, x in self.skipped[skipped:]],
             self.g.taps[taps:], bound, frame.prev, self.work - work, self.params - params)
 
     def _replay(self, rec: Recording, entry: tuple[int, ...], frame: _Frame) -> bool:
-        """Make what ``rec`` made, at the end of the graph, from the block's entry nodes ``entry``, with names
-        formatted in this block's scopes; False (nothing changed) when anything in it could fail."""
+        """Make what ``rec`` made, at the end of the graph, from the block's entry nodes ``entry`` (a leaf's
+        names formatted in this block's scopes); False (nothing changed) when anything in it could fail."""
         first = len(self.g.layers)
         if self.work + rec.work > self.limits.steps or first + len(rec.layers) > self.limits.layers or \
                 rules.params_total(self.params + rec.params, self.limits) is not None:
             return False
-        names: list[tuple[str | None, str | None]] = []
-        explicit: set[str] = set()
-        outputs: dict[str, tuple] = {}
-        self._probing = True
-        try:
-            for step, path, shape_vars, opdef in rec.named:
-                name, key = self._named(step, path, frame.scope.new_child(shape_vars), opdef)
-                if name is not None:
-                    if name in self.explicit or name in explicit:
+        names = [layer[1:3] for layer in rec.layers]
+        outputs = {name: (where, node) for _, _, name, where, node in rec.outputs}
+        if rec.named is not None:
+            try:
+                self._probing = True
+                names = [self._named(step, path, frame.scope.new_child(shape_vars), opdef)
+                         for step, path, shape_vars, opdef in rec.named]
+                outputs = {}
+                for step, path, _, where, node in rec.outputs:
+                    name = self._output_name(step, path, frame.scope)
+                    if name in outputs:
                         return False
-                    explicit.add(name)
-                names.append((name, key))
-            for step, path, node in rec.outputs:
-                name = self._output_name(step, path, frame.scope)
-                if name in outputs:
-                    return False
-                if name is not None:
-                    outputs[name] = (path, node)
-        except _Refused:
+                    if name is not None:
+                        outputs[name] = (where, node)
+            except _Refused:
+                return False
+            finally:
+                self._probing = False
+        explicit = [name for name, _ in names if name is not None]
+        if len(set(explicit)) < len(explicit) or any(name in self.explicit for name in explicit) or \
+                any(name in self.output_at for name in outputs):
             return False
-        finally:
-            self._probing = False
         renumber = dict(zip(rec.entry, entry))
         shift = first - rec.base
 
         def node(x: int) -> int:
             return x + shift if x >= rec.base else renumber[x]
 
-        for k, ((op, attrs, inputs, shape, weights, loc, pointer, macs, members, nested_in), (name, key)) in \
+        for k, ((op, _, _, attrs, inputs, shape, weights, loc, pointer, macs, members, nested_in), (name, key)) in \
                 enumerate(zip(rec.layers, names)):
             if name is not None:
                 self.explicit[name] = first + k
@@ -568,11 +576,11 @@ class _Builder:
                                        list(weights), loc, pointer, frame.stage, frame.block, macs,
                                        members=tuple(m + shift for m in members),
                                        nested_in=None if nested_in is None else nested_in + shift, checkpoint=key))
-        self.made.extend((path, self.calls) for path in rec.made)
-        self.skipped.extend((path, self.calls, node(x)) for path, x in rec.skipped)
+        self.made.extend((path, self.calls + calls) for path, calls in rec.made)
+        self.skipped.extend((path, self.calls + calls, node(x)) for path, calls, x in rec.skipped)
         self.g.taps.extend(node(x) for x in rec.taps)
-        for name, (path, x) in outputs.items():
-            self.output_at[name] = self.spec.where(path + ("output",))
+        for name, (where, x) in outputs.items():
+            self.output_at[name] = where
             self.g.outputs[name] = node(x)
         _own(frame.values).update((k, node(x)) for k, x in rec.values)
         frame.prev = node(rec.prev)

@@ -1,23 +1,30 @@
 """Block replay: what lets the builder copy an earlier expansion of a block instead of walking it again.
 
 A *block* is one expansion of a template's body (a stage's repeat or a ``use:`` call) or of a stage's inline
-body. In a body without ``use:`` steps (a *leaf* body) the builder reads nothing but
+body. The builder reads nothing but
 
-* the scope, through the ``if:`` and attribute values of its steps (the names :func:`reads` finds in them,
-  attributes taken from the spec's ``defaults`` included) and through its name templates (``name``,
-  ``checkpoint``, ``output``); a step's scope is the block's scope plus the shape variables of the step's input;
-* the values its steps name (``in``, ``else``), the running ``prev``, and the shapes of those nodes;
-* whether it is inside a nested layer;
+* the scope, by looking up names written in the spec's strings (a nested template's scope is built from the
+  caller's: its arguments, its defaults, the names it inherits), and shape variables of the nodes made;
+* the values its steps name (``in``, ``else``; a call's ``carried`` and tensor arguments), the running
+  ``prev``, and the shapes of those nodes;
+* whether it is inside a nested layer, how deep in template calls, and the calls around it (which only
+  explain errors);
 * the spec and the limits, which never change during an expansion.
 
-So two expansions of a leaf body with the same :class:`BodyPlan` key (equal values of the names read, equal
-value names bound to nodes of equal shapes in the same pattern, the same nesting) take every ``if`` the same
-way and make the same layers, attributes, shapes, weights, MACs, inputs (up to renumbering), skips, bindings
-and work; only what name templates make (layer names, checkpoint keys, output names) and the stage/block labels
-can differ. The builder formats those again in the same scopes and checks them with the same code, and
-commits the copy only when nothing in it can fail (work, layers and parameters within their limits, every name
-valid and clashing with nothing); otherwise it walks the block, which then meets the same first problem a walk
-without replay meets, since nothing was changed before it.
+So two expansions of a body with the same :class:`BodyPlan` key (equal values of every name a string of the
+body, of the templates it reaches or of the spec's ``defaults`` mentions; value names bound to nodes of equal
+shapes in the same pattern; the same nesting and depth) make the same layers, names, attributes, shapes,
+weights, MACs, inputs (up to renumbering), skips, bindings, outputs and work; only the stage/block labels,
+which come from the stage, can differ.
+
+A *leaf* body (no ``use:`` steps) is keyed more loosely: only the names its ``if:`` and attribute values read
+(attributes taken from ``defaults`` included), since the rest it reads only in name templates (``name``,
+``checkpoint``, ``output``), whose steps' scopes are the block's scope plus the shape variables of the step's
+input. Its layer names, checkpoint keys and outputs are formatted again in those scopes with the same code.
+
+Either way the builder commits a copy only when nothing in it can fail (work, layers and parameters within
+their limits, every name valid and clashing with nothing already made); otherwise it walks the block, which then
+meets the same first problem a walk without replay meets, since nothing was changed before it.
 """
 
 from __future__ import annotations
@@ -32,23 +39,24 @@ from archspec.ops import OPS
 
 @dataclass(frozen=True)
 class BodyPlan:
-    """What a leaf body reads: scope names (in values, not in name templates) and value names."""
+    """What a body's key reads: scope names and value names (``leaf``: only the names values read)."""
 
     reads: tuple[str, ...]
     refs: tuple[str, ...]
+    leaf: bool
 
 
-def body_plan(body: Any, defaults: dict, limits: Limits) -> BodyPlan | None:
-    """The :class:`BodyPlan` of a leaf body, or None for a body that calls a template (its callees' scopes are
-    built from arguments, so names could flow into values) or that the builder will refuse anyway."""
+def body_plan(body: Any, templates: dict, defaults: dict, limits: Limits) -> BodyPlan | None:
+    """The :class:`BodyPlan` of a body, or None for one the builder will refuse anyway."""
     names: dict[str, None] = {}
     refs: dict[str, None] = {}
+    calls: list[dict] = []
 
     def visit(steps: Any) -> bool:
         if not isinstance(steps, list):
             return False
         for step in steps:
-            if not isinstance(step, dict) or "use" in step:
+            if not isinstance(step, dict):
                 return False
             if "if" in step:
                 names.update(dict.fromkeys(reads(step["if"], limits)))
@@ -58,6 +66,9 @@ def body_plan(body: Any, defaults: dict, limits: Limits) -> BodyPlan | None:
                     if not isinstance(ref, str):
                         return False
                     refs[ref] = None
+            if "use" in step:
+                calls.append(step)
+                continue
             if "sequential" in step:
                 if not visit(step["sequential"]):
                     return False
@@ -73,23 +84,68 @@ def body_plan(body: Any, defaults: dict, limits: Limits) -> BodyPlan | None:
 
     if not visit(body):
         return None
+    if calls:  # every name any string it reaches mentions; every value a call may take from it
+        reached, todo = set(), [step["use"] for step in calls]
+        names.update(dict.fromkeys(strings_read(body, limits)))
+        names.update(dict.fromkeys(strings_read(defaults, limits)))
+        while todo:
+            name = todo.pop()
+            if not isinstance(name, str) or name in reached or name not in templates:
+                continue
+            reached.add(name)
+            names.update(dict.fromkeys(strings_read(templates[name], limits)))
+            todo.extend(step["use"] for step in _steps_in(templates[name].get("body")) if "use" in step)
+        for step in calls:
+            refs.update(dict.fromkeys(v for v in step.values() if isinstance(v, str)))
+            template = templates.get(step["use"]) if isinstance(step["use"], str) else None
+            refs.update(dict.fromkeys(n for n in (template or {}).get("carried", []) if isinstance(n, str)))
     refs.pop("prev", None)
-    return BodyPlan(tuple(names), tuple(refs))
+    return BodyPlan(tuple(names), tuple(refs), not calls)
+
+
+def strings_read(value: Any, limits: Limits) -> list[str]:
+    """Every name :func:`reads` finds in any string inside ``value`` (dict keys included)."""
+    found: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.extend(reads(item, limits))
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def _steps_in(steps: Any) -> list[dict]:
+    """The steps of a body, those inside branches and nested layers included."""
+    out, stack = [], [steps]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            out.append(item)
+            stack.extend(v for k, v in item.items() if k in ("branches", "sequential"))
+    return out
 
 
 @dataclass
 class Recording:
-    """One walked expansion of a leaf body: its layers and everything else it changed, with node ids as made
-    (``base`` is its first layer's id; ids below it are the block's entry nodes, ``entry`` in key order)."""
+    """One walked expansion of a body: its layers and everything else it changed, with node ids as made
+    (``base`` is its first layer's id; ids below it are the block's entry nodes, ``entry`` in key order) and
+    the calls inside the block after the block's own."""
 
     base: int
     entry: tuple[int, ...]
-    # per layer: op, attrs, inputs, shape, weights, loc, pointer, macs, members, nested_in
+    # per layer: op, name, checkpoint, attrs, inputs, shape, weights, loc, pointer, macs, members, nested_in
     layers: list[tuple]
-    named: list[tuple]  # per layer, in order: the step, its path, its step scope's shape variables, its op record
-    outputs: list[tuple]  # the steps declaring outputs, in order: step, path, node
-    made: list[tuple]  # per layer: its step's path
-    skipped: list[tuple]  # per skipped step: its path and the value passed on
+    named: list[tuple] | None  # a leaf's, per layer: the step, its path, its scope's shape variables, its op record
+    outputs: list[tuple]  # per output declared, in order: its step and path (a leaf's) or its name, where, node
+    made: list[tuple]  # per layer: its step's path, the calls inside the block
+    skipped: list[tuple]  # per skipped step: its path, the calls inside the block, the value passed on
     taps: list[int]
     values: list[tuple]  # value names the block bound (or bound again), in insertion order, and their nodes
     prev: int
