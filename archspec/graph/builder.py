@@ -114,13 +114,14 @@ def expand_heads(spec: Spec, options: list[BuildOptions], limits: Limits = DEFAU
 
 _PLAIN = (int, float, bool)  # spec values that resolve to themselves
 
-REPLAY = True  # steps and leaf blocks met again in the same situation take what they made before
-# (_Builder._replay_key, _Builder._block); the agreement test (tests/graph/test_expansion_agreement.py)
-# expands with it off too
+REPLAY = True  # steps, blocks and bindings met again in the same situation take what they made before
+# (_Builder._replay_key, _Builder._block, _Builder._binding_plan; graph/replay.py); the agreement test
+# (tests/graph/test_expansion_agreement.py) expands with it off too
 
 
 class _Refused(Exception):
     """A check failed while a replay was being probed: the block is walked instead (see _Builder._replay)."""
+
 
 def _own(values: dict | ChainMap) -> dict:
     """The map a block's value bindings go to (an inline body's values read the carried ones through)."""
