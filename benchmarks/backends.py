@@ -34,35 +34,45 @@ BACKENDS = ("tensorflow", "jax", "torch")
 CASES = {"archspec": "import archspec; archspec.build('resnet50')",
          "keras.applications": "keras.applications.ResNet50(weights=None)"}
 CHILD = """
-import sys, time
+import gc, sys, time
 t0 = time.perf_counter()
 import keras
+{freeze}
+full = []  # full (generation 2) collections during the build: each traverses everything the process holds
+gc.callbacks.append(lambda phase, info: full.append(1) if phase == "start" and info["generation"] == 2 else None)
 t1 = time.perf_counter()
 {build}
 t2 = time.perf_counter()
 assert keras.backend.backend() == sys.argv[1], keras.backend.backend()
-print(t1 - t0, t2 - t1)
+print(t1 - t0, t2 - t1, len(full))
 """
+# The cyclic collector's full collections are triggered by how many objects the process has kept since the last one
+# (a quarter of those it held then): after `import torch` one costs ~0.3 s, and whether it falls inside the first
+# build depends on everything the process did before. 'frozen' samples call gc.freeze() after `import keras` in
+# both cases, so that chance is the same for both; the plain samples are what a user's process pays.
+COLLECTOR = {"": "", " frozen": "gc.freeze()"}
 
 
-def sample(backend: str, case: str) -> tuple[float, float]:
-    """(import keras, first build) seconds in a fresh process on ``backend``."""
-    proc = subprocess.run([sys.executable, "-c", CHILD.format(build=CASES[case]), backend], capture_output=True,
+def sample(backend: str, case: str, collector: str = "") -> tuple[float, float, int]:
+    """(import keras, first build) seconds in a fresh process on ``backend``, and the full collections in the build."""
+    code = CHILD.format(build=CASES[case], freeze=COLLECTOR[collector])
+    proc = subprocess.run([sys.executable, "-c", code, backend], capture_output=True,
                           text=True, env={**QUIET_ENV, "KERAS_BACKEND": backend}, cwd=REPO)
     if proc.returncode:
-        raise RuntimeError(f"{backend} {case}: {proc.stderr[-2000:]}")
-    first, second = proc.stdout.split()[-2:]
-    return float(first), float(second)
+        raise RuntimeError(f"{backend} {case}{collector}: {proc.stderr[-2000:]}")
+    first, second, full = proc.stdout.split()[-3:]
+    return float(first), float(second), int(full)
 
 
 def timings(repeats: int) -> dict:
+    """Samples keyed '<backend> <case>' and '<backend> <case> frozen' (see COLLECTOR), rounds interleaved."""
     write_bytecode()
-    keys = [(b, c) for b in BACKENDS for c in CASES]
-    raw: dict = {f"{b} {c}": [] for b, c in keys}
+    keys = [(b, c, g) for b in BACKENDS for c in CASES for g in COLLECTOR]
+    raw: dict = {f"{b} {c}{g}": [] for b, c, g in keys}
     for r in range(repeats):
-        for b, c in (keys if r % 2 == 0 else keys[::-1]):
-            raw[f"{b} {c}"].append(sample(b, c))
-            print(f"round {r + 1}: {b} {c} {raw[f'{b} {c}'][-1]}", file=sys.stderr, flush=True)
+        for b, c, g in (keys if r % 2 == 0 else keys[::-1]):
+            raw[f"{b} {c}{g}"].append(sample(b, c, g))
+            print(f"round {r + 1}: {b} {c}{g} {raw[f'{b} {c}{g}'][-1]}", file=sys.stderr, flush=True)
     return raw
 
 
@@ -152,7 +162,7 @@ def report(raw: dict, size: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="rounds of the six fresh processes")
+    parser.add_argument("--repeats", type=int, default=5, help="rounds of the twelve fresh processes")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
     args = parser.parse_args(argv)
     started = time.strftime("%Y-%m-%dT%H:%M:%S")

@@ -11,9 +11,11 @@ and PyTorch side by side, each doing all its work in one go; TensorFlow's side r
   (the classifier's input) for two other images at relative error < 1e-4. Images are random pixels
   preprocessed as each spec says. The reference is Keras on TensorFlow, which the zoo tests hold to
   keras.applications.
-- Every bundled spec (whatever specs/ holds when the test runs) builds on JAX and PyTorch with its top at
-  its smallest input (the representatives as compared): the same layers in the same order, the same parameter count and output shape on both
-  backends and as the pure-Python graph (whose numbers the zoo tests hold to keras.applications).
+- Every family of the bundled zoo (whatever specs/ holds when the test runs; a family is the templates and ops
+  its specs use, built as its lightest member: tests/support/families.py) builds on JAX and PyTorch with its top
+  at its smallest input (the representatives as compared): the same layers in the same order, the same parameter
+  count and output shape on both backends and as the pure-Python graph (whose numbers the zoo tests hold to
+  keras.applications, for every member).
 - ``.keras`` files: ResNet-50 and a small network with every layer class archspec takes from
   keras.applications (the scaled residual, ConvNeXt's layer scale and stochastic depth) are saved on each
   backend and loaded on the other two, giving the TensorFlow features.
@@ -43,6 +45,7 @@ from archspec.api import layer_graph
 from archspec.graph.order import keras_layer_order
 from archspec.lang.sources import bundled_dir, bundled_names
 from tests.support.application_layers import APPLICATION_LAYERS_SPEC
+from tests.support.families import family_representatives
 from tests.support.paths import ROOT
 from tests.support.reference import max_rel_error, randomize_weights, write_legacy_h5
 from tests.support.sizes import accepted_size
@@ -180,7 +183,7 @@ def _job(runs: Runs, backend: str, commands: list[list[str]]) -> Path:
             for source in BACKENDS if source != backend for name in SAVED]
     job = {"commands": commands, "equivalence": equivalence, "load": load,
            "build_all": [{"spec": name, "input_shape": list(_input_shape(name)), "include_top": _with_top(name)}
-                         for name in bundled_names()],
+                         for name in _built()],
            "report": str(runs.path(backend, "report", ".json"))}
     path = runs.path(backend, "job", ".json")
     path.write_text(json.dumps(job))
@@ -313,12 +316,24 @@ def test_features_match_tensorflow(runs, name, backend):
 def test_every_bundled_spec_builds(runs, backend):
     builds = runs.reports[backend]["builds"]
     other = runs.reports[next(b for b in OTHERS if b != backend)]["builds"]
-    assert set(bundled_names()) <= set(builds)
+    assert set(_built()) <= set(builds)
     failures = {name: b["error"] for name, b in builds.items() if "error" in b}
     assert failures == {}
-    for name in bundled_names():
+    for name in _built():
         assert builds[name] == _graph_description(name), name
         assert builds[name] == other[name], name
+
+
+@functools.cache
+def _built() -> list[str]:
+    """What the workers build: each family's lightest member, and the representatives (built with weights)."""
+    return sorted(set(family_representatives().values()) | set(REPRESENTATIVES))
+
+
+def test_every_family_of_the_zoo_is_built():
+    families = family_representatives()
+    assert set(families) == set(bundled_names()) and len(set(families.values())) >= 30
+    assert (families["resnet152"], families["regnet_y_128gf"]) == ("resnet50", "regnet_y_400mf")  # the lightest
 
 
 @functools.cache

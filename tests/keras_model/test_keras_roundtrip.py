@@ -15,6 +15,7 @@ import pytest
 import archspec
 from archspec.lang.sources import bundled_names
 from tests.support.application_layers import APPLICATION_LAYERS_SPEC
+from tests.support.families import family_representatives
 from tests.support.sizes import accepted_size
 
 # the rest at 75x75, the smallest size every classifier accepts, or the multiple of their `input_multiple`
@@ -26,22 +27,6 @@ def _small(name: str) -> tuple[int, int, int]:
     return SMALL.get(name) or accepted_size(name, 75)
 
 
-def _families() -> dict[str, str]:
-    """Each bundled spec -> the lightest spec built from the same templates (its family's representative).
-
-    Specs of one family differ only in repeat counts and widths, so one save/load per family covers
-    every layer class and config the family emits, at a fraction of the suite's time.
-    """
-    graphs = {name: archspec.api.layer_graph(name, input_shape=_small(name)) for name in bundled_names()}
-    # a template parameter can switch layers on or off (efficientnet_b0_timm drops keras's Normalization),
-    # so a family is the templates and the ops used
-    family = {name: (frozenset(archspec.load_spec(name).data.get("templates", {})), frozenset(l.op for l in graph))
-              for name, graph in graphs.items()}
-    params = {name: sum(layer.params for layer in graph) for name, graph in graphs.items()}
-    return {name: min((n for n in graphs if family[n] == family[name]), key=lambda n: (params[n], n))
-            for name in graphs}
-
-
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     """Build each family's representative once (small inputs), save it, and record a reference output.
@@ -49,7 +34,7 @@ def saved(tmp_path_factory):
     The fresh processes that load the files start first and take each file as soon as it is written (the
     ``.keras`` name appears last, by rename), so loading runs on the second core while this one builds."""
     out = tmp_path_factory.mktemp("keras")
-    names = sorted(set(_families().values()))
+    names = sorted(set(family_representatives(_small).values()))
     spec_file = out / "application_layers.yaml"
     spec_file.write_text(APPLICATION_LAYERS_SPEC)
     paths = {name: str(out / f"{name}.keras") for name in [*names, "application_layers"]}
@@ -74,7 +59,7 @@ def saved(tmp_path_factory):
 
 def test_every_family_is_represented(saved):
     rows, _ = saved
-    assert set(_families().values()) == set(rows) - {"application_layers"}
+    assert set(family_representatives(_small).values()) == set(rows) - {"application_layers"}
     assert {"resnet18", "resnet50", "inception_resnet_v2", "densenet121", "vgg16", "mobilenet_v2",
             "efficientnet_b0", "xception", "inception_v3", "nasnet_mobile", "convnext_tiny"} <= set(rows)
 
