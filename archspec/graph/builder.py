@@ -525,7 +525,7 @@ class _Builder:
             return None
         return Recording(
             first, entry,
-            [(layer.op, None if layer.auto_named else layer.name or None, layer.checkpoint, layer.attrs, layer.inputs,
+            [(layer.op, layer.name or None, layer.checkpoint, layer.attrs, layer.inputs,
               layer.shape, layer.weights, layer.loc, layer.pointer, layer.macs, layer.members, layer.nested_in)
              for layer in layers], named, outputs,
             [(path, calls[depth:]) for path, calls in self.made[made:]],

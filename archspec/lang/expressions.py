@@ -347,7 +347,7 @@ def format_template(template: str, scope: Mapping[str, Any], limits: Limits = DE
     return "".join(out)
 
 
-_LITERAL, _NAME, _EXPRESSION, _BROKEN = "literal", "name", "expression", "broken"
+_LITERAL, _NAME, _EXPRESSION, _BROKEN, _TEMPLATE = "literal", "name", "expression", "broken", "template"
 
 
 @lru_cache(maxsize=4096)
@@ -455,8 +455,8 @@ def resolve(value: Any, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMIT
         return [resolve(v, scope, limits, numeric) for v in value]
     if not isinstance(value, str):
         return value
-    text = value.strip()
-    if is_bare_name(text):
+    kind, text, prepared = _resolution(value, limits.expression_chars, limits.expression_depth)
+    if kind is _NAME:
         found = lookup(scope, text)
         if found is not _MISSING:
             return found
@@ -465,12 +465,28 @@ def resolve(value: Any, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMIT
         if numeric:
             raise ExpressionError(f"unknown name '{text}'", did_you_mean(text, scope))
         return value
+    if kind is _EXPRESSION:  # evaluate(text), its preparation already found
+        code, names = prepared
+        for name in names:
+            if lookup(scope, name) is _MISSING:
+                raise ExpressionError(f"unknown name '{name}'", did_you_mean(name, scope))
+        return code(scope, limits)
+    if kind is _BROKEN and numeric:
+        _prepared(text, limits.expression_chars, limits.expression_depth)  # raises the parser's error
+    return format_template(value, scope, limits)
+
+
+@lru_cache(maxsize=4096)
+def _resolution(value: str, max_chars: int, max_depth: int) -> tuple[str, str, Any]:
+    """Which rule of :func:`resolve` a string follows, decided once per string: a bare word (stripped), an
+    expression (its :func:`_prepared` code and names), one that does not parse (a name template unless a
+    number is expected), or a name template."""
+    text = value.strip()
+    if is_bare_name(text):
+        return _NAME, text, None
     if "{" not in text:
         try:
-            _prepared(text, limits.expression_chars, limits.expression_depth)  # an expression, or raises
+            return _EXPRESSION, text, _prepared(text, max_chars, max_depth)
         except ExpressionError:
-            if numeric:
-                raise
-        else:
-            return evaluate(text, scope, limits)
-    return format_template(value, scope, limits)
+            return _BROKEN, text, None
+    return _TEMPLATE, text, None

@@ -123,8 +123,11 @@ def test_limits_and_clashes_are_reported_the_same_with_replay(name, tmp_path, mo
 
 
 def test_replay_happens() -> None:
-    """The repeats of a block take their steps' results from the first: the fast path is taken at all."""
+    """The fast paths are taken at all: ResNet-50's 16 bottleneck blocks are walked once per distinct key
+    (a stage's first block, then its second; the later ones are replayed), and so are their steps."""
     spec = load_spec(SPECS / "resnet50.yaml", None, cache=_CACHE)
     one = builder._Builder(spec, builder.BuildOptions(), DEFAULT_LIMITS)
     graph = one.run()
     assert 0 < len(one.memo.steps) < len(graph.layers) / 2
+    walked = [path for path, *_ in one.memo.blocks if path == ("templates", "bottleneck", "body")]
+    assert len(walked) == 8, walked
