@@ -18,7 +18,7 @@ from typing import Any, Iterator, NoReturn
 from archspec.errors import Diagnostic, Location, SpecError
 from archspec.graph.explain import Call, Explainer, Made
 from archspec.graph.ir import INPUT, NESTED, Graph, Layer
-from archspec.graph.replay import BodyPlan, Memo, Recording, body_plan
+from archspec.graph.replay import KEY_NAMES, BodyPlan, Memo, Recording, body_plan, key_text
 from archspec.lang import rules
 from archspec.lang.compose import Spec
 from archspec.lang.checks import check_spec, default_problems, published_problems, templates_reached
@@ -370,7 +370,8 @@ class _Builder:
         if REPLAY:
             site = (tname, tuple((name, path) for name, (_, path) in args.items()))
             valued, reads_ = self._binding_plan(site, template, args, defaults)
-            replay = (site, repr([lookup(scope, n) for n in reads_]))
+            text = key_text([lookup(scope, n) for n in reads_]) if len(reads_) <= KEY_NAMES else None
+            replay = None if text is None else (site, text)
             earlier = self.memo.bindings.get(replay, {})
         bound: dict[str, Any] = {}
         for name, (raw, path) in args.items():
@@ -465,6 +466,8 @@ class _Builder:
         if not REPLAY or plan is None:
             return self._steps(body, path, frame)
         key, entry = self._block_key(plan, path, frame)
+        if key is None:
+            return self._steps(body, path, frame)
         if key in self.memo.blocks:
             recording = self.memo.blocks[key]
             if recording is None or not self._replay(recording, entry, frame):
@@ -485,16 +488,15 @@ class _Builder:
             self.memo.plans[path] = body_plan(body, self.templates, self.defaults, self.limits)
         return self.memo.plans[path]
 
-    def _block_key(self, plan: BodyPlan, path: tuple, frame: _Frame) -> tuple[tuple, tuple[int, ...]]:
+    def _block_key(self, plan: BodyPlan, path: tuple, frame: _Frame) -> tuple[tuple | None, tuple[int, ...]]:
         """What a block makes is a function of (see graph/replay.py): its body, its nesting and depth, the
         pattern in which ``prev`` and the value names it reads name nodes, those nodes' shapes and the values of
-        the scope names its plan reads (by ``repr``, as in :meth:`_replay_key`). Also its entry nodes."""
+        the scope names its plan reads (:func:`key_text`; None: walk it). Also its entry nodes."""
         order: dict[int, int] = {}
         pattern = tuple(-1 if node is None else order.setdefault(node, len(order))
                         for node in (frame.prev, *(frame.values.get(n) for n in plan.refs)))
-        shapes = [self.g.layers[node].shape for node in order]
-        return (path, frame.nested, frame.depth, pattern,
-                repr(([lookup(frame.scope, n) for n in plan.reads], shapes))), tuple(order)
+        text = key_text([*(lookup(frame.scope, n) for n in plan.reads), [self.g.layers[node].shape for node in order]])
+        return None if text is None else (path, frame.nested, frame.depth, pattern, text), tuple(order)
 
     def _recording(self, frame: _Frame, entry: tuple[int, ...], log: list | None, first: int, made: int,
                    skipped: int, taps: int, outs: int, work: int, params: int, values: dict) -> Recording | None:
@@ -715,7 +717,7 @@ class _Builder:
         self.check(rules.arity(opdef, len(inputs)), path)
         plan = self._attr_plan(opdef, step, path)
         shapes = [self.g.layers[i].shape for i in inputs]
-        replay = self._replay_key(plan, scope, shapes) if REPLAY else None
+        replay = self._replay_key(plan, scope, shapes) if REPLAY else None  # None: no key
         seen = self.memo.steps.get(replay) if replay is not None else None
         if seen is None:
             attrs = self._attrs(plan, scope)
@@ -737,16 +739,16 @@ class _Builder:
             self.memo.steps[replay] = (attrs, shape, (layer.weights, layer.macs))
         return nid
 
-    def _replay_key(self, plan: tuple, scope: dict, shapes: list[tuple]) -> tuple[tuple, str]:
+    def _replay_key(self, plan: tuple, scope: dict, shapes: list[tuple]) -> tuple[tuple, str] | None:
         """What a step's attributes, output shape, weights and MACs are a function of: the step (its path),
         the values of the scope names its attributes read (:func:`reads`) and its inputs' shapes. Equal
         keys give equal results, so a template step met again in the same situation (the next repeat of a
         block, the next head's expansion) takes them from ``memo.steps`` instead of resolving, checking
         and computing them again (a step that fails is never recorded, so errors are found as before). The
-        key is the ``repr`` of those values: plain data (str, int, float, bool, None, lists and dicts of
-        them), whose ``repr`` tells apart what ``==`` does not (``1``, ``1.0``, ``True``; ``0.0``, ``-0.0``)."""
+        key holds those values as :func:`key_text` writes them (None, for values too large: no key)."""
         path, _, _, names = plan
-        return path, repr(([lookup(scope, n) for n in names], shapes))
+        text = key_text([*(lookup(scope, n) for n in names), shapes])
+        return None if text is None else (path, text)
 
     def _named(self, step: dict, path: tuple, scope: ChainMap, opdef: OpDef | None) -> tuple[str | None, str | None]:
         """The name and checkpoint key of the layer a step makes next (name templates, checked); ``opdef`` is

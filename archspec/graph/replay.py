@@ -36,6 +36,9 @@ from archspec.lang.expressions import reads
 from archspec.limits import Limits
 from archspec.ops import OPS
 
+KEY_NAMES = 128  # a body whose key would read more scope names is always walked
+_KEY_ITEMS, _KEY_CHARS, _KEY_BITS = 64, 256, 1024  # what key_text writes at most
+
 
 @dataclass(frozen=True)
 class BodyPlan:
@@ -47,7 +50,8 @@ class BodyPlan:
 
 
 def body_plan(body: Any, templates: dict, defaults: dict, limits: Limits) -> BodyPlan | None:
-    """The :class:`BodyPlan` of a body, or None for one the builder will refuse anyway."""
+    """The :class:`BodyPlan` of a body, or None for one the builder will refuse anyway or whose key would read
+    more than ``KEY_NAMES`` names (it is walked)."""
     names: dict[str, None] = {}
     refs: dict[str, None] = {}
     calls: list[dict] = []
@@ -100,6 +104,8 @@ def body_plan(body: Any, templates: dict, defaults: dict, limits: Limits) -> Bod
             template = templates.get(step["use"]) if isinstance(step["use"], str) else None
             refs.update(dict.fromkeys(n for n in (template or {}).get("carried", []) if isinstance(n, str)))
     refs.pop("prev", None)
+    if len(names) > KEY_NAMES:
+        return None
     return BodyPlan(tuple(names), tuple(refs), not calls)
 
 
@@ -164,3 +170,34 @@ class Memo:
     bindings: dict[tuple, dict[str, Any]] = field(default_factory=dict)  # value parameters of a call
     plans: dict[tuple, BodyPlan | None] = field(default_factory=dict)  # leaf bodies by path
     binding_plans: dict[tuple, tuple] = field(default_factory=dict)  # see _Builder._binding_plan
+
+
+
+def key_text(values: list) -> str | None:
+    """``repr(values)``, which tells apart what ``==`` does not (``1``, ``1.0``, ``True``; ``0.0``, ``-0.0``), when
+    every value is small plain data: scalars, strings of at most 256 characters, integers of at most 1024 bits,
+    lists and tuples (shapes) holding at most 64 of them in all, the marker of a name not in scope; else None,
+    and what the key is for is walked, not replayed. So a key costs a bounded amount of work whatever the spec
+    holds in names a walk may never read (a step an ``if`` skips, a template never called), and never meets
+    ``repr``'s own refusals (a 5000-digit integer)."""
+    items, stack = 0, list(values)
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is list or kind is tuple:
+            items += len(value)
+            if items > _KEY_ITEMS:
+                return None
+            stack.extend(value)
+        elif kind is str:
+            if len(value) > _KEY_CHARS:
+                return None
+        elif kind is int:
+            if value.bit_length() > _KEY_BITS:
+                return None
+        elif kind not in _KEY_SCALARS:
+            return None
+    return repr(values)
+
+
+_KEY_SCALARS = (bool, float, type(None), object)  # object: lookup's marker of a name not in scope

@@ -105,6 +105,9 @@ EDGES = {
     "int_bits_at_a_later_repeat": (HEAD + "stages:\n  s:\n    repeat: 3\n    body:\n"
                                    "      - {op: dropout, rate: 0.5, noise_shape: [null, 1, 1, '3 + 0 * (2 ** 40 * 2 ** (10 * i))']}\n",
                                    {}, "integer result too large"),
+    "a_value_too_large_for_a_key": (HEAD + "templates:\n  t:\n    params: {big: '2 ** 15000'}\n    body:\n"
+                                    "      - {op: batch_norm, if: big > 0}\nstages:\n  s: {block: t, repeat: 3}\n",
+                                    {"int_bits": 16000, "exponent": 16000}, None),
     "checkpoint_key_of_a_replayed_step": (HEAD + "checkpoint: torchvision\n" + BOTTLENECK.replace(
         '"{block}_bn"}', '"{block}_bn", checkpoint: "{None if i == 2 else block}"}')
         + "stages:\n  s: {block: t, repeat: 3}\n", {}, None),
