@@ -20,13 +20,15 @@ from archspec.api import build
 class ArchspecBackbone(keras_hub.models.Backbone):
     """The feature taps of ``spec`` (a bundled name or a path) as a keras-hub backbone whose
     ``pyramid_outputs`` are the levels ``features`` names (all the spec declares by default).
-    ``weights`` is what ``archspec.build`` takes ("imagenet", a weight file, a PyTorch checkpoint); it
-    is not part of the config, since a saved model carries its weights."""
+    ``weights`` is what ``archspec.build`` takes ("imagenet", a weight file, a PyTorch checkpoint), and
+    ``adapt_input_channels=True`` fits RGB weights to an ``image_shape`` with other channels (as in
+    ``archspec.build``); neither is part of the config, since a saved model carries its weights."""
 
     def __init__(self, spec: str, features: Sequence[str] | None = None,
-                 image_shape: Sequence[int | None] = (None, None, 3), weights: Any = None, **kwargs: Any):
+                 image_shape: Sequence[int | None] = (None, None, 3), weights: Any = None,
+                 adapt_input_channels: bool = False, **kwargs: Any):
         model = build(spec, features=list(features) if features else True, input_shape=tuple(image_shape),
-                      weights=weights)
+                      weights=weights, adapt_input_channels=adapt_input_channels)
         super().__init__(inputs=model.inputs, outputs=model.output, **kwargs)
         self.pyramid_outputs = dict(model.output)
         self.spec = str(spec)
