@@ -45,12 +45,7 @@ def validate_spec(spec: Spec, limits: Limits = DEFAULT_LIMITS, options: BuildOpt
     found = check_spec(spec, limits)
     if not expand_graph or spec.data.get("kind", "network") != "network":
         return found
-    runs = [options or BuildOptions()]
-    if options is None and isinstance(spec.data.get("head"), dict):
-        runs += [BuildOptions(include_top=False, pooling=None if p == "none" else p) for p in ("avg", "max", "none")
-                 if p in spec.data["head"]]
-    if options is None and isinstance(spec.data.get("published"), dict) and body_mentions(spec, _WEIGHTS):
-        runs += [BuildOptions(weights=name) for name in spec.data["published"]]  # layers only those weights add
+    runs = [options] if options is not None else validation_runs(spec)
     graphs = expand_heads(spec, runs, limits)
     for _ in runs:
         try:
@@ -60,6 +55,18 @@ def validate_spec(spec: Spec, limits: Limits = DEFAULT_LIMITS, options: BuildOpt
                 found += exc.diagnostics
             break
     return unique(found)
+
+
+def validation_runs(spec: Spec) -> list[BuildOptions]:
+    """The build options validation expands a network with: the default build, every other head it declares,
+    and each published-weights variant when the body names ``weights`` (layers only those weights add)."""
+    runs = [BuildOptions()]
+    if isinstance(spec.data.get("head"), dict):
+        runs += [BuildOptions(include_top=False, pooling=None if p == "none" else p) for p in ("avg", "max", "none")
+                 if p in spec.data["head"]]
+    if isinstance(spec.data.get("published"), dict) and body_mentions(spec, _WEIGHTS):
+        runs += [BuildOptions(weights=name) for name in spec.data["published"]]
+    return runs
 
 
 def _sorted(diags: list[Diagnostic], own: str) -> list[Diagnostic]:

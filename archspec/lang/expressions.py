@@ -320,31 +320,49 @@ def format_template(template: str, scope: Mapping[str, Any], limits: Limits = DE
     """
     out: list[str] = []
     length = 0
-    for field, text in _template_parts(template):
-        if field is None:
-            raise ExpressionError(text)
-        if field:
-            if _plain_name(text, limits):  # most fields: '{block}'
-                value = lookup(scope, text)
-                if value is _MISSING:
-                    raise ExpressionError(f"unknown name '{text}'", did_you_mean(text, scope))
+    maps = scope.maps if isinstance(scope, ChainMap) else (scope,)
+    for kind, text in _template_plan(template, limits.expression_chars, limits.expression_depth):
+        if kind is _LITERAL:
+            out.append(text)
+            length += len(text)
+            continue
+        if kind is _NAME:  # most fields: '{block}' (lookup's walk, inlined: a name per layer of the network)
+            for mapping in maps:
+                if text in mapping:
+                    value = mapping[text]
+                    break
             else:
-                value = evaluate(text, scope, limits)
-            if value is None:
-                return None
-            text = str(value)
+                raise ExpressionError(f"unknown name '{text}'", did_you_mean(text, scope))
+        elif kind is _EXPRESSION:
+            value = evaluate(text, scope, limits)
+        else:
+            raise ExpressionError(text)
+        if value is None:
+            return None
+        text = str(value)
         out.append(text)
         length += len(text)
-        if field and length > limits.string_chars:
+        if length > limits.string_chars:
             raise ExpressionError(f"name longer than {limits.string_chars} characters (limit 'string_chars')")
     return "".join(out)
 
 
-def _plain_name(text: str, limits: Limits) -> bool:
+_LITERAL, _NAME, _EXPRESSION, _BROKEN = "literal", "name", "expression", "broken"
+
+
+@lru_cache(maxsize=4096)
+def _template_plan(template: str, max_chars: int, max_depth: int) -> tuple[tuple[str, str], ...]:
+    """:func:`_template_parts` with each field's kind decided once: one name (:func:`_plain_name`), an
+    expression, or a syntax error (its message)."""
+    return tuple((_LITERAL if field is False else _BROKEN if field is None else
+                  _NAME if _plain_name(text, max_chars, max_depth) else _EXPRESSION, text)
+                 for field, text in _template_parts(template))
+
+
+def _plain_name(text: str, max_chars: int, max_depth: int) -> bool:
     """Whether :func:`evaluate` would read ``text`` as one name and nothing else (ASCII: the parser folds
     other identifiers to NFKC; keywords are constants; the limits still refuse what they refuse)."""
-    return text.isidentifier() and text.isascii() and not iskeyword(text) and \
-        len(text) <= limits.expression_chars and limits.expression_depth >= 1
+    return text.isidentifier() and text.isascii() and not iskeyword(text) and len(text) <= max_chars and max_depth >= 1
 
 
 def template_fields(template: str) -> list[str]:
@@ -398,6 +416,30 @@ def _template_parts(template: str) -> tuple[tuple[bool | None, str], ...]:
     if literal:
         parts.append((False, "".join(literal)))
     return tuple(parts)
+
+
+def reads(value: Any, limits: Limits = DEFAULT_LIMITS) -> tuple[str, ...]:
+    """Every name :func:`resolve` may look up in the scope to resolve ``value`` (a superset: a template's fields
+    after a null one are not read). Whatever else ``resolve`` returns depends on ``value`` and ``limits`` only,
+    so equal values of these names resolve ``value`` to equal results (or to the same error)."""
+    if isinstance(value, list):
+        return tuple(dict.fromkeys(name for v in value for name in reads(v, limits)))
+    return _reads(value, limits.expression_chars, limits.expression_depth) if isinstance(value, str) else ()
+
+
+@lru_cache(maxsize=4096)
+def _reads(value: str, max_chars: int, max_depth: int) -> tuple[str, ...]:
+    text = value.strip()
+    if is_bare_name(text):
+        return (text,)
+    fields = [text] if "{" not in text else [f for field, f in _template_parts(value) if field]
+    found: list[str] = []
+    for field in fields:
+        try:
+            found.extend(_free_names(field, max_chars, max_depth))
+        except ExpressionError:  # not an expression: a literal string, or an error that stops expansion
+            pass
+    return tuple(dict.fromkeys(found))
 
 
 def resolve(value: Any, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS, numeric: bool = False) -> Any:
