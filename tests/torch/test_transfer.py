@@ -10,7 +10,6 @@ import textwrap
 from pathlib import Path
 
 import keras
-import numpy as np
 import pytest
 import torch
 import torchvision
