@@ -17,12 +17,12 @@ from typing import Any, Collection, Iterable, Iterator, Mapping, MutableMapping
 
 from archspec.errors import Diagnostic, Location, SpecError, did_you_mean
 from archspec.lang import rules
-from archspec.lang.compose import Spec, SpecCache, load_spec
+from archspec.lang.compose import Spec
 from archspec.lang.expressions import (ExpressionError, evaluate, format_template, is_bare_name, names_in, parse,
                                       template_fields, template_literals)
 from archspec.lang.rules import (AT_META, CALL_META, INHERITED, OPTION_DEFAULTS, OPTION_NAMES, REPEAT_NAMES,
                                  SHAPE_VARS, STAGE_META, STEP_META, Problem)
-from archspec.lang.sources import bundled_dir, bundled_names
+from archspec.lang.sources import bundled_dir
 from archspec.lang.yaml_loader import json_pointer
 from archspec.limits import DEFAULT_LIMITS, Limits
 from archspec.ops import OPS, Attr, OpDef
@@ -161,18 +161,9 @@ def _zoo_pinned(spec: Spec, path: tuple) -> bool:
 def _zoo_unhashed() -> frozenset:
     """``(file, url)`` templates of the bundled entries without a hash (read once, only when a spec outside the
     zoo has such an entry)."""
-    pairs = set()
-    cache = SpecCache()
-    for name in bundled_names():
-        try:
-            entries = _dict(load_spec(name, cache=cache).data.get("published"))
-        except SpecError:
-            continue
-        for entry in entries.values():
-            for files in (_dict(entry).get("top"), _dict(entry).get("notop")):
-                if isinstance(files, dict) and files.get("hash") is None:
-                    pairs.add((files.get("file"), files.get("url")))
-    return frozenset(pairs)
+    from archspec.lang.zoo_unhashed import stored
+
+    return stored()
 
 
 def _in_zoo(where: Location) -> bool:

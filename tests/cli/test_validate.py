@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from archspec.cli import main
 from tests.lang.corpus import INVALID, VALID
 from tests.support.paths import ROOT, SPECS
 
@@ -82,9 +81,7 @@ def test_usage_errors_exit_2(cli, args, message) -> None:
 
 def test_usage_errors_from_argparse_exit_2(cli, tmp_path) -> None:
     for args in (["validate"], ["validate", "--format", "xml", "x.yaml"], ["validate", "--limit", "layers", "x"]):
-        with pytest.raises(SystemExit) as exc:
-            main(args)
-        assert exc.value.code == 2
+        assert cli(*args).code == 2
     code, _, err = cli("validate", tmp_path)  # an empty directory: nothing to check
     assert code == 2 and "no *.yaml or *.yml files found" in err
 
@@ -173,7 +170,7 @@ def test_pre_commit_hook_definition() -> None:
     assert pattern.search("specs/resnet50.yaml") and pattern.search("a/b.yml") and not pattern.search("x.yaml.bak")
 
 
-def test_layers_that_only_published_weights_add_are_validated(capsys, tmp_path) -> None:
+def test_layers_that_only_published_weights_add_are_validated(cli, tmp_path) -> None:
     """A step under `if: weights == 'imagenet'` exists only when those weights load: validate expands the network
     that way too, so its mistake is found before anyone builds with weights="imagenet"."""
     (tmp_path / "mine.yaml").write_text(textwrap.dedent("""\
@@ -188,5 +185,6 @@ def test_layers_that_only_published_weights_add_are_validated(capsys, tmp_path) 
               - {op: rescaling, if: weights == 'imagenet', scale: [1, 2]}
               - {use: conv_bn, filters: filters, kernel_size: 3, strides: 2, padding: valid, scaled: true, name: stem}
         """))
-    assert main(["validate", str(tmp_path / "mine.yaml")]) == 1
-    assert "mine.yaml:9:9: error: rescaling scale has 2 values for 3 channels" in capsys.readouterr().out
+    code, out, _ = cli("validate", tmp_path / "mine.yaml")
+    assert code == 1
+    assert "mine.yaml:9:9: error: rescaling scale has 2 values for 3 channels" in out

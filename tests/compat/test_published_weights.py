@@ -20,7 +20,6 @@ from keras.src.utils import file_utils
 
 import archspec
 from archspec.api import load_spec, published_file
-from archspec.cli import main
 from archspec.errors import SpecError
 from archspec.lang.sources import bundled_names
 from tests.support.https import https_server  # noqa: F401 (a fixture)
@@ -212,7 +211,7 @@ def mobilenet_reference(tmp_path_factory):
     return ref, path
 
 
-def test_imagenet_from_a_seeded_cache_matches_keras_applications_offline(keras_home, mobilenet_reference):
+def test_imagenet_from_a_seeded_cache_matches_keras_applications_offline(keras_home, mobilenet_reference, cli):
     """The file sits in the Keras cache under keras's name: both keras.applications and archspec load it
     from there (keras publishes no hash for MobileNet, so the cached file is used as it is)."""
     ref, path = mobilenet_reference
@@ -226,8 +225,8 @@ def test_imagenet_from_a_seeded_cache_matches_keras_applications_offline(keras_h
     assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
     assert_same_outputs(ours, theirs, seed=1)
     assert_same_outputs(ours, ref, seed=2)
-    assert main(["build", "mobilenet", "--weights", "imagenet", "--no-top", "--set", "vars.alpha=0.25",
-                 "--input-shape", "128,128,3"]) == 0
+    assert cli("build", "mobilenet", "--weights", "imagenet", "--no-top", "--set", "vars.alpha=0.25",
+               "--input-shape", "128,128,3").code == 0
 
 
 def test_a_variant_overrides_the_entry_and_the_hash_is_checked(tmp_path, keras_home, mobilenet_reference,
@@ -324,7 +323,7 @@ def test_efficientnet_v1_imagenet_has_the_extra_rescaling_keras_inserts(monkeypa
         [layer.name for layer in efficientnet.EfficientNetB0(weights=None, **options).layers]
 
 
-def test_mobilenet_with_its_top_at_the_other_published_sizes(keras_home):
+def test_mobilenet_with_its_top_at_the_other_published_sizes(keras_home, cli):
     """keras.applications takes a square input of 128, 160 or 192 as MobileNet's default_size, so the top file
     of that size loads (`published.imagenet.sizes`); other sizes are refused with keras's own message."""
     file = _mobilenet_files("mobilenet", True, 0.25, False, 128)[0]
@@ -339,8 +338,8 @@ def test_mobilenet_with_its_top_at_the_other_published_sizes(keras_home):
     assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
     assert ours.output_shape == theirs.output_shape == (None, 1000)
     assert_same_outputs(ours, theirs, seed=4)
-    assert main(["build", "mobilenet", "--weights", "imagenet", "--input-shape", "128,128,3",
-                 "--set", "vars.alpha=0.25"]) == 0
+    assert cli("build", "mobilenet", "--weights", "imagenet", "--input-shape", "128,128,3",
+               "--set", "vars.alpha=0.25").code == 0
     for spec, constructor, size in [("mobilenet", mobilenet.MobileNet, 100), ("mobilenet_v2", mobilenet_v2.MobileNetV2, 112)]:
         with pytest.raises(ValueError) as theirs_error:
             constructor(weights="imagenet", input_shape=(size, size, 3))

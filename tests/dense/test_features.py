@@ -85,11 +85,10 @@ def test_resnet50_features_equal_keras_applications(tmp_path: Path) -> None:
     assert spread > 1e-3  # two inputs give different features: the comparison can fail
 
 
-def test_cli_build_features(capsys) -> None:
-    from archspec.cli import main
-
-    assert main(["build", "resnet18", "--features", "P3,P5", "--input-shape", "64,64,3"]) == 0
-    out = capsys.readouterr().out
+def test_cli_build_features(cli) -> None:
+    code, out, _ = cli("build", "resnet18", "--features", "P3,P5", "--input-shape", "64,64,3")
+    assert code == 0
     assert "outputs P3 (None, 8, 8, 128), P5 (None, 2, 2, 512)" in out
-    assert main(["build", "resnet18", "--features", "P9"]) == 1
-    assert "'resnet18' has no feature level 'P9' (its levels: P1, P2, P3, P4, P5)" in capsys.readouterr().err
+    code, _, err = cli("build", "resnet18", "--features", "P9")
+    assert code == 1
+    assert "'resnet18' has no feature level 'P9' (its levels: P1, P2, P3, P4, P5)" in err

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 import archspec
-from archspec.cli import main
 from tests.support.paths import ROOT
 from tests.support.reference import randomize_weights, write_legacy_h5
 
@@ -122,13 +121,12 @@ def test_verify_fails_above_the_tolerance(tmp_path, weights, cli):
     assert code == 1 and out.rstrip().endswith(": FAIL") and float(ERROR.search(out).group(1)) > 1e-12
 
 
-def test_a_missing_exporter_names_the_extra(tmp_path, monkeypatch, capsys):
+def test_a_missing_exporter_names_the_extra(tmp_path, monkeypatch, cli):
     import importlib.util
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxruntime" else real(name, *a))
-    code = main(["export", TINY, "--format", "onnx", "-o", str(tmp_path / "m.onnx"), "--verify"])
-    err = capsys.readouterr().err
+    code, _, err = cli("export", TINY, "--format", "onnx", "-o", tmp_path / "m.onnx", "--verify")
     assert code == 1 and "needs the onnxruntime package: pip install 'archspec-cnn[onnx]'" in err
     assert not (tmp_path / "m.onnx").exists()
 

@@ -131,17 +131,15 @@ def test_full_model_h5_file(tmp_path: Path, model: keras.Model) -> None:
     assert "full-model file (model_weights)" in format_text(result, layer_graph("resnet50"))
 
 
-def test_the_readme_example(reference_file: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+def test_the_readme_example(reference_file: Path, tmp_path: Path, monkeypatch, cli) -> None:
     """The README's check-weights output is what the command prints for a file with one wrong shape."""
-    from archspec.cli import main
     from tests.test_doc_examples import _matches, doc_block
 
     command, *expected = doc_block("README.md", "$ archspec check-weights").splitlines()
     shutil.copy(_variant(reference_file, tmp_path, "wrong_shape"), tmp_path / "resnet50_bad.h5")
     monkeypatch.chdir(ROOT)  # in a clone, so the library is specs/lib/resnet.yaml
     argv = [str(tmp_path / a) if a.endswith(".h5") else a for a in command.split()[2:]]
-    capsys.readouterr()
-    assert main(argv) == 1
-    printed = capsys.readouterr()
-    text = (printed.out + printed.err).replace(f"{tmp_path}/", "")
+    code, out, err = cli(*argv)
+    assert code == 1
+    text = (out + err).replace(f"{tmp_path}/", "")
     assert _matches(expected, text.splitlines()), text

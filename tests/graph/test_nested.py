@@ -19,7 +19,6 @@ import pytest
 
 import archspec
 from archspec.api import layer_graph
-from archspec.cli import main
 from archspec.export.diff import diff
 from archspec.export.dot import to_dot
 from archspec.export.summary import summarize
@@ -143,10 +142,10 @@ def test_a_merge_that_is_an_operation_is_not_a_layer(tmp_path):
     ("{sequential: [{op: conv2d, filters: 4, kernel_size: 1}]}", "cannot nest another 'sequential'"),
     ("{op: multiply_scalar, value: 2.0}", "op 'multiply_scalar' is a Keras operation, not a layer"),
 ])
-def test_a_step_that_breaks_the_chain_is_a_located_error(tmp_path, capsys, step, message):
+def test_a_step_that_breaks_the_chain_is_a_located_error(tmp_path, cli, step, message):
     spec = tmp_path / "bad.yaml"
     spec.write_text("archspec: 1\nname: bad\ninput: [8, 8, 3]\nstages:\n  s:\n    body:\n"
                     f"      - sequential:\n          - {step}\n        name: n\n", encoding="utf-8")
-    assert main(["validate", str(spec)]) == 1
-    err = capsys.readouterr()
-    assert re.search(rf"bad\.yaml:8:\d+: error: [^\n]*{re.escape(message)}", err.out + err.err)
+    code, out, err = cli("validate", spec)
+    assert code == 1
+    assert re.search(rf"bad\.yaml:8:\d+: error: [^\n]*{re.escape(message)}", out + err)

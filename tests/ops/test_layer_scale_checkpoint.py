@@ -11,7 +11,6 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import archspec  # noqa: E402
-from archspec.cli import main  # noqa: E402
 
 SPEC = """\
 archspec: 1
@@ -36,7 +35,7 @@ class Block(torch.nn.Module):
         return self.layer_scale * self.conv(x)
 
 
-def test_layer_scale_loads_torchvisions_parameter(tmp_path, capsys):
+def test_layer_scale_loads_torchvisions_parameter(tmp_path, cli):
     torch.manual_seed(0)
     net = torch.nn.Module()
     net.block = Block()
@@ -47,5 +46,6 @@ def test_layer_scale_loads_torchvisions_parameter(tmp_path, capsys):
         want = net.block(torch.from_numpy(x)).numpy().transpose(0, 2, 3, 1)
     ours = np.asarray(archspec.build(tmp_path / "s.yaml", weights=tmp_path / "net.pth")(x.transpose(0, 2, 3, 1)))
     assert float(np.abs(ours - want).max() / np.abs(want).max()) < 1e-5
-    assert main(["check-weights", str(tmp_path / "s.yaml"), str(tmp_path / "net.pth")]) == 0
-    assert "leftover: 0 tensors" in capsys.readouterr().out
+    code, out, _ = cli("check-weights", tmp_path / "s.yaml", tmp_path / "net.pth")
+    assert code == 0
+    assert "leftover: 0 tensors" in out

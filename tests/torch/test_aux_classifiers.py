@@ -19,7 +19,6 @@ import torch
 import torchvision
 
 import archspec
-from archspec.cli import main
 from archspec.export.checkpoint_check import format_text, to_json, verdict
 from archspec.weights.torch_plan import plan_transfer
 from tests.test_doc_examples import doc_block
@@ -124,11 +123,12 @@ def test_googlenet_default_build_loads_the_aux_state_dict(googlenet):
     assert max_rel_error(logits, expected["logits"]) < 1e-4
 
 
-def test_the_docs_check_weights_output(googlenet, tmp_path, monkeypatch, capsys):
+def test_the_docs_check_weights_output(googlenet, tmp_path, monkeypatch, cli):
     """docs/pytorch.md's check-weights of a default googlenet state_dict prints what the docs show."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "specs").symlink_to(ROOT / "specs")
     (tmp_path / "googlenet.safetensors").symlink_to(googlenet[0])
     command, *expected = doc_block("docs/pytorch.md", "$ archspec check-weights specs/googlenet.yaml").splitlines()
-    assert main(shlex.split(command[2:])[1:]) == 0
-    assert capsys.readouterr().out.splitlines() == expected
+    code, out, _ = cli(*shlex.split(command[2:])[1:])
+    assert code == 0
+    assert out.splitlines() == expected

@@ -24,7 +24,6 @@ from torch import nn
 
 import archspec
 from archspec.backend.load import SkippedWeightsWarning
-from archspec.cli import main
 from tests.support.paths import ROOT
 from tests.test_doc_examples import doc_block
 from torch_reference import keras_logits, max_rel_error, reference, save_safetensors, torch_logits
@@ -74,25 +73,25 @@ def test_a_3_channel_checkpoint_fills_timms_in_chans_model(r18, channels, wrong,
     assert max_rel_error(ours, other) > 1e-2, "another rule would pass too"
 
 
-def test_the_docs_examples(r18, tmp_path, monkeypatch, capsys):
+def test_the_docs_examples(r18, tmp_path, monkeypatch, cli):
     """docs/pytorch.md's two commands print what the docs show (a clone: specs/ in the folder)."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "specs").symlink_to(ROOT / "specs")
     (tmp_path / "resnet18.safetensors").symlink_to(r18["st"])
     for marker, code in (("64,64,1 --no-top\n", 1), ("--no-top --adapt-input-channels\n", 0)):
         command, *expected = doc_block("docs/pytorch.md", marker).splitlines()
-        assert main(shlex.split(command[2:])[1:]) == code
-        out, err = capsys.readouterr()
-        assert (err + out).splitlines() == expected
+        run = cli(*shlex.split(command[2:])[1:])
+        assert run.code == code
+        assert (run.err + run.out).splitlines() == expected
 
 
-def test_without_the_option_the_error_names_it(r18, capsys):
+def test_without_the_option_the_error_names_it(r18, cli):
     """build and check-weights refuse alike, at the spec line that made the layer, and say what would adapt it."""
     args = [str(r18["st"]), "--input-shape", f"{SIZE},{SIZE},1", "--no-top", "--allow-partial"]
-    assert main(["build", "resnet18", "--weights", *args]) == 1
-    err = capsys.readouterr().err
-    assert main(["check-weights", "resnet18", *args]) == 1
-    out = capsys.readouterr().out
+    code, _, err = cli("build", "resnet18", "--weights", *args)
+    assert code == 1
+    code, out, _ = cli("check-weights", "resnet18", *args)
+    assert code == 1
     line = next(line for line in err.splitlines() if ": error: " in line)
     assert line in out.splitlines()  # the same diagnostic
     assert "specs/lib/resnet.yaml:" in line and ("layer 'conv1_conv' takes 'conv1.weight' as (64, 1, 7, 7) but the "
@@ -100,21 +99,22 @@ def test_without_the_option_the_error_names_it(r18, capsys):
     assert ("the layer reads the network input's 1 channel(s) and the weights are for 3: --adapt-input-channels "
             "(adapt_input_channels=True) adapts them as timm's in_chans does") in line
     assert "Traceback" not in err
-    assert main(["check-weights", "resnet18", *args, "--adapt-input-channels"]) == 0
-    out = capsys.readouterr().out
+    code, out, _ = cli("check-weights", "resnet18", *args, "--adapt-input-channels")
+    assert code == 0
     assert ("  adapted: layer 'conv1_conv' takes 'conv1.weight' adapted from 3 to 1 input channel(s) (summed, "
             "timm's in_chans rule)") in out.splitlines()
     assert out.rstrip().endswith("PARTIAL: loads; checkpoint tensor(s) not used: fc.weight, fc.bias")
 
 
-def test_the_option_adapts_the_input_convolution_only(r18, capsys):
+def test_the_option_adapts_the_input_convolution_only(r18, cli):
     """Another mismatch (conv5 narrowed) stays an error with the option, in build and check-weights alike."""
     args = [str(r18["st"]), "--input-shape", f"{SIZE},{SIZE},1", "--set", "stages.conv5.filters=256",
             "--adapt-input-channels"]
-    assert main(["build", "resnet18", "--weights", *args]) == 1
-    err = capsys.readouterr().err
-    assert main(["check-weights", "resnet18", *args, "--format", "json"]) == 1
-    report = json.loads(capsys.readouterr().out)
+    code, _, err = cli("build", "resnet18", "--weights", *args)
+    assert code == 1
+    code, out, _ = cli("check-weights", "resnet18", *args, "--format", "json")
+    assert code == 1
+    report = json.loads(out)
     assert report["verdict"] == "fail" and report["diagnostics"][0] in err
     assert "layer 'conv5_block1_1_conv' takes 'layer4.0.conv1.weight' as (256, 256, 3, 3)" in err
     assert report["adapted"] == ["layer 'conv1_conv' takes 'conv1.weight' adapted from 3 to 1 input channel(s) "
@@ -122,12 +122,13 @@ def test_the_option_adapts_the_input_convolution_only(r18, capsys):
     assert [m["layer"] for m in report["shape_mismatches"]][0] == "conv5_block1_1_conv"
 
 
-def test_convert_writes_the_adapted_kernel(r18, tmp_path, capsys):
+def test_convert_writes_the_adapted_kernel(r18, tmp_path, cli):
     """convert with the option writes a 1-channel Keras file: the kernel timm's rule gives, read back with h5py."""
     out = tmp_path / "gray.weights.h5"
     shape = ["--input-shape", f"{SIZE},{SIZE},1", "--no-top"]
-    assert main(["convert", "resnet18", str(r18["st"]), "-o", str(out), *shape, "--adapt-input-channels"]) == 0
-    assert "layer 'conv1_conv' takes 'conv1.weight' adapted from 3 to 1 input channel(s)" in capsys.readouterr().err
+    code, _, err = cli("convert", "resnet18", r18["st"], "-o", out, *shape, "--adapt-input-channels")
+    assert code == 0
+    assert "layer 'conv1_conv' takes 'conv1.weight' adapted from 3 to 1 input channel(s)" in err
     with h5py.File(out, "r") as f:
         kernel = f["layers/conv2d/vars/0"][()]
     expected = adapt_input_conv(1, r18["state"]["conv1.weight"]).permute(2, 3, 1, 0).numpy()  # OIHW -> HWIO
@@ -151,7 +152,7 @@ stages:
     ("{op: depthwise_conv2d, kernel_size: 3, depth_multiplier: 2, name: first, checkpoint: first}", 1),
     ("{op: conv2d, filters: 6, kernel_size: 3, groups: 3, name: first, checkpoint: first}", 6),
 ], ids=["depthwise", "grouped"])
-def test_a_depthwise_or_grouped_input_convolution_is_refused(tmp_path, capsys, first, channels):
+def test_a_depthwise_or_grouped_input_convolution_is_refused(tmp_path, cli, first, channels):
     """The checkpoint's is torch's Conv2d(3, 6, 3, groups=3): depthwise, or grouped by 3 (one channel each).
     Adapted to 1 or 6 input channels, its groups would change: refused, with the option or without."""
     spec = tmp_path / "tiny.yaml"
@@ -159,8 +160,9 @@ def test_a_depthwise_or_grouped_input_convolution_is_refused(tmp_path, capsys, f
     file = save_safetensors(nn.ModuleDict({"first": nn.Conv2d(3, 6, 3, groups=3)}), tmp_path / "tiny.safetensors")
     op = first.split(",")[0].split()[-1]
     for option in ([], ["--adapt-input-channels"]):
-        assert main(["check-weights", str(spec), str(file), *option]) == 1
-        error = next(line for line in capsys.readouterr().out.splitlines() if ": error: " in line)
+        code, out, _ = cli("check-weights", spec, file, *option)
+        assert code == 1
+        error = next(line for line in out.splitlines() if ": error: " in line)
         assert f"tiny.yaml:8:9: error: layer 'first' takes 'first.weight' as " in error
         refusal = (f"--adapt-input-channels does not apply: op '{op}' does not take the input's channels on one "
                    "kernel axis with its outputs unchanged (a grouped or depthwise convolution, a normalization): "

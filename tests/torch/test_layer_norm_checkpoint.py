@@ -8,7 +8,6 @@ import torch
 from torch import nn
 
 import archspec
-from archspec.cli import main
 from torch_reference import images, keras_logits, max_rel_error, save_state_dict, torch_logits
 
 SPEC = """\
@@ -38,7 +37,7 @@ class Net(nn.Module):
         return self.fc(x.mean((1, 2)))
 
 
-def test_layer_norm_loads_from_a_torch_checkpoint(tmp_path, capsys):
+def test_layer_norm_loads_from_a_torch_checkpoint(tmp_path, cli):
     torch.manual_seed(0)
     net = Net().eval()
     with torch.no_grad():
@@ -52,5 +51,6 @@ def test_layer_norm_loads_from_a_torch_checkpoint(tmp_path, capsys):
     assert max_rel_error(want[0], want[1]) > 1e-2
     error = max_rel_error(keras_logits(archspec.build(spec, weights=pth), x), want)
     assert error < 1e-4, error
-    assert main(["check-weights", str(spec), str(pth)]) == 0
-    assert "leftover: 0 tensors" in capsys.readouterr().out
+    code, out, _ = cli("check-weights", spec, pth)
+    assert code == 0
+    assert "leftover: 0 tensors" in out

@@ -23,7 +23,6 @@ from torch import nn
 
 import archspec
 from archspec.backend.load import SkippedWeightsWarning
-from archspec.cli import main
 from torch_reference import images, keras_logits, max_rel_error, reference, save_state_dict, torch_logits
 
 SPEC = """\
@@ -91,25 +90,27 @@ def test_build_with_the_checkpoint_computes_the_torch_module(net):
 
 
 @pytest.mark.parametrize("suffix", [".weights.h5", ".h5"])
-def test_convert_writes_files_keras_loads_by_itself(net, tmp_path, capsys, suffix):
+def test_convert_writes_files_keras_loads_by_itself(net, tmp_path, cli, suffix):
     out = tmp_path / f"net{suffix}"
-    assert main(["convert", str(net["spec"]), str(net["pth"]), "-o", str(out)]) == 0
-    assert f"wrote {out}: {net['modules']} layers with weights" in capsys.readouterr().out
+    code, printed, _ = cli("convert", net["spec"], net["pth"], "-o", out)
+    assert code == 0
+    assert f"wrote {out}: {net['modules']} layers with weights" in printed
     model = archspec.build(net["spec"])
     model.load_weights(out)  # Keras's own loader: the Keras 3 format, or the legacy one by order
     error = max_rel_error(keras_logits(model, net["x"]), net["out"])
     assert error < 1e-4, error
-    assert main(["check-weights", str(net["spec"]), str(out)]) == 0
-    assert "OK: the file loads fully by order" in capsys.readouterr().out
+    code, printed, _ = cli("check-weights", net["spec"], out)
+    assert code == 0
+    assert "OK: the file loads fully by order" in printed
     ours = archspec.build(net["spec"], weights=out)  # archspec's reader
     assert max_rel_error(keras_logits(ours, net["x"]), net["out"]) < 1e-4
     print(f"convert -o {suffix}, keras load_weights: max relative error {error:.3g}")
 
 
-def test_the_keras3_file_has_the_layout_keras_writes(net, tmp_path):
+def test_the_keras3_file_has_the_layout_keras_writes(net, tmp_path, cli):
     """Same groups, datasets, shapes and layer names as ``model.save_weights`` of the same model."""
     ours, theirs = tmp_path / "ours.weights.h5", tmp_path / "keras.weights.h5"
-    assert main(["convert", str(net["spec"]), str(net["pth"]), "-o", str(ours)]) == 0
+    assert cli("convert", net["spec"], net["pth"], "-o", ours).code == 0
     archspec.build(net["spec"]).save_weights(theirs)
 
     def layout(path):
@@ -124,17 +125,19 @@ def test_the_keras3_file_has_the_layout_keras_writes(net, tmp_path):
     assert layout(ours) == want
 
 
-def test_check_weights_reports_the_members_as_mapped(net, capsys):
-    assert main(["check-weights", str(net["spec"]), str(net["pth"])]) == 0
-    lines = capsys.readouterr().out.splitlines()
+def test_check_weights_reports_the_members_as_mapped(net, cli):
+    code, out, _ = cli("check-weights", net["spec"], net["pth"])
+    assert code == 0
+    lines = out.splitlines()
     tensors, n_bn = len(net["state"]), sum(1 for k in net["state"] if k.endswith("num_batches_tracked"))
     assert lines[0].endswith(f"{tensors} tensors; nested_torch maps torchvision keys, {net['modules']} layers "
                              "with weights")
     assert lines[1:] == [f"mapped: {net['modules']} layers ({tensors - n_bn} tensors); unmapped: 0 layers; "
                          f"shape mismatches: 0; leftover: 0 tensors; ignored: {n_bn} (num_batches_tracked)",
                          "OK: the checkpoint fills every layer with weights"]
-    assert main(["check-weights", str(net["spec"]), str(net["pth"]), "--format", "json"]) == 0
-    mapped = {m["layer"]: m["tensors"] for m in json.loads(capsys.readouterr().out)["mapped"]}
+    code, out, _ = cli("check-weights", net["spec"], net["pth"], "--format", "json")
+    assert code == 0
+    mapped = {m["layer"]: m["tensors"] for m in json.loads(out)["mapped"]}
     assert mapped["block_conv1"] == {"kernel": "block.0.weight", "bias": "block.0.bias"}
     assert mapped["down_bn"] == {"gamma": "down.0.weight", "beta": "down.0.bias",
                                  "moving_mean": "down.0.running_mean", "moving_variance": "down.0.running_var"}
@@ -142,15 +145,15 @@ def test_check_weights_reports_the_members_as_mapped(net, capsys):
     assert taken == {k for k in net["state"] if not k.endswith("num_batches_tracked")}
 
 
-def test_a_nested_layer_with_an_unfilled_member_loads_as_a_whole_or_not_at_all(net, tmp_path, capsys):
+def test_a_nested_layer_with_an_unfilled_member_loads_as_a_whole_or_not_at_all(net, tmp_path, cli):
     """block_bn2 names no key: the nested layer 'block' cannot be set member by member (Keras sets a nested
     layer's weights at once), so check-weights refuses at block_bn2's line and says why its other members are
     not loaded; with allow_partial, 'down' and the rest load and 'block' keeps its initial weights."""
     spec = tmp_path / "cut.yaml"
     spec.write_text(SPEC.replace(", checkpoint: block.4}", "}"))
     line = next(i for i, text in enumerate(SPEC.splitlines(), 1) if "name: block_bn2" in text)
-    assert main(["check-weights", str(spec), str(net["pth"])]) == 1
-    out = capsys.readouterr().out
+    code, out, _ = cli("check-weights", spec, net["pth"])
+    assert code == 1
     assert f"{spec}:{line}:13: unmapped: layer 'block_bn2' gets nothing: its step names no checkpoint key" in out
     assert ("unmapped: layer 'block_conv1' gets nothing: it is a member of nested layer 'block', which loads as a "
             "whole, and member 'block_bn2' is not filled") in out

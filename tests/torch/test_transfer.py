@@ -10,14 +10,12 @@ import textwrap
 from pathlib import Path
 
 import keras
-import numpy as np
 import pytest
 import torch
 import torchvision
 
 import archspec
 from archspec.backend.load import SkippedWeightsWarning
-from archspec.cli import main
 from torch_reference import (images, keras_logits, max_rel_error, reference, save_safetensors, save_state_dict,
                              torch_logits)
 
@@ -47,11 +45,12 @@ def _line(path: Path, text: str) -> int:
     return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
 
 
-def test_check_weights_prints_the_plan_for_pth_and_safetensors(r18, capsys):
+def test_check_weights_prints_the_plan_for_pth_and_safetensors(r18, cli):
     outs = []
     for f in (r18["pth"], r18["st"]):
-        assert main(["check-weights", "resnet18", str(f)]) == 0
-        outs.append(capsys.readouterr().out.splitlines())
+        code, out, _ = cli("check-weights", "resnet18", f)
+        assert code == 0
+        outs.append(out.splitlines())
     n_bn = sum(1 for k in r18["state"] if k.endswith("num_batches_tracked"))
     tensors = len(r18["state"])
     assert outs[0][0].endswith(f"torch checkpoint, {tensors} tensors; resnet18 maps torchvision keys, "
@@ -63,18 +62,18 @@ def test_check_weights_prints_the_plan_for_pth_and_safetensors(r18, capsys):
         f"tensors; ignored: {n_bn} (num_batches_tracked)", "OK: the checkpoint fills every layer with weights"]
 
 
-def test_check_weights_json_pairs_every_tensor(r18, capsys):
-    assert main(["check-weights", "resnet18", str(r18["st"]), "--format", "json"]) == 0
-    plan = json.loads(capsys.readouterr().out)
+def test_check_weights_json_pairs_every_tensor(r18, cli):
+    code, out, _ = cli("check-weights", "resnet18", r18["st"], "--format", "json")
+    assert code == 0
+    plan = json.loads(out)
     pairs = {t for m in plan["mapped"] for t in m["tensors"].values()}
     assert pairs | set(plan["ignored"]) == set(r18["state"])  # every tensor of torchvision's state_dict
     first = plan["mapped"][0]
     assert (first["layer"], first["tensors"]) == ("conv1_conv", {"kernel": "conv1.weight"})
 
 
-def test_a_shape_mismatch_names_the_spec_line_that_made_the_layer(r18, capsys):
-    code = main(["check-weights", "resnet18", str(r18["pth"]), "--set", "stages.conv5.filters=256"])
-    out = capsys.readouterr().out
+def test_a_shape_mismatch_names_the_spec_line_that_made_the_layer(r18, cli):
+    code, out, _ = cli("check-weights", "resnet18", r18["pth"], "--set", "stages.conv5.filters=256")
     assert code == 1
     line = _line(BASIC, "kernel_size: 3, strides: stride")  # the step that makes conv5_block1_1_conv
     found = tuple(r18["state"]["layer4.0.conv1.weight"].shape)
@@ -83,26 +82,25 @@ def test_a_shape_mismatch_names_the_spec_line_that_made_the_layer(r18, capsys):
     assert out.rstrip().endswith("FAIL: the checkpoint does not load")
 
 
-def test_unmapped_and_leftover_tensors(r18, capsys, tmp_path):
+def test_unmapped_and_leftover_tensors(r18, cli, tmp_path):
     """A checkpoint without layer4 leaves conv5's layers unfilled (refused without --allow-partial); tensors
     the spec has no key for are left over."""
     state = {k: v for k, v in r18["state"].items() if not k.startswith("layer4.")}
     state["extra.weight"] = torch.zeros(3)
     torch.save(state, tmp_path / "cut.pth")
-    assert main(["check-weights", "resnet18", str(tmp_path / "cut.pth")]) == 1
-    out = capsys.readouterr().out
+    code, out, _ = cli("check-weights", "resnet18", tmp_path / "cut.pth")
+    assert code == 1
     assert "unmapped: 10 layers;" in out and "leftover: 1 tensors;" in out
     assert "unmapped: layer 'conv5_block1_0_conv' gets nothing: the checkpoint has no layer4.0.downsample.0.weight" in out
     assert "leftover: tensor 'extra.weight' is taken by no layer" in out
 
 
-def test_partial_transfer_new_classes_loads_all_but_the_classifier(r18, capsys):
-    code = main(["build", "resnet18", "--weights", str(r18["pth"]), "--classes", "10", "--input-shape", "64,64,3"])
-    captured = capsys.readouterr()
-    assert code == 0, captured.err
-    assert "resnet18: 74 layers, 41 with weights" in captured.out
+def test_partial_transfer_new_classes_loads_all_but_the_classifier(r18, cli):
+    code, out, err = cli("build", "resnet18", "--weights", r18["pth"], "--classes", "10", "--input-shape", "64,64,3")
+    assert code == 0, err
+    assert "resnet18: 74 layers, 41 with weights" in out
     assert ("1 layer(s) keep their initial weights (shapes differ from the checkpoint's, e.g. new classes, or no "
-            "tensors): predictions; checkpoint tensor(s) not used: fc.weight, fc.bias") in captured.err
+            "tensors): predictions; checkpoint tensor(s) not used: fc.weight, fc.bias") in err
     with pytest.warns(SkippedWeightsWarning, match="predictions"):
         model = archspec.build("resnet18", weights=r18["pth"], classes=10, input_shape=(64, 64, 3))
     features = keras.Model(model.inputs, model.get_layer("avg_pool").output)
@@ -110,12 +108,14 @@ def test_partial_transfer_new_classes_loads_all_but_the_classifier(r18, capsys):
 
 
 @pytest.mark.parametrize("suffix", [".weights.h5", ".h5"])
-def test_convert_writes_a_file_keras_loads_by_itself(r18, tmp_path, capsys, suffix):
+def test_convert_writes_a_file_keras_loads_by_itself(r18, tmp_path, cli, suffix):
     out = tmp_path / f"r18{suffix}"
-    assert main(["convert", "resnet18", str(r18["st"]), "-o", str(out)]) == 0
-    assert f"wrote {out}: 41 layers with weights" in capsys.readouterr().out
-    assert main(["check-weights", "resnet18", str(out)]) == 0
-    assert "OK: the file loads fully by order" in capsys.readouterr().out
+    code, printed, _ = cli("convert", "resnet18", r18["st"], "-o", out)
+    assert code == 0
+    assert f"wrote {out}: 41 layers with weights" in printed
+    code, printed, _ = cli("check-weights", "resnet18", out)
+    assert code == 0
+    assert "OK: the file loads fully by order" in printed
     if suffix == ".weights.h5":  # plain Keras: model.load_weights on the Keras 3 file
         model = archspec.build("resnet18", input_shape=(64, 64, 3), classifier_activation=None)
         model.load_weights(out)
@@ -173,14 +173,15 @@ def _safetensors(header: dict | bytes, data: bytes = b"", length: int | None = N
     (_safetensors({"a\nOK: x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4),
      "contains a control character"),
 ])
-def test_malformed_safetensors_is_refused_with_a_reason(tmp_path, capsys, content, message):
+def test_malformed_safetensors_is_refused_with_a_reason(tmp_path, cli, content, message):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(content)
-    assert main(["check-weights", "resnet18", str(bad)]) == 1
-    err = capsys.readouterr().err
+    code, _, err = cli("check-weights", "resnet18", bad)
+    assert code == 1
     assert err.startswith(f"{bad}: error: ") and message in err and "Traceback" not in err
 
 
-def test_a_spec_without_a_checkpoint_family_is_refused(r18, capsys):
-    assert main(["check-weights", "resnet50", str(r18["pth"])]) == 1
-    assert "spec 'resnet50' declares no checkpoint family" in capsys.readouterr().err
+def test_a_spec_without_a_checkpoint_family_is_refused(r18, cli):
+    code, _, err = cli("check-weights", "resnet50", r18["pth"])
+    assert code == 1
+    assert "spec 'resnet50' declares no checkpoint family" in err

@@ -19,7 +19,6 @@ from keras.src.applications import mobilenet
 
 import archspec
 from archspec.backend.load import SkippedWeightsWarning
-from archspec.cli import main
 from archspec.errors import SpecError
 from tests.support.reference import assert_same_outputs
 from tests.zoo.test_mobilenet import _calibrated_weight_file
@@ -75,29 +74,30 @@ def test_published_weights_for_one_channel(refs, tmp_path, monkeypatch):
         kernel.assign(right)
 
 
-def test_keras3_file_for_one_channel_and_check_weights(refs, capsys):
+def test_keras3_file_for_one_channel_and_check_weights(refs, cli):
     """A ``.weights.h5`` Keras wrote: the same outputs; ``check-weights`` reaches build's verdict either way."""
     assert_same_outputs(_build(refs["keras3"]), refs["ref"], seed=2)
     args = ["check-weights", "mobilenet", str(refs["keras3"]), "--set", "vars.alpha=0.25", "--no-top",
             "--input-shape", "32,32,1"]
-    assert main(args) == 1
-    out = capsys.readouterr().out
+    code, out, _ = cli(*args)
+    assert code == 1
     assert ("layer 'conv1' expects weights [(3, 3, 1, 8)] but file layer 'conv1' has [(3, 3, 3, 8)]" in out
             and "--adapt-input-channels (adapt_input_channels=True) adapts them as timm's in_chans does" in out)
-    assert main([*args, "--adapt-input-channels", "--format", "json"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    code, out, _ = cli(*args, "--adapt-input-channels", "--format", "json")
+    assert code == 0
+    report = json.loads(out)
     assert report["loads"] == "order" and report["reports"][0]["complete"]
     assert report["reports"][0]["adapted"] == ["layer 'conv1' takes the file's kernel (3, 3, 3, 8) adapted from 3 to "
                                                "1 input channel(s) (summed, timm's in_chans rule)"]
 
 
-def test_other_mismatches_stay_errors(refs, capsys):
+def test_other_mismatches_stay_errors(refs, cli):
     """alpha 0.5 doubles every width: the option adapts nothing, and says why at the first layer."""
     options = ["--set", "vars.alpha=0.5", "--no-top", "--input-shape", "32,32,1", "--adapt-input-channels"]
-    assert main(["check-weights", "mobilenet", str(refs["legacy"]), *options]) == 1
-    out = capsys.readouterr().out
-    assert main(["build", "mobilenet", "--weights", str(refs["legacy"]), *options]) == 1
-    err = capsys.readouterr().err
+    code, out, _ = cli("check-weights", "mobilenet", refs["legacy"], *options)
+    assert code == 1
+    code, _, err = cli("build", "mobilenet", "--weights", refs["legacy"], *options)
+    assert code == 1
     error = next(line for line in err.splitlines() if ": error: " in line)
     assert error in out.splitlines()  # build's diagnostic is check-weights'
     assert ("layer 'conv1' expects weights [(3, 3, 1, 16)] but file layer 'conv1' has [(3, 3, 3, 8)] (" in error

@@ -25,7 +25,6 @@ import numpy as np
 import pytest
 
 import archspec
-from archspec.cli import main
 from tests.support.paths import ROOT
 from tests.support.reference import assert_same_outputs, max_rel_error, randomize_weights
 
@@ -73,16 +72,16 @@ def _check_weights(*argv: str) -> subprocess.CompletedProcess:
                           env=ENV, cwd=ROOT, timeout=120)
 
 
-def test_check_weights_reads_the_nested_layers_without_tensorflow_and_build_loads_them(convnext, capsys):
+def test_check_weights_reads_the_nested_layers_without_tensorflow_and_build_loads_them(convnext, cli):
     ref, path = convnext
     proc = _check_weights("convnext_tiny", *CLI, str(path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     weighted = sum(1 for layer in ref.layers if layer.weights)
     assert f"by order: {weighted} matched, 0 missing, 0 extra, 0 shape mismatch(es)" in proc.stdout
     assert "OK: the file loads fully by order" in proc.stdout
-    assert main(["build", "convnext_tiny", *CLI, "--weights", str(path)]) == 0
-    assert f"{len(ref.layers)} layers, {weighted} with weights, {ref.count_params():,} params" in \
-        capsys.readouterr().out
+    code, out, _ = cli("build", "convnext_tiny", *CLI, "--weights", path)
+    assert code == 0
+    assert f"{len(ref.layers)} layers, {weighted} with weights, {ref.count_params():,} params" in out
 
 
 def _spec_line(needle: str) -> int:
@@ -101,7 +100,7 @@ def _vars_named(f: h5py.File, name: str) -> h5py.Group:
     return group
 
 
-def test_a_wrong_shaped_nested_weight_is_a_located_error(convnext, tmp_path, capsys):
+def test_a_wrong_shaped_nested_weight_is_a_located_error(convnext, tmp_path, cli):
     _, path = convnext
     bad = tmp_path / "bad.weights.h5"
     shutil.copy(path, bad)
@@ -116,8 +115,9 @@ def test_a_wrong_shaped_nested_weight_is_a_located_error(convnext, tmp_path, cap
                                          r"'convnext_tiny_downsampling_block_0/convnext_tiny_downsampling_conv_0' "
                                          r"has \[\(2, 2, 96, 100\), \(192,\)\]"):
         archspec.build("convnext_tiny", weights=bad, **OPTIONS)
-    assert main(["build", "convnext_tiny", *CLI, "--weights", str(bad)]) == 1
-    assert re.search(where + "layer 'convnext_tiny_downsampling_conv_0' expects weights", capsys.readouterr().err)
+    code, _, err = cli("build", "convnext_tiny", *CLI, "--weights", bad)
+    assert code == 1
+    assert re.search(where + "layer 'convnext_tiny_downsampling_conv_0' expects weights", err)
     proc = _check_weights("convnext_tiny", *CLI, str(bad))
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert re.search(rf"convnext\.yaml:{_spec_line('{model}_downsampling_conv_{index}')}:\d+: shape mismatch: "
@@ -142,7 +142,7 @@ stages:
 """
 
 
-def test_layers_inside_a_nested_layer_are_numbered_per_class_and_stored_trainable_first(tmp_path, capsys):
+def test_layers_inside_a_nested_layer_are_numbered_per_class_and_stored_trainable_first(tmp_path, cli):
     """Two convolutions and a batch norm in one Sequential: Keras writes them as ``conv2d``, ``conv2d_1`` and
     ``batch_normalization`` under the Sequential's group; loading must put each (and the batch norm's moving
     statistics, the Sequential's non-trainable weights) in its place."""
@@ -166,6 +166,7 @@ def test_layers_inside_a_nested_layer_are_numbered_per_class_and_stored_trainabl
         for ours, theirs in zip(model.get_layer("s").weights, ref.get_layer("s").weights, strict=True):
             assert np.array_equal(keras.ops.convert_to_numpy(ours), keras.ops.convert_to_numpy(theirs))
         assert_same_outputs(model, ref, seed=1, tol=1e-4)
-    assert main(["check-weights", str(spec), str(path)]) == 0
+    code, out, _ = cli("check-weights", spec, path)
+    assert code == 0
     weighted = sum(1 for layer in ref.layers if layer.weights)
-    assert f"by order: {weighted} matched, 0 missing, 0 extra" in capsys.readouterr().out
+    assert f"by order: {weighted} matched, 0 missing, 0 extra" in out
