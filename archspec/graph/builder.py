@@ -18,7 +18,7 @@ from typing import Any, Iterator, NoReturn
 from archspec.errors import Diagnostic, Location, SpecError
 from archspec.graph.explain import Call, Explainer, Made
 from archspec.graph.ir import INPUT, NESTED, Graph, Layer
-from archspec.graph.replay import KEY_NAMES, BodyPlan, Memo, Recording, body_plan, key_text
+from archspec.graph.replay import KEY_NAMES, BodyPlan, Memo, Recording, body_plan, key_text, strings_read
 from archspec.lang import rules
 from archspec.lang.compose import Spec
 from archspec.lang.checks import check_spec, default_problems, published_problems, templates_reached
@@ -95,14 +95,15 @@ def expand_heads(spec: Spec, options: list[BuildOptions], limits: Limits = DEFAU
     """
     key = (lambda o: replace(o, include_top=True, pooling=None)) if _heads_free(spec) else (lambda o: o)
     left = Counter(key(o) for o in options)
+    memo = Memo()
     bodies: dict[BuildOptions, tuple[_Builder, int]] = {}
     work = 0
     for opts in options:
         k = key(opts)
         if k not in bodies:
             base = _Builder(spec, opts, limits)._counting_from(work)
-            if bodies:  # what one body recorded replays in the next (its keys hold every value read)
-                base.memo = next(iter(bodies.values()))[0].memo
+            base.memo = memo  # what one body recorded replays in the next (its keys hold every value read)
+            memo.next_body(last=len(bodies) + 1 == len(left))
             bodies[k] = (base, base._body())
             work = base.work
         base, prev = bodies[k]
@@ -306,7 +307,8 @@ class _Builder:
             if template is not None:
                 args = self._stage_args(stage, at, i, repeat, path)
                 self.calls += ((path, tname, args),)  # before binding: a default sees the call
-                scope.update(self._bind_params(template, tname, args, scope, path, at, i))
+                site = (tname, path, tuple(self._at_keys(at, repeat).get(i, ())))
+                scope.update(self._bind_params(template, tname, args, scope, path, site, at, i))
                 values.update(self._tensor_args(template, tname, args, ChainMap({"input": prev}, self.carried),
                                                 prev, path))
             frame = _Frame(scope=scope, values=values, prev=prev, stage=key, block=scope["block"] or key)
@@ -353,9 +355,10 @@ class _Builder:
         return self._at_cache[1]
 
     def _bind_params(self, template: dict, tname: str, args: dict[str, tuple[Any, tuple]], scope: dict,
-                     call_path: tuple, at: dict | None = None, i: int | None = None) -> dict[str, Any]:
+                     call_path: tuple, site: tuple, at: dict | None = None, i: int | None = None) -> dict[str, Any]:
         """Template parameters: declared defaults overridden by call arguments evaluated in ``scope``
-        (``at``/``i``: the stage's per-repeat overrides and the repeat being bound)."""
+        (``site``: what names the arguments (the template, the call's path, a repeat's 'at' keys); ``at``/``i``:
+        the stage's per-repeat overrides and the repeat being bound)."""
         declared = self._declared.get(tname)
         if declared is None:  # what the template declares, checked once per template
             self.check_all(rules.param_declared_twice(tname, template), ("templates", tname))
@@ -368,11 +371,13 @@ class _Builder:
         self._count_work(call_path, len(defaults) + len(args))
         replay, earlier = None, {}
         if REPLAY:
-            site = (tname, tuple((name, path) for name, (_, path) in args.items()))
             valued, reads_ = self._binding_plan(site, template, args, defaults)
-            text = key_text([lookup(scope, n) for n in reads_]) if len(reads_) <= KEY_NAMES else None
+            text = key_text([lookup(scope, n) for n in reads_], []) \
+                if len(reads_) <= KEY_NAMES and self.memo.worth(site) else None
             replay = None if text is None else (site, text)
-            earlier = self.memo.bindings.get(replay, {})
+            if replay is not None:
+                earlier = self.memo.bindings.get(replay, {})
+                self.memo.found(site, replay in self.memo.bindings)
         bound: dict[str, Any] = {}
         for name, (raw, path) in args.items():
             if name in tensors:
@@ -463,11 +468,12 @@ class _Builder:
         replayed (graph/replay.py says why that makes what walking it makes); else it is walked, and recorded
         the first time its key is met."""
         plan = self._body_plan(body, path)
-        if not REPLAY or plan is None:
+        if not REPLAY or plan is None or not self.memo.worth(path):
             return self._steps(body, path, frame)
         key, entry = self._block_key(plan, path, frame)
         if key is None:
             return self._steps(body, path, frame)
+        self.memo.found(path, self.memo.blocks.get(key) is not None)
         if key in self.memo.blocks:
             recording = self.memo.blocks[key]
             if recording is None or not self._replay(recording, entry, frame):
@@ -485,8 +491,14 @@ class _Builder:
 
     def _body_plan(self, body: Any, path: tuple) -> BodyPlan | None:
         if path not in self.memo.plans:
-            self.memo.plans[path] = body_plan(body, self.templates, self.defaults, self.limits)
+            self.memo.plans[path] = body_plan(body, self.templates, self.defaults, self.limits, self._names_in)
         return self.memo.plans[path]
+
+    def _names_in(self, template: str | None) -> tuple:
+        if template not in self.memo.names:
+            self.memo.names[template] = tuple(dict.fromkeys(strings_read(
+                self.defaults if template is None else self.templates[template], self.limits)))
+        return self.memo.names[template]
 
     def _block_key(self, plan: BodyPlan, path: tuple, frame: _Frame) -> tuple[tuple | None, tuple[int, ...]]:
         """What a block makes is a function of (see graph/replay.py): its body, its nesting and depth, the
@@ -495,7 +507,7 @@ class _Builder:
         order: dict[int, int] = {}
         pattern = tuple(-1 if node is None else order.setdefault(node, len(order))
                         for node in (frame.prev, *(frame.values.get(n) for n in plan.refs)))
-        text = key_text([*(lookup(frame.scope, n) for n in plan.reads), [self.g.layers[node].shape for node in order]])
+        text = key_text([lookup(frame.scope, n) for n in plan.reads], [self.g.layers[node].shape for node in order])
         return None if text is None else (path, frame.nested, frame.depth, pattern, text), tuple(order)
 
     def _recording(self, frame: _Frame, entry: tuple[int, ...], log: list | None, first: int, made: int,
@@ -662,7 +674,7 @@ class _Builder:
         template = self.templates[name]
         args = {k: (v, path + (k,)) for k, v in step.items() if k not in CALL_META}
         self.calls += ((path, name, args),)  # before binding: a default sees the call
-        params = self._bind_params(template, name, args, scope, path)
+        params = self._bind_params(template, name, args, scope, path, (name, path))
         self._count_work(path, len(template.get("carried", [])))
         for value in template.get("carried", []):  # read from the caller, by name
             self.check(rules.carried_unbound(name, value, frame.values), path)
@@ -717,8 +729,10 @@ class _Builder:
         self.check(rules.arity(opdef, len(inputs)), path)
         plan = self._attr_plan(opdef, step, path)
         shapes = [self.g.layers[i].shape for i in inputs]
-        replay = self._replay_key(plan, scope, shapes) if REPLAY else None  # None: no key
+        replay = self._replay_key(plan, scope, shapes) if REPLAY and self.memo.worth(path) else None  # None: no key
         seen = self.memo.steps.get(replay) if replay is not None else None
+        if replay is not None:
+            self.memo.found(path, seen is not None)
         if seen is None:
             attrs = self._attrs(plan, scope)
             self.check(rules.attr_combination(opdef, attrs), path)
@@ -747,7 +761,7 @@ class _Builder:
         and computing them again (a step that fails is never recorded, so errors are found as before). The
         key holds those values as :func:`key_text` writes them (None, for values too large: no key)."""
         path, _, _, names = plan
-        text = key_text([*(lookup(scope, n) for n in names), shapes])
+        text = key_text([lookup(scope, n) for n in names], shapes)
         return None if text is None else (path, text)
 
     def _named(self, step: dict, path: tuple, scope: ChainMap, opdef: OpDef | None) -> tuple[str | None, str | None]:

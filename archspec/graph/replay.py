@@ -30,7 +30,7 @@ meets the same first problem a walk without replay meets, since nothing was chan
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from archspec.lang.expressions import reads
 from archspec.limits import Limits
@@ -38,6 +38,7 @@ from archspec.ops import OPS
 
 KEY_NAMES = 128  # a body whose key would read more scope names is always walked
 _KEY_ITEMS, _KEY_CHARS, _KEY_BITS = 64, 256, 1024  # what key_text writes at most
+GIVE_UP = 4  # see Memo.worth
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,11 @@ class BodyPlan:
     leaf: bool
 
 
-def body_plan(body: Any, templates: dict, defaults: dict, limits: Limits) -> BodyPlan | None:
+def body_plan(body: Any, templates: dict, defaults: dict, limits: Limits, names_in: Callable[[str], tuple]
+              ) -> BodyPlan | None:
     """The :class:`BodyPlan` of a body, or None for one the builder will refuse anyway or whose key would read
-    more than ``KEY_NAMES`` names (it is walked)."""
+    more than ``KEY_NAMES`` names (it is walked). ``names_in(template)``: :func:`strings_read` of a template
+    (and of ``defaults`` for None), asked once per expansion."""
     names: dict[str, None] = {}
     refs: dict[str, None] = {}
     calls: list[dict] = []
@@ -91,13 +94,13 @@ def body_plan(body: Any, templates: dict, defaults: dict, limits: Limits) -> Bod
     if calls:  # every name any string it reaches mentions; every value a call may take from it
         reached, todo = set(), [step["use"] for step in calls]
         names.update(dict.fromkeys(strings_read(body, limits)))
-        names.update(dict.fromkeys(strings_read(defaults, limits)))
+        names.update(dict.fromkeys(names_in(None)))
         while todo:
             name = todo.pop()
             if not isinstance(name, str) or name in reached or name not in templates:
                 continue
             reached.add(name)
-            names.update(dict.fromkeys(strings_read(templates[name], limits)))
+            names.update(dict.fromkeys(names_in(name)))
             todo.extend(step["use"] for step in _steps_in(templates[name].get("body")) if "use" in step)
         for step in calls:
             refs.update(dict.fromkeys(v for v in step.values() if isinstance(v, str)))
@@ -170,34 +173,67 @@ class Memo:
     bindings: dict[tuple, dict[str, Any]] = field(default_factory=dict)  # value parameters of a call
     plans: dict[tuple, BodyPlan | None] = field(default_factory=dict)  # leaf bodies by path
     binding_plans: dict[tuple, tuple] = field(default_factory=dict)  # see _Builder._binding_plan
+    names: dict[str | None, tuple] = field(default_factory=dict)  # strings_read of a template (None: defaults)
+    last_body: bool = True  # whether no later body of expand_heads can replay what this one records
+    misses: dict[tuple, int] = field(default_factory=dict)  # per step, body or call site: keys not found, this body
+    hits: dict[tuple, int] = field(default_factory=dict)  # per step, body or call site: replays
+
+    def worth(self, where: tuple) -> bool:
+        """Whether to key (and record) ``where`` at all: always while a later body may replay it, else while
+        it has missed fewer than ``GIVE_UP`` times per replay plus one in this body (a DenseNet layer's input
+        grows every time: keys and recordings that never replay only cost). Either way the result is the
+        same."""
+        return not self.last_body or self.misses.get(where, 0) < GIVE_UP * (1 + self.hits.get(where, 0))
+
+    def found(self, where: tuple, hit: bool) -> None:
+        counts = self.hits if hit else self.misses
+        counts[where] = counts.get(where, 0) + 1
+
+    def next_body(self, last: bool) -> None:
+        self.last_body = last
+        self.misses.clear()
 
 
 
-def key_text(values: list) -> str | None:
-    """``repr(values)``, which tells apart what ``==`` does not (``1``, ``1.0``, ``True``; ``0.0``, ``-0.0``), when
-    every value is small plain data: scalars, strings of at most 256 characters, integers of at most 1024 bits,
-    lists and tuples (shapes) holding at most 64 of them in all, the marker of a name not in scope; else None,
-    and what the key is for is walked, not replayed. So a key costs a bounded amount of work whatever the spec
-    holds in names a walk may never read (a step an ``if`` skips, a template never called), and never meets
-    ``repr``'s own refusals (a 5000-digit integer)."""
-    items, stack = 0, list(values)
-    while stack:
-        value = stack.pop()
-        kind = type(value)
-        if kind is list or kind is tuple:
-            items += len(value)
+def key_text(values: list, shapes: list[tuple]) -> str | None:
+    """``repr((values, shapes))``, which tells apart what ``==`` does not (``1``, ``1.0``, ``True``; ``0.0``,
+    ``-0.0``), when every value is small plain data: scalars, strings of at most 256 characters, integers of at
+    most 1024 bits, lists holding at most 64 of them in all, the marker of a name not in scope; else None, and
+    what the key is for is walked, not replayed. So a key costs a bounded amount of work whatever the spec
+    holds in names a walk may never read (a step an ``if`` skips, a template never called). Shapes (tuples of
+    a few dimensions) are written as they are, unless ``repr`` refuses a dimension (more than 4300 digits)."""
+    items = 0
+    for value in values:
+        if type(value) is list:
+            items += _items(value)
             if items > _KEY_ITEMS:
                 return None
-            stack.extend(value)
-        elif kind is str:
-            if len(value) > _KEY_CHARS:
-                return None
-        elif kind is int:
-            if value.bit_length() > _KEY_BITS:
-                return None
-        elif kind not in _KEY_SCALARS:
+        elif not _small(value):
             return None
-    return repr(values)
+    try:
+        return repr((values, shapes))
+    except ValueError:
+        return None
+
+
+def _items(value: list) -> int:
+    """How many items a list holds in all, or more than ``_KEY_ITEMS`` when one is not small plain data."""
+    items = len(value)
+    for item in value:
+        if type(item) is list:
+            items += _items(item)
+        elif not _small(item):
+            return _KEY_ITEMS + 1
+        if items > _KEY_ITEMS:
+            break
+    return items
+
+
+def _small(value: Any) -> bool:
+    kind = type(value)
+    if kind is int:
+        return value.bit_length() <= _KEY_BITS
+    return len(value) <= _KEY_CHARS if kind is str else kind in _KEY_SCALARS
 
 
 _KEY_SCALARS = (bool, float, type(None), object)  # object: lookup's marker of a name not in scope
