@@ -516,7 +516,7 @@ class _Builder:
         when it did not stay within what a replay copies (scopes and calls as graph/replay.py says, every node
         it names made in it or an entry node)."""
         layers, depth = self.g.layers[first:], len(self.calls)
-        inside = [*((calls for _, calls in self.made[made:])), *(calls for _, calls, _ in self.skipped[skipped:])]
+        inside = [calls for _, calls in self.made[made:]] + [calls for _, calls, _ in self.skipped[skipped:]]
         outputs = [(None, None, name, self.output_at[name], node) for name, node in list(self.g.outputs.items())[outs:]]
         if any(calls[:depth] != self.calls for calls in inside) or \
                 any(layer.stage != frame.stage or layer.block != frame.block for layer in layers):

@@ -25,6 +25,12 @@ input. Its layer names, checkpoint keys and outputs are formatted again in those
 Either way the builder commits a copy only when nothing in it can fail (work, layers and parameters within
 their limits, every name valid and clashing with nothing already made); otherwise it walks the block, which then
 meets the same first problem a walk without replay meets, since nothing was changed before it.
+
+The same reasoning replays two smaller things (graph/builder.py): a step's attributes, shape, weights and MACs
+(``_replay_key``) and a call's value parameters (``_binding_plan``). Every key is :func:`key_text` of the values
+read (bounded: a key never costs more than a small amount of work), and a :class:`Memo` gives up keying a place
+that keeps missing. ``builder.REPLAY = False`` turns all of it off; tests/graph/test_expansion_agreement.py
+expands the zoo, the invalid corpus and the limits' edges both ways and compares everything.
 """
 
 from __future__ import annotations
