@@ -467,8 +467,8 @@ class _Builder:
         """One expansion of a template's body or a stage's inline body: a body met again with the same key is
         replayed (graph/replay.py says why that makes what walking it makes); else it is walked, and recorded
         the first time its key is met."""
-        plan = self._body_plan(body, path)
-        if not REPLAY or plan is None or not self.memo.worth(path):
+        plan = self._body_plan(body, path) if REPLAY else None
+        if plan is None or not self.memo.worth(path):
             return self._steps(body, path, frame)
         key, entry = self._block_key(plan, path, frame)
         if key is None:
