@@ -18,15 +18,14 @@ from typing import Any, Iterator, NoReturn
 from archspec.errors import Diagnostic, Location, SpecError
 from archspec.graph.explain import Call, Explainer, Made
 from archspec.graph.ir import INPUT, NESTED, Graph, Layer
-from archspec.graph.replay import KEY_NAMES, BodyPlan, Memo, Recording, body_plan, key_text, strings_read
 from archspec.lang import rules
 from archspec.lang.compose import Spec
 from archspec.lang.checks import check_spec, default_problems, published_problems, templates_reached
-from archspec.lang.expressions import ExpressionError, format_template, letter, lookup, reads, resolve
+from archspec.lang.expressions import ExpressionError, format_template, letter, resolve
 from archspec.lang.rules import AT_META, CALL_META, INHERITED, STAGE_META, Problem
 from archspec.lang.yaml_loader import json_pointer
 from archspec.limits import DEFAULT_LIMITS, Limits
-from archspec.ops import OPS, Attr, OpDef, ShapeError, Weight, fmt_shape
+from archspec.ops import OPS, Attr, OpDef, ShapeError, fmt_shape
 
 
 @dataclass(frozen=True)
@@ -95,15 +94,12 @@ def expand_heads(spec: Spec, options: list[BuildOptions], limits: Limits = DEFAU
     """
     key = (lambda o: replace(o, include_top=True, pooling=None)) if _heads_free(spec) else (lambda o: o)
     left = Counter(key(o) for o in options)
-    memo = Memo()
     bodies: dict[BuildOptions, tuple[_Builder, int]] = {}
     work = 0
     for opts in options:
         k = key(opts)
         if k not in bodies:
             base = _Builder(spec, opts, limits)._counting_from(work)
-            base.memo = memo  # what one body recorded replays in the next (its keys hold every value read)
-            memo.next_body(last=len(bodies) + 1 == len(left))
             bodies[k] = (base, base._body())
             work = base.work
         base, prev = bodies[k]
@@ -114,20 +110,6 @@ def expand_heads(spec: Spec, options: list[BuildOptions], limits: Limits = DEFAU
 
 
 _PLAIN = (int, float, bool)  # spec values that resolve to themselves
-
-REPLAY = True  # steps, blocks and bindings met again in the same situation take what they made before
-# (_Builder._replay_key, _Builder._block, _Builder._binding_plan; graph/replay.py); the agreement test
-# (tests/graph/test_expansion_agreement.py) expands with it off too
-
-
-class _Refused(Exception):
-    """A check failed while a replay was being probed: the block is walked instead (see _Builder._replay)."""
-
-
-def _own(values: dict | ChainMap) -> dict:
-    """The map a block's value bindings go to (an inline body's values read the carried ones through)."""
-    return values.maps[0] if isinstance(values, ChainMap) else values
-
 
 _HEAD_OPTIONS = re.compile(r"\b(include_top|pooling)\b")
 
@@ -169,10 +151,7 @@ class _Builder:
         self.default_problems: dict[tuple, Diagnostic] | None = None  # the checker's, asked for once
         self.checker_errors: list[Diagnostic] | None = None  # all the checker's errors, asked for once
         self._at_cache: tuple[tuple, dict[int, list[str]]] = ((), {})
-        self._attr_plans: dict[tuple, tuple] = {}  # by the step's path: see _attr_plan
-        self.memo = Memo()  # what replays (graph/replay.py), shared with forks and the bodies of expand_heads
-        self._log: list | None = None  # while a block is recorded: its name templates and outputs, in order
-        self._probing = False  # while a replay's names are checked: a failed check refuses the replay
+        self._attr_plans: dict[tuple, tuple] = {}  # by the step's path (a YAML anchor's steps recur): _attr_plan
         self._declared: dict[str, tuple] = {}  # template name -> its defaults, required and tensor names, ...
         self.calls: tuple[Call, ...] = ()  # the template calls being expanded, outermost first
         self.made: list[Made] = []  # per layer: its step's path and the calls then (to explain a failure)
@@ -193,8 +172,6 @@ class _Builder:
         """Stop at ``problem``, explained (see :meth:`~archspec.graph.explain.Explainer.explain`: ``inputs``,
         ``dims``, ``step`` and ``weights`` say what a rule on shapes or weights is about, ``earlier`` the
         layer a name clashes with)."""
-        if self._probing:
-            raise _Refused
         where = path + problem.at
         found = Diagnostic(problem.message, self.spec.where(where, key=problem.key), json_pointer(where), problem.hint)
         explainer = Explainer(self.spec, self.g, self.made, self.skipped)
@@ -307,12 +284,11 @@ class _Builder:
             if template is not None:
                 args = self._stage_args(stage, at, i, repeat, path)
                 self.calls += ((path, tname, args),)  # before binding: a default sees the call
-                site = (tname, path, tuple(self._at_keys(at, repeat).get(i, ())))
-                scope.update(self._bind_params(template, tname, args, scope, path, site, at, i))
+                scope.update(self._bind_params(template, tname, args, scope, path, at, i))
                 values.update(self._tensor_args(template, tname, args, ChainMap({"input": prev}, self.carried),
                                                 prev, path))
             frame = _Frame(scope=scope, values=values, prev=prev, stage=key, block=scope["block"] or key)
-            self._block(body, body_path, frame)
+            self._steps(body, body_path, frame)
             if template is not None:
                 self.calls = self.calls[:-1]
             prev = frame.prev
@@ -355,10 +331,9 @@ class _Builder:
         return self._at_cache[1]
 
     def _bind_params(self, template: dict, tname: str, args: dict[str, tuple[Any, tuple]], scope: dict,
-                     call_path: tuple, site: tuple, at: dict | None = None, i: int | None = None) -> dict[str, Any]:
+                     call_path: tuple, at: dict | None = None, i: int | None = None) -> dict[str, Any]:
         """Template parameters: declared defaults overridden by call arguments evaluated in ``scope``
-        (``site``: what names the arguments (the template, the call's path, a repeat's 'at' keys); ``at``/``i``:
-        the stage's per-repeat overrides and the repeat being bound)."""
+        (``at``/``i``: the stage's per-repeat overrides and the repeat being bound)."""
         declared = self._declared.get(tname)
         if declared is None:  # what the template declares, checked once per template
             self.check_all(rules.param_declared_twice(tname, template), ("templates", tname))
@@ -369,55 +344,23 @@ class _Builder:
                 (*required, *tensors), tensors, set(params) | set(required) | set(tensors))
         defaults, needed, tensors, known = declared
         self._count_work(call_path, len(defaults) + len(args))
-        replay, earlier = None, {}
-        if REPLAY:
-            valued, reads_ = self._binding_plan(site, template, args, defaults)
-            text = key_text([lookup(scope, n) for n in reads_], []) \
-                if len(reads_) <= KEY_NAMES and self.memo.worth(site) else None
-            replay = None if text is None else (site, text)
-            if replay is not None:
-                earlier = self.memo.bindings.get(replay, {})
-                self.memo.found(site, replay in self.memo.bindings)
         bound: dict[str, Any] = {}
         for name, (raw, path) in args.items():
             if name in tensors:
                 continue  # a value name, bound by _tensor_args
             if name not in known:
                 self.check(rules.unknown_param(name, tname, known), path)
-            bound[name] = earlier[name] if name in earlier else self._value(raw, scope, path)
+            bound[name] = self._value(raw, scope, path)
         for name in needed:
             if name not in bound and name not in args:
                 self.fail(rules.missing_param(name, tname, at, i), call_path)
         seen = scope.new_child(dict(bound))  # a default sees the arguments and the defaults before it
         for name, default, where in defaults:
             if name not in bound:
-                bound[name] = seen[name] = earlier[name] if name in earlier else self._value(default, seen, where)
+                bound[name] = seen[name] = self._value(default, seen, where)
             elif isinstance(default, (str, list)) and (problem := self._default_problems().get(where)):
                 raise SpecError(problem)  # overridden here, still the checker's error
-        if replay is not None and replay not in self.memo.bindings:
-            self.memo.bindings[replay] = {name: bound[name] for name in valued if name in bound}
         return bound
-
-    def _binding_plan(self, site: tuple, template: dict, args: dict, defaults: list) -> tuple[frozenset, tuple]:
-        """Which parameters a call's binding replays, and the caller's scope names their values read.
-
-        A parameter whose value a leaf body reads only in name templates (``name: "{block}_expand"``, a
-        checkpoint prefix) is evaluated at every call; every other one (a value parameter) is a function of its
-        argument or default and the names those read (in the caller's scope; a default also sees the parameters
-        bound before it, value parameters by definition), so equal values of those names (the binding's key,
-        by ``repr``) give it the value bound before, and every check and count of the binding runs as before.
-        """
-        if site not in self.memo.binding_plans:
-            tname = site[0]
-            plan = self._body_plan(template.get("body"), ("templates", tname, "body"))
-            plan = plan if plan is not None and plan.leaf else None
-            in_defaults = {n for _, default, _ in defaults for n in reads(default, self.limits)}
-            valued = frozenset(name for name in (*args, *(name for name, _, _ in defaults))
-                               if plan is None or name in plan.reads or name in in_defaults)
-            names = [n for name, (raw, _) in args.items() if name in valued for n in reads(raw, self.limits)]
-            names += [n for name, default, _ in defaults if name in valued for n in reads(default, self.limits)]
-            self.memo.binding_plans[site] = (valued, tuple(dict.fromkeys(names)))
-        return self.memo.binding_plans[site]
 
     def _skipped_problem(self, path: tuple, step: dict) -> Diagnostic | None:
         """The checker's first error inside a step the builder skips (``if`` false), or inside a template only
@@ -462,147 +405,6 @@ class _Builder:
         self._steps(head[which], ("head", which), frame)
         return frame.prev
 
-    # ------------------------------------------------------------------------------------ blocks
-    def _block(self, body: list, path: tuple, frame: _Frame) -> None:
-        """One expansion of a template's body or a stage's inline body: a body met again with the same key is
-        replayed (graph/replay.py says why that makes what walking it makes); else it is walked, and recorded
-        the first time its key is met."""
-        plan = self._body_plan(body, path) if REPLAY else None
-        if plan is None or not self.memo.worth(path):
-            return self._steps(body, path, frame)
-        key, entry = self._block_key(plan, path, frame)
-        if key is None:
-            return self._steps(body, path, frame)
-        self.memo.found(path, self.memo.blocks.get(key) is not None)
-        if key in self.memo.blocks:
-            recording = self.memo.blocks[key]
-            if recording is None or not self._replay(recording, entry, frame):
-                self._steps(body, path, frame)
-            return
-        since = (len(self.g.layers), len(self.made), len(self.skipped), len(self.g.taps), len(self.g.outputs),
-                 self.work, self.params, dict(_own(frame.values)))
-        log, self._log = self._log, [] if plan.leaf else None
-        try:
-            self._steps(body, path, frame)
-            named = self._log
-        finally:
-            self._log = log
-        self.memo.blocks[key] = self._recording(frame, entry, named, *since)
-
-    def _body_plan(self, body: Any, path: tuple) -> BodyPlan | None:
-        if path not in self.memo.plans:
-            self.memo.plans[path] = body_plan(body, self.templates, self.defaults, self.limits, self._names_in)
-        return self.memo.plans[path]
-
-    def _names_in(self, template: str | None) -> tuple:
-        if template not in self.memo.names:
-            self.memo.names[template] = tuple(dict.fromkeys(strings_read(
-                self.defaults if template is None else self.templates[template], self.limits)))
-        return self.memo.names[template]
-
-    def _block_key(self, plan: BodyPlan, path: tuple, frame: _Frame) -> tuple[tuple | None, tuple[int, ...]]:
-        """What a block makes is a function of (see graph/replay.py): its body, its nesting and depth, the
-        pattern in which ``prev`` and the value names it reads name nodes, those nodes' shapes and the values of
-        the scope names its plan reads (:func:`key_text`; None: walk it). Also its entry nodes."""
-        order: dict[int, int] = {}
-        pattern = tuple(-1 if node is None else order.setdefault(node, len(order))
-                        for node in (frame.prev, *(frame.values.get(n) for n in plan.refs)))
-        text = key_text([lookup(frame.scope, n) for n in plan.reads], [self.g.layers[node].shape for node in order])
-        return None if text is None else (path, frame.nested, frame.depth, pattern, text), tuple(order)
-
-    def _recording(self, frame: _Frame, entry: tuple[int, ...], log: list | None, first: int, made: int,
-                   skipped: int, taps: int, outs: int, work: int, params: int, values: dict) -> Recording | None:
-        """What the block just walked changed (``log``: a leaf's name templates and outputs, in order), or None
-        when it did not stay within what a replay copies (scopes and calls as graph/replay.py says, every node
-        it names made in it or an entry node)."""
-        layers, depth = self.g.layers[first:], len(self.calls)
-        inside = [calls for _, calls in self.made[made:]] + [calls for _, calls, _ in self.skipped[skipped:]]
-        outputs = [(None, None, name, self.output_at[name], node) for name, node in list(self.g.outputs.items())[outs:]]
-        if any(calls[:depth] != self.calls for calls in inside) or \
-                any(layer.stage != frame.stage or layer.block != frame.block for layer in layers):
-            return None
-        named = None
-        if log is not None:
-            named = [e[1:] for e in log if e[0] == "layer"]
-            said = [e[1:] for e in log if e[0] == "output"]
-            if [e[4] for e in named] != list(range(first, len(self.g.layers))) or \
-                    any(len(scope.maps) != len(frame.scope.maps) + 1 or
-                        any(a is not b for a, b in zip(scope.maps[1:], frame.scope.maps)) for _, _, scope, _, _ in named) \
-                    or any(scope is not frame.scope for _, _, scope, _ in said):
-                return None
-            outputs = [(step, path, None, self.spec.where(path + ("output",)), node) for step, path, _, node in said]
-            named = [(step, path, scope.maps[0], opdef) for step, path, scope, opdef, _ in named]
-        bound = [(k, v) for k, v in _own(frame.values).items() if k not in values or values[k] != v]
-        nodes = [i for layer in layers for i in layer.inputs] + [x for *_, x in self.skipped[skipped:]] + \
-            self.g.taps[taps:] + [x for *_, x in outputs] + [x for _, x in bound] + [frame.prev]
-        if any(x < first and x not in entry for x in nodes):
-            return None
-        return Recording(
-            first, entry,
-            [(layer.op, layer.name or None, layer.checkpoint, layer.attrs, layer.inputs,
-              layer.shape, layer.weights, layer.loc, layer.pointer, layer.macs, layer.members, layer.nested_in)
-             for layer in layers], named, outputs,
-            [(path, calls[depth:]) for path, calls in self.made[made:]],
-            [(path, calls[depth:], x) for path, calls, x in self.skipped[skipped:]],
-            self.g.taps[taps:], bound, frame.prev, self.work - work, self.params - params)
-
-    def _replay(self, rec: Recording, entry: tuple[int, ...], frame: _Frame) -> bool:
-        """Make what ``rec`` made, at the end of the graph, from the block's entry nodes ``entry`` (a leaf's
-        names formatted in this block's scopes); False (nothing changed) when anything in it could fail."""
-        first = len(self.g.layers)
-        if self.work + rec.work > self.limits.steps or first + len(rec.layers) > self.limits.layers or \
-                rules.params_total(self.params + rec.params, self.limits) is not None:
-            return False
-        names = [layer[1:3] for layer in rec.layers]
-        outputs = {name: (where, node) for _, _, name, where, node in rec.outputs}
-        if rec.named is not None:
-            try:
-                self._probing = True
-                names = [self._named(step, path, frame.scope.new_child(shape_vars), opdef)
-                         for step, path, shape_vars, opdef in rec.named]
-                outputs = {}
-                for step, path, _, where, node in rec.outputs:
-                    name = self._output_name(step, path, frame.scope)
-                    if name in outputs:
-                        return False
-                    if name is not None:
-                        outputs[name] = (where, node)
-            except _Refused:
-                return False
-            finally:
-                self._probing = False
-        explicit = [name for name, _ in names if name is not None]
-        if len(set(explicit)) < len(explicit) or any(name in self.explicit for name in explicit) or \
-                any(name in self.output_at for name in outputs):
-            return False
-        renumber = dict(zip(rec.entry, entry))
-        shift = first - rec.base
-
-        def node(x: int) -> int:
-            return x + shift if x >= rec.base else renumber[x]
-
-        for k, ((op, _, _, attrs, inputs, shape, weights, loc, pointer, macs, members, nested_in), (name, key)) in \
-                enumerate(zip(rec.layers, names)):
-            if name is not None:
-                self.explicit[name] = first + k
-            else:
-                self.auto.append(first + k)
-            self.g.layers.append(Layer(first + k, op, name or "", dict(attrs), [node(i) for i in inputs], shape,
-                                       list(weights), loc, pointer, frame.stage, frame.block, macs,
-                                       members=tuple(m + shift for m in members),
-                                       nested_in=None if nested_in is None else nested_in + shift, checkpoint=key))
-        self.made.extend((path, self.calls + calls) for path, calls in rec.made)
-        self.skipped.extend((path, self.calls + calls, node(x)) for path, calls, x in rec.skipped)
-        self.g.taps.extend(node(x) for x in rec.taps)
-        for name, (where, x) in outputs.items():
-            self.output_at[name] = where
-            self.g.outputs[name] = node(x)
-        _own(frame.values).update((k, node(x)) for k, x in rec.values)
-        frame.prev = node(rec.prev)
-        self.work += rec.work
-        self.params += rec.params
-        return True
-
     # ------------------------------------------------------------------------------------ steps
     def _steps(self, steps: list, path: tuple, frame: _Frame) -> None:
         for k, step in enumerate(steps):
@@ -646,19 +448,13 @@ class _Builder:
 
     def _output(self, step: dict, path: tuple, scope: ChainMap, node: int) -> None:
         """``output: NAME``: the step's value is the model output ``NAME`` (a name template)."""
-        if self._log is not None:
-            self._log.append(("output", step, path, scope, node))
-        name = self._output_name(step, path, scope)
+        raw = step["output"]
+        name = None if raw is None else self._format(str(raw), scope, path + ("output",))
+        self.check(rules.output_name(name, self.output_at.get(name)), path)
         if name is None:  # a null name declares no output (an output only some builds have)
             return
         self.output_at[name] = self.spec.where(path + ("output",))
         self.g.outputs[name] = node
-
-    def _output_name(self, step: dict, path: tuple, scope: ChainMap) -> str | None:
-        raw = step["output"]
-        name = None if raw is None else self._format(str(raw), scope, path + ("output",))
-        self.check(rules.output_name(name, self.output_at.get(name)), path)
-        return name
 
     def _inputs(self, step: dict, path: tuple, frame: _Frame, key: str = "in") -> list[int]:
         refs = step.get(key, "prev")
@@ -674,7 +470,7 @@ class _Builder:
         template = self.templates[name]
         args = {k: (v, path + (k,)) for k, v in step.items() if k not in CALL_META}
         self.calls += ((path, name, args),)  # before binding: a default sees the call
-        params = self._bind_params(template, name, args, scope, path, (name, path))
+        params = self._bind_params(template, name, args, scope, path)
         self._count_work(path, len(template.get("carried", [])))
         for value in template.get("carried", []):  # read from the caller, by name
             self.check(rules.carried_unbound(name, value, frame.values), path)
@@ -682,7 +478,7 @@ class _Builder:
         values.update(self._tensor_args(template, name, args, frame.values, frame.prev, path))
         inner = _Frame(scope=self._inherited(frame.scope).new_child(params), values=values, prev=inp,
                        stage=frame.stage, block=frame.block, depth=frame.depth + 1, nested=frame.nested)
-        self._block(template["body"], ("templates", name, "body"), inner)
+        self._steps(template["body"], ("templates", name, "body"), inner)
         self.calls = self.calls[:-1]
         return inner.prev
 
@@ -705,7 +501,11 @@ class _Builder:
         members = tuple(range(first, len(self.g.layers)))
         if not members:
             self.fail(rules.empty_sequential(), path)
-        name, _ = self._named(step, path, scope, None)
+        name = None
+        if step.get("name") is not None:
+            name = self._format(str(step["name"]), scope, path + ("name",))
+            if name is not None:
+                self.check(rules.layer_name(name), path)
         nid = self._add_layer(NESTED, {}, [inp], self.g.layers[members[-1]].shape, name, path, frame.stage,
                               frame.block)
         for m in members:
@@ -727,55 +527,24 @@ class _Builder:
                 outs.append(sub.prev)
             inputs = outs
         self.check(rules.arity(opdef, len(inputs)), path)
-        plan = self._attr_plan(opdef, step, path)
+        attrs = self._attrs(opdef, step, path, scope)
+        self.check(rules.attr_combination(opdef, attrs), path)
         shapes = [self.g.layers[i].shape for i in inputs]
-        replay = self._replay_key(plan, scope, shapes) if REPLAY and self.memo.worth(path) else None  # None: no key
-        seen = self.memo.steps.get(replay) if replay is not None else None
-        if replay is not None:
-            self.memo.found(path, seen is not None)
-        if seen is None:
-            attrs = self._attrs(plan, scope)
-            self.check(rules.attr_combination(opdef, attrs), path)
-            try:
-                shape = opdef.shape(attrs, shapes)
-            except ShapeError as exc:
-                names = ", ".join(f"'{self.g.layers[i].name or self.g.layers[i].op}' {fmt_shape(s)}"
-                                  for i, s in zip(inputs, shapes))
-                self.fail(Problem(f"{exc} (inputs: {names})"), path, inputs, step=(opdef, attrs))
-            costs = None
-        else:
-            attrs, shape, costs = dict(seen[0]), seen[1], seen[2]
-        name, key = self._named(step, path, scope, opdef)
-        nid = self._add_layer(opdef.name, attrs, inputs, shape, name, path, frame.stage, frame.block, opdef, costs)
-        layer = self.g.layers[nid]
-        layer.checkpoint = key
-        if replay is not None and seen is None:
-            self.memo.steps[replay] = (attrs, shape, (layer.weights, layer.macs))
-        return nid
-
-    def _replay_key(self, plan: tuple, scope: dict, shapes: list[tuple]) -> tuple[tuple, str] | None:
-        """What a step's attributes, output shape, weights and MACs are a function of: the step (its path),
-        the values of the scope names its attributes read (:func:`reads`) and its inputs' shapes. Equal
-        keys give equal results, so a template step met again in the same situation (the next repeat of a
-        block, the next head's expansion) takes them from ``memo.steps`` instead of resolving, checking
-        and computing them again (a step that fails is never recorded, so errors are found as before). The
-        key holds those values as :func:`key_text` writes them (None, for values too large: no key)."""
-        path, _, _, names = plan
-        text = key_text([lookup(scope, n) for n in names], shapes)
-        return None if text is None else (path, text)
-
-    def _named(self, step: dict, path: tuple, scope: ChainMap, opdef: OpDef | None) -> tuple[str | None, str | None]:
-        """The name and checkpoint key of the layer a step makes next (name templates, checked); ``opdef`` is
-        None for a nested layer, which has no checkpoint key."""
-        if self._log is not None:
-            self._log.append(("layer", step, path, scope, opdef, len(self.g.layers)))
+        try:
+            shape = opdef.shape(attrs, shapes)
+        except ShapeError as exc:
+            names = ", ".join(f"'{self.g.layers[i].name or self.g.layers[i].op}' {fmt_shape(s)}"
+                              for i, s in zip(inputs, shapes))
+            self.fail(Problem(f"{exc} (inputs: {names})"), path, inputs, step=(opdef, attrs))
         name = None
         if step.get("name") is not None:
             name = self._format(str(step["name"]), scope, path + ("name",))
             if name is not None:
                 self.check(rules.layer_name(name), path)
-        key = self._checkpoint_key(opdef, step, scope, path) if opdef is not None and "checkpoint" in step else None
-        return name, key
+        key = self._checkpoint_key(opdef, step, scope, path) if "checkpoint" in step else None
+        nid = self._add_layer(opdef.name, attrs, inputs, shape, name, path, frame.stage, frame.block, opdef)
+        self.g.layers[nid].checkpoint = key
+        return nid
 
     def _checkpoint_key(self, opdef: OpDef, step: dict, scope: dict, path: tuple) -> str | None:
         """The checkpoint key a step names, a name template like ``name`` (null: no tensors for it)."""
@@ -785,23 +554,19 @@ class _Builder:
         self.check(rules.checkpoint_key(opdef, key), path)
         return key
 
-    def _attrs(self, plan: tuple, scope: dict) -> dict[str, Any]:
+    def _attrs(self, opdef: OpDef, step: dict, path: tuple, scope: dict) -> dict[str, Any]:
+        plan = self._attr_plans.get(path)
+        if plan is None:
+            plan = self._attr_plans[path] = self._attr_plan(opdef, step, path)
         attrs = dict(plan[1])
         for key, raw, where, attr, label in plan[2]:
             attrs[key] = self._value(raw, scope, where, attr, label)
         return attrs
 
-    def _attr_plan(self, opdef: OpDef, step: dict, path: tuple) -> tuple[tuple, dict[str, Any], list[tuple], tuple]:
-        """The step's :meth:`_plan_attrs`, worked out once per step (by its path: YAML anchors share a dict)."""
-        plan = self._attr_plans.get(path)
-        if plan is None:
-            plan = self._attr_plans[path] = self._plan_attrs(opdef, step, path)
-        return plan
-
-    def _plan_attrs(self, opdef: OpDef, step: dict, path: tuple) -> tuple[tuple, dict[str, Any], list[tuple], tuple]:
-        """What a step's attributes need (a template's steps recur per block): the values known already (op
-        defaults; literals that pass their checks), every attribute in the record's order, the rest to resolve
-        in each block's scope, and the scope names those read. The rules on the step alone apply here, first."""
+    def _attr_plan(self, opdef: OpDef, step: dict, path: tuple) -> tuple[tuple, dict[str, Any], list[tuple]]:
+        """What a step's attributes need, worked out once per step (a template's steps recur per block): the
+        values known already (op defaults; literals that pass their checks), every attribute in the record's
+        order, and the rest to resolve in each block's scope. The rules on the step alone apply here, first."""
         self.check_all(rules.unknown_attrs(opdef, step), path)
         defaults = self.defaults.get(opdef.name, {})
         self.check_all(rules.missing_attrs(opdef, step, defaults), path)
@@ -823,7 +588,7 @@ class _Builder:
                     known[key] = value
                     continue
             todo.append((key, raw, where, attr, label))
-        return path, known, todo, tuple(dict.fromkeys(n for _, raw, *_ in todo for n in reads(raw, self.limits)))
+        return path, known, todo
 
     def _value(self, raw: Any, scope: dict, path: tuple, attr: Attr | None = None, label: str = "",
                numeric: bool = False) -> Any:
@@ -877,15 +642,11 @@ class _Builder:
         return {"in_height": None, "in_width": None, "in_channels": shape[-1]}
 
     def _add_layer(self, op: str, attrs: dict, inputs: list[int], shape: tuple, name: str | None, path: tuple,
-                   stage: str, block: str, opdef: OpDef | None = None,
-                   costs: tuple[list[Weight], int] | None = None) -> int:
-        """Append a layer (``costs``: its weights and MACs, when a replayed step knows them already)."""
+                   stage: str, block: str, opdef: OpDef | None = None) -> int:
         nid = len(self.g.layers)
         if nid >= self.limits.layers:
             self.fail(Problem(f"the network expands to more than {self.limits.layers} layers (limit 'layers')"), path)
-        if costs is not None:
-            weights, macs = list(costs[0]), costs[1]
-        elif opdef is not None:
+        if opdef is not None:
             shapes = [self.g.layers[i].shape for i in inputs]
             weights = opdef.weights(attrs, shapes)
             macs = opdef.macs(attrs, shapes, shape)

@@ -418,30 +418,6 @@ def _template_parts(template: str) -> tuple[tuple[bool | None, str], ...]:
     return tuple(parts)
 
 
-def reads(value: Any, limits: Limits = DEFAULT_LIMITS) -> tuple[str, ...]:
-    """Every name :func:`resolve` may look up in the scope to resolve ``value`` (a superset: a template's fields
-    after a null one are not read). Whatever else ``resolve`` returns depends on ``value`` and ``limits`` only,
-    so equal values of these names resolve ``value`` to equal results (or to the same error)."""
-    if isinstance(value, list):
-        return tuple(dict.fromkeys(name for v in value for name in reads(v, limits)))
-    return _reads(value, limits.expression_chars, limits.expression_depth) if isinstance(value, str) else ()
-
-
-@lru_cache(maxsize=4096)
-def _reads(value: str, max_chars: int, max_depth: int) -> tuple[str, ...]:
-    text = value.strip()
-    if is_bare_name(text):
-        return (text,)
-    fields = [text] if "{" not in text else [f for field, f in _template_parts(value) if field]
-    found: list[str] = []
-    for field in fields:
-        try:
-            found.extend(_free_names(field, max_chars, max_depth))
-        except ExpressionError:  # not an expression: a literal string, or an error that stops expansion
-            pass
-    return tuple(dict.fromkeys(found))
-
-
 def resolve(value: Any, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS, numeric: bool = False) -> Any:
     """Resolve a spec value: the one rule for strings everywhere in the language.
 
