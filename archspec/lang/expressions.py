@@ -134,7 +134,12 @@ def is_bare_name(source: str) -> bool:
 def evaluate(source: str, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS) -> Any:
     """Evaluate ``source`` against ``scope``; raises :class:`ExpressionError` on any problem, including an
     unknown name in a part that is not evaluated (``a if c else typo``), as the checker reads every name."""
-    code, names = _prepared(source, limits.expression_chars, limits.expression_depth)
+    return _run(_prepared(source, limits.expression_chars, limits.expression_depth), scope, limits)
+
+
+def _run(prepared: tuple[_Code, tuple[str, ...]], scope: Mapping[str, Any], limits: Limits) -> Any:
+    """A prepared expression's value in ``scope``: every name it reads must be there, evaluated or not."""
+    code, names = prepared
     for name in names:
         if lookup(scope, name) is _MISSING:
             raise ExpressionError(f"unknown name '{name}'", did_you_mean(name, scope))
@@ -442,11 +447,7 @@ def resolve(value: Any, scope: Mapping[str, Any], limits: Limits = DEFAULT_LIMIT
             raise ExpressionError(f"unknown name '{text}'", did_you_mean(text, scope))
         return value
     if kind is _EXPRESSION:  # evaluate(text), its preparation already found
-        code, names = prepared
-        for name in names:
-            if lookup(scope, name) is _MISSING:
-                raise ExpressionError(f"unknown name '{name}'", did_you_mean(name, scope))
-        return code(scope, limits)
+        return _run(prepared, scope, limits)
     if kind is _BROKEN and numeric:
         _prepared(text, limits.expression_chars, limits.expression_depth)  # raises the parser's error
     return format_template(value, scope, limits)
