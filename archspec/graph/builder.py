@@ -558,12 +558,13 @@ class _Builder:
         plan = self._attr_plans.get(path)
         if plan is None:
             plan = self._attr_plans[path] = self._attr_plan(opdef, step, path)
-        attrs = dict(plan[1])
-        for key, raw, where, attr, label in plan[2]:
+        known, todo = plan
+        attrs = dict(known)
+        for key, raw, where, attr, label in todo:
             attrs[key] = self._value(raw, scope, where, attr, label)
         return attrs
 
-    def _attr_plan(self, opdef: OpDef, step: dict, path: tuple) -> tuple[tuple, dict[str, Any], list[tuple]]:
+    def _attr_plan(self, opdef: OpDef, step: dict, path: tuple) -> tuple[dict[str, Any], list[tuple]]:
         """What a step's attributes need, worked out once per step (a template's steps recur per block): the
         values known already (op defaults; literals that pass their checks), every attribute in the record's
         order, and the rest to resolve in each block's scope. The rules on the step alone apply here, first."""
@@ -588,7 +589,7 @@ class _Builder:
                     known[key] = value
                     continue
             todo.append((key, raw, where, attr, label))
-        return path, known, todo
+        return known, todo
 
     def _value(self, raw: Any, scope: dict, path: tuple, attr: Attr | None = None, label: str = "",
                numeric: bool = False) -> Any:
