@@ -245,16 +245,16 @@ class Bench:
     def cold(self) -> None:
         """A fresh process's first ``archspec.build('resnet50')`` (``import archspec`` and the spec compile
         included) vs its first ``keras.applications.ResNet50()``, on each Keras backend (benchmarks/backends.py)."""
-        from benchmarks.backends import BACKENDS, timings
+        from benchmarks.backends import BACKENDS, CASES, COLLECTOR, timings
 
         raw = timings(self.n(5, 2))
         self.raw["cold"] = raw
         for backend in BACKENDS:
-            for collector, how in (("", ""), (" frozen", ", `gc.freeze()` after `import keras` in both")):
-                ours, ref = (median([t[1] for t in raw[f"{backend} {case}{collector}"]])
-                             for case in ("archspec", "keras.applications"))
-                full = [sum(t[2] for t in raw[f"{backend} {case}{collector}"])
-                        for case in ("archspec", "keras.applications")]
+            for collector in COLLECTOR:
+                how = f", `{COLLECTOR[collector]}` after `import keras` in both" if COLLECTOR[collector] else ""
+                samples = [raw[f"{backend} {case}{collector}"] for case in CASES]  # archspec, keras.applications
+                ours, ref = (median([t[1] for t in s]) for s in samples)
+                full = [sum(t[2] for t in s) for s in samples]
                 self.rows.append(Row("cold", f"fresh process, first `archspec.build('resnet50')`, {backend} "
                                      f"backend{how}",
                                      ours, ref, "first `ResNet50()`", "<= 1.0x", ours <= ref,
